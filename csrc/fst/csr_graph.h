@@ -1,0 +1,78 @@
+// CsrGraph: a read-only decoding graph in compressed-sparse-row form, the layout the decoders use.
+//
+// Arcs of each state are split into emitting arcs (ilabel > 0, consume one frame) and epsilon arcs
+// (ilabel == 0), each kind stored contiguously per state, like Kaldi's CudaFst. Input labels follow
+// the project convention: token_id + 1, 0 is epsilon. Weights are tropical costs (-log prob); a
+// state that is not final has Final(s) == +infinity.
+//
+// A CsrGraph owns its arrays and never changes after construction, so one instance may be shared
+// (std::shared_ptr) by any number of decoders and threads.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pywfst {
+
+using StateId = int32_t;
+using Label = int32_t;
+
+struct GraphArc {
+  Label ilabel;
+  Label olabel;
+  float weight;
+  StateId nextstate;
+};
+
+// One state's arcs as a half-open range, usable in range-for.
+struct ArcRange {
+  const GraphArc* first;
+  const GraphArc* last;
+  const GraphArc* begin() const { return first; }
+  const GraphArc* end() const { return last; }
+  size_t size() const { return static_cast<size_t>(last - first); }
+};
+
+class CsrGraph {
+ public:
+  // Builds from per-state data. `arcs_by_state[s]` may hold emitting and epsilon arcs in any
+  // order; `finals[s]` is +inf for non-final states. Validates labels, states and weights and
+  // throws InputError naming `source` (a file name or description) on the first problem.
+  CsrGraph(StateId start, std::vector<float> finals,
+           const std::vector<std::vector<GraphArc>>& arcs_by_state, const std::string& source);
+
+  // Builds directly from flat arrays already grouped by state: arcs of state s are
+  // arcs[offsets[s] .. offsets[s+1]). Used by the binary readers to avoid a per-state copy.
+  CsrGraph(StateId start, std::vector<float> finals, const std::vector<GraphArc>& arcs,
+           const std::vector<int64_t>& offsets, const std::string& source);
+
+  StateId NumStates() const { return static_cast<StateId>(finals_.size()); }
+  StateId Start() const { return start_; }
+  float Final(StateId s) const { return finals_[s]; }
+  ArcRange EmittingArcs(StateId s) const {
+    return {emitting_.data() + emitting_offsets_[s], emitting_.data() + emitting_offsets_[s + 1]};
+  }
+  ArcRange EpsilonArcs(StateId s) const {
+    return {epsilon_.data() + epsilon_offsets_[s], epsilon_.data() + epsilon_offsets_[s + 1]};
+  }
+  int64_t NumEmittingArcs() const { return static_cast<int64_t>(emitting_.size()); }
+  int64_t NumEpsilonArcs() const { return static_cast<int64_t>(epsilon_.size()); }
+  // Largest input label on any arc (0 when there is none); emissions need > MaxInputLabel()-1 columns.
+  Label MaxInputLabel() const { return max_ilabel_; }
+  Label MaxOutputLabel() const { return max_olabel_; }
+  // Bytes held by the arrays (for memory reports).
+  size_t MemoryBytes() const;
+
+ private:
+  void Split(const std::vector<GraphArc>& arcs, const std::vector<int64_t>& offsets,
+             const std::string& source);
+
+  StateId start_;
+  std::vector<float> finals_;
+  std::vector<int64_t> emitting_offsets_, epsilon_offsets_;  // size NumStates() + 1
+  std::vector<GraphArc> emitting_, epsilon_;
+  Label max_ilabel_ = 0, max_olabel_ = 0;
+};
+
+}  // namespace pywfst
