@@ -1,0 +1,12 @@
+"""pywfst: hybrid WFST decoding (CTC or DNN-HMM scores) with a native C++ core.
+
+Build a decoding graph with :func:`build_graph` (or ``pywfst build-graph``), load one with
+:meth:`Graph.load`, and decode per-frame scores with :class:`Decoder`.
+"""
+
+from .errors import InputFileError
+from .graph import BuildOptions, Graph, build_graph
+
+__version__ = "0.1.0"
+
+__all__ = ["BuildOptions", "Graph", "InputFileError", "build_graph", "__version__"]

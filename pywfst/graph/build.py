@@ -1,0 +1,289 @@
+"""The graph compiler: tokens + lexicon (+ ARPA LM) -> a decoding-graph directory.
+
+Pipeline (Mohri, Pereira, Riley 2002; Kaldi's mkgraph.sh and icefall's compile_hlg): L with
+disambiguation symbols is composed with G, determinized and minimized (labels and weights
+encoded, so no weight pushing changes the search's partial costs), then the token topology T is
+composed on the left and the disambiguation symbols become epsilons. The directory appears only
+when everything succeeded: it is built under a temporary name and renamed at the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Union
+
+import pywrapfst as fst
+
+from ..errors import InputFileError
+from .graph_dir import FORMAT_VERSION, Graph
+from .grammar import (OOV_MODES, ArpaSummary, compile_arpa, read_arpa_summary, word_loop,
+                      write_arpa_with_unk)
+from .lexicon import (Lexicon, Pronunciation, bpe_lexicon, compile_lexicon, read_lexicon,
+                      spell_word, spelling_lexicon)
+from .progress import StageLog, peak_rss_mb
+from .symbols import TokenSet, make_word_table, read_tokens
+from .topology import TOPOLOGIES, make_topology
+
+PathLike = Union[str, Path]
+
+
+@dataclass
+class BuildOptions:
+    topology: str = "ctc"
+    hmm_states: int = 3
+    oov: str = "drop"  # LM words without a pronunciation: drop, unk (map to unk_word), spell
+    unk_word: str = "<unk>"
+    word_boundary: Optional[str] = None  # token such as "|" between words
+    boundary_mandatory: bool = False  # default: optional between words (see DESIGN.md)
+    keep_intermediate: bool = False  # also write T.fst and LG.fst
+
+    def check(self) -> None:
+        if self.topology not in TOPOLOGIES:
+            raise ValueError(f"topology: {self.topology!r} is not one of {', '.join(TOPOLOGIES)}")
+        if self.oov not in OOV_MODES:
+            raise ValueError(f"oov: {self.oov!r} is not one of {', '.join(OOV_MODES)}")
+        if self.hmm_states < 1:
+            raise ValueError(f"hmm_states: must be >= 1, got {self.hmm_states}")
+
+
+def _sha256(path: PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fst_counts(graph: fst.Fst) -> Dict[str, int]:
+    states = graph.num_states()
+    return {"states": states, "arcs": sum(graph.num_arcs(s) for s in range(states))}
+
+
+def _boundary_id(tokens: TokenSet, options: BuildOptions) -> Optional[int]:
+    if options.word_boundary is None:
+        return None
+    sym_id = tokens.table.to_id.get(options.word_boundary)
+    if sym_id is None or sym_id == tokens.blank_id:
+        raise ValueError(f"word_boundary: {options.word_boundary!r} is not a token of {tokens.path}")
+    return sym_id
+
+
+def _lexicon_from_inputs(tokens: TokenSet, lexicon: Optional[PathLike], spell: bool,
+                         bpe_model: Optional[PathLike], arpa: Optional[ArpaSummary],
+                         options: BuildOptions) -> tuple:
+    """The lexicon and the LM words it could not cover (before OOV handling)."""
+    modes = [m for m, on in (("lexicon", lexicon), ("spell", spell), ("bpe_model", bpe_model)) if on]
+    if len(modes) != 1:
+        raise ValueError("give exactly one of lexicon=, spell=True, bpe_model= "
+                         f"(got {', '.join(modes) or 'none'})")
+    if lexicon is not None:
+        return read_lexicon(lexicon, tokens), []
+    if arpa is None:
+        raise ValueError("spelling and BPE lexicons are derived from the LM's words: give lm=")
+    words = sorted(arpa.vocabulary)
+    if spell:
+        boundary = None
+        if options.word_boundary is not None and options.boundary_mandatory:
+            boundary = _boundary_id(tokens, options)
+        return spelling_lexicon(words, tokens, boundary)
+    return bpe_lexicon(words, tokens, bpe_model)
+
+
+def _resolve_oovs(lexicon: Lexicon, oov_words: List[str], tokens: TokenSet,
+                  options: BuildOptions) -> List[str]:
+    """Applies the OOV policy; returns the LM words that remain without a pronunciation."""
+    if options.oov == "spell":
+        remaining = []
+        for word in oov_words:
+            ids = spell_word(word, tokens)
+            if ids is None:
+                remaining.append(word)
+            else:
+                lexicon.entries.append(Pronunciation(word, ids))
+        return remaining
+    if options.oov == "unk" and oov_words and options.unk_word not in lexicon.words():
+        raise ValueError(f"oov='unk' maps {len(oov_words)} LM words to {options.unk_word!r}, "
+                         f"but the lexicon ({lexicon.source}) has no entry for it")
+    return oov_words
+
+
+def build_graph(tokens: PathLike, out_dir: PathLike, lexicon: Optional[PathLike] = None,
+                lm: Optional[PathLike] = None, spell: bool = False,
+                bpe_model: Optional[PathLike] = None, options: Optional[BuildOptions] = None,
+                force: bool = False, progress: bool = True, **option_overrides) -> Graph:
+    """Compiles a decoding graph into ``out_dir`` and returns it loaded.
+
+    Exactly one lexicon source: ``lexicon`` (Kaldi lexicon.txt / lexiconp.txt), ``spell=True``
+    (spell the LM's words with char tokens) or ``bpe_model`` (a sentencepiece model).
+    ``lm`` is an ARPA file (plain or .gz); without it G is a word loop. Options may be given as a
+    BuildOptions or as keywords (``topology="ctc-compact"``, ``oov="unk"``, ...).
+    """
+    options = options or BuildOptions()
+    for key, value in option_overrides.items():
+        if not hasattr(options, key):
+            raise TypeError(f"build_graph() got an unknown option {key!r}")
+        setattr(options, key, value)
+    options.check()
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not force:
+        raise FileExistsError(f"{out_dir}: already exists (use force=True / --force to replace it)")
+    partial = out_dir.with_name(f".{out_dir.name}.partial")
+    if partial.exists():
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True)
+    try:
+        info = _build_into(partial, Path(tokens), lexicon, lm, spell, bpe_model, options, progress)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        partial.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    if progress:
+        print(summary_text(info, out_dir), file=sys.stderr)
+    return Graph.load(out_dir)
+
+
+def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_model,
+                options: BuildOptions, progress: bool) -> dict:
+    started = time.perf_counter()
+    log = StageLog(num_stages=9 if lm_path is not None else 8, enabled=progress)
+    try:
+        with log.stage("read tokens"):
+            tokens = read_tokens(tokens_path, require_blank=options.topology.startswith("ctc"))
+            boundary_id = _boundary_id(tokens, options)
+        arpa = None
+        if lm_path is not None:
+            with log.stage("validate ARPA"):
+                arpa = read_arpa_summary(lm_path)
+        with log.stage("lexicon"):
+            lexicon, unspelled = _lexicon_from_inputs(tokens, lexicon_path, spell, bpe_model, arpa,
+                                                      options)
+            oov_words = sorted(arpa.vocabulary - set(lexicon.words())) if arpa else []
+            remaining = _resolve_oovs(lexicon, oov_words, tokens, options)
+            if not lexicon.entries:
+                raise InputFileError(lexicon.source, None, "no usable lexicon entries")
+            lexicon_words = lexicon.words()
+        words = make_word_table(lexicon_words)
+        words.write(out / "words.txt")
+        tokens.table.write(out / "tokens.txt")
+        with log.stage("L (lexicon fst)"):
+            optional = boundary_id if not options.boundary_mandatory else None
+            lexicon_fst = compile_lexicon(lexicon, words.to_id, tokens.num_columns, words["#0"],
+                                          optional)
+            lexicon_fst.fst.arcsort("olabel")
+            lexicon_fst.fst.write(str(out / "L_disambig.fst"))
+        lm_counts = None
+        with log.stage("G (grammar fst)"):
+            if arpa is None:
+                grammar = word_loop([words[w] for w in lexicon_words])
+                grammar.write(str(out / "G.fst"))
+            else:
+                arpa_for_g = lm_path
+                if options.oov == "unk" and remaining:
+                    arpa_for_g = out / "lm_unk.arpa"
+                    lm_counts = write_arpa_with_unk(arpa, set(remaining), options.unk_word, arpa_for_g)
+                grammar = compile_arpa(arpa_for_g, out / "words.txt", out / "G.fst")
+                if arpa_for_g != lm_path:
+                    Path(arpa_for_g).unlink()
+        with log.stage("LG = min(det(L o G))"):
+            lg = fst.compose(lexicon_fst.fst, grammar)
+            del grammar
+            lg = fst.determinize(lg)
+            mapper = fst.EncodeMapper("standard", encode_labels=True, encode_weights=True)
+            lg.encode(mapper)
+            lg.minimize()
+            lg.decode(mapper)
+            lg.arcsort("ilabel")
+            if options.keep_intermediate:
+                lg.write(str(out / "LG.fst"))
+        with log.stage("T (topology)"):
+            topo = make_topology(options.topology, [i for _, i in tokens.real_tokens()],
+                                 tokens.blank_id, tokens.num_columns, lexicon_fst.disambig_labels,
+                                 options.hmm_states)
+            if options.keep_intermediate:
+                topo.fst.write(str(out / "T.fst"))
+        with log.stage("HCLG = T o LG"):
+            hclg = fst.compose(topo.fst, lg)
+            del lg
+            disambig_inputs = range(topo.num_columns + 1,
+                                    topo.num_columns + 1 + len(lexicon_fst.disambig_labels))
+            hclg.relabel_pairs(ipairs=[(label, 0) for label in disambig_inputs])
+            hclg.connect()
+            hclg.arcsort("ilabel")
+        if hclg.num_states() == 0:
+            raise ValueError("the decoding graph is empty: no word of the lexicon is in the LM "
+                             "(or no path reaches a final state)")
+        with log.stage("write HCLG.fst"):
+            hclg.write(str(out / "HCLG.fst"))
+    finally:
+        log.close()
+    inputs = {"tokens": tokens_path, "lexicon": lexicon_path, "lm": lm_path, "bpe_model": bpe_model}
+    info = {
+        "format_version": FORMAT_VERSION,
+        "options": asdict(options),
+        "lexicon_mode": "lexicon" if lexicon_path else ("spell" if spell else "bpe"),
+        "word_boundary": None if boundary_id is None else {
+            "token": options.word_boundary, "token_id": boundary_id,
+            "optional": not options.boundary_mandatory},
+        "inputs": {k: {"path": str(v), "sha256": _sha256(v)} for k, v in inputs.items() if v},
+        "emission_columns": topo.num_columns,
+        "blank_id": tokens.blank_id,
+        "num_tokens": len(tokens.real_tokens()),
+        "num_words": len(lexicon_words),
+        "num_pronunciations": len(lexicon.entries),
+        "disambig_token_ids": lexicon_fst.disambig_labels,
+        "disambig_word_ids": [words["#0"]],
+        "lm": None if arpa is None else {
+            "order": arpa.order, "ngram_counts": arpa.counts,
+            "ngram_counts_used": lm_counts or arpa.counts,
+            "vocabulary": len(arpa.vocabulary),
+            "oov_words": len(oov_words),
+            "oov_policy": options.oov,
+            "oov_words_without_pronunciation": len(remaining),
+            "oov_examples": remaining[:20],
+        },
+        "unspellable_lm_words": len(unspelled),
+        "fst_counts": {
+            "L_disambig": _fst_counts(lexicon_fst.fst),
+            "HCLG": _fst_counts(hclg),
+        },
+        "build": {"stages": log.records, "total_seconds": round(time.perf_counter() - started, 3),
+                  "peak_rss_mb": round(peak_rss_mb(), 1)},
+    }
+    with open(out / "graph.json", "w", encoding="utf-8") as handle:
+        json.dump(info, handle, indent=2)
+        handle.write("\n")
+    return info
+
+
+def summary_text(info: dict, path: PathLike) -> str:
+    """A few human-readable lines about a graph directory (build summary and `pywfst info`)."""
+    hclg = info["fst_counts"]["HCLG"]
+    lines = [
+        f"graph {path}",
+        f"  topology {info['options']['topology']}, lexicon mode {info['lexicon_mode']}, "
+        f"{info['num_words']} words, {info['num_pronunciations']} pronunciations, "
+        f"{info['num_tokens']} tokens, emission columns {info['emission_columns']}",
+        f"  HCLG.fst: {hclg['states']} states, {hclg['arcs']} arcs",
+    ]
+    if info.get("word_boundary"):
+        wb = info["word_boundary"]
+        lines.append(f"  word boundary {wb['token']!r} ({'optional' if wb['optional'] else 'mandatory'})")
+    lm = info.get("lm")
+    if lm:
+        counts = ", ".join(f"{n}-grams {c}" for n, c in lm["ngram_counts"].items())
+        lines.append(f"  LM order {lm['order']} ({counts}); {lm['oov_words']} LM words without "
+                     f"pronunciation, policy '{lm['oov_policy']}', "
+                     f"{lm['oov_words_without_pronunciation']} left out")
+    else:
+        lines.append("  no LM: word loop")
+    build = info["build"]
+    lines.append(f"  built in {build['total_seconds']:.2f} s, peak RSS {build['peak_rss_mb']:.0f} MiB")
+    return "\n".join(lines)

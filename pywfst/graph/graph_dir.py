@@ -1,0 +1,75 @@
+"""Graph: a compiled graph directory (HCLG.fst, words.txt, tokens.txt, graph.json) on disk.
+
+A Graph is cheap to create and pickles as its path, so workers of a distributed engine (Ray,
+Spark) each load it themselves. The native CSR graph is read on first use and then shared by
+every decoder made from this Graph.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Dict, List, Optional, Union
+
+from ..errors import InputFileError
+from .symbols import SymbolTable, read_symbol_table
+
+FORMAT_VERSION = 1
+GRAPH_FILE = "HCLG.fst"
+
+
+class Graph:
+    def __init__(self, path: Path, info: dict, words: SymbolTable, tokens: SymbolTable):
+        self.path = path
+        self.info = info
+        self.words = words
+        self.tokens = tokens
+        self._native = None
+
+    @classmethod
+    def load(cls, path: Union[str, Path]) -> "Graph":
+        """Loads a directory written by ``build_graph``, or any directory holding a Kaldi-style
+        HCLG.fst with words.txt (tokens.txt and graph.json are then optional)."""
+        path = Path(path)
+        if not (path / GRAPH_FILE).is_file():
+            raise FileNotFoundError(f"{path}: no {GRAPH_FILE} in this directory")
+        info: dict = {}
+        info_path = path / "graph.json"
+        if info_path.is_file():
+            try:
+                info = json.loads(info_path.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as error:
+                raise InputFileError(info_path, error.lineno, f"invalid JSON: {error.msg}") from None
+            version = info.get("format_version")
+            if version != FORMAT_VERSION:
+                raise InputFileError(info_path, None, f"format_version {version!r} is not "
+                                     f"{FORMAT_VERSION}; rebuild the graph with this pywfst")
+        words = read_symbol_table(path / "words.txt")
+        tokens_path = path / "tokens.txt"
+        tokens = read_symbol_table(tokens_path, skip_disambig=True) if tokens_path.is_file() else SymbolTable()
+        return cls(path, info, words, tokens)
+
+    @property
+    def fst_path(self) -> Path:
+        return self.path / GRAPH_FILE
+
+    @property
+    def native(self):
+        """The decoding graph in the native CSR layout (loaded once, shared by decoders)."""
+        if self._native is None:
+            from .. import _core
+
+            self._native = _core.CsrGraph.load(str(self.fst_path))
+        return self._native
+
+    def word(self, word_id: int) -> str:
+        return self.words.to_symbol.get(word_id, f"<unknown-word-{word_id}>")
+
+    def word_sequence(self, word_ids: List[int]) -> List[str]:
+        return [self.word(w) for w in word_ids if w != 0]
+
+    def __reduce__(self):
+        return (Graph.load, (str(self.path),))
+
+    def __repr__(self) -> str:
+        return f"Graph({str(self.path)!r})"

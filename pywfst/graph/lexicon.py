@@ -1,0 +1,199 @@
+"""Lexicons: reading Kaldi lexicon.txt / lexiconp.txt, deriving spelling and BPE lexicons, adding
+Kaldi's disambiguation symbols and compiling L (token sequences -> words) as an OpenFst transducer.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import pywrapfst as fst
+
+from ..errors import InputFileError
+from .symbols import EPSILON_SYMBOL, TokenSet
+
+# Words the graph reserves for itself (words.txt specials, disambiguation symbols).
+_RESERVED_WORDS = {EPSILON_SYMBOL, "<s>", "</s>"}
+_DISAMBIG_WORD = re.compile(r"^#\d+$")
+
+
+@dataclass(frozen=True)
+class Pronunciation:
+    word: str
+    tokens: Tuple[int, ...]  # token ids (emission columns), never blank
+    cost: float = 0.0  # -ln(probability) of this pronunciation given the word
+
+
+@dataclass
+class Lexicon:
+    entries: List[Pronunciation]
+    source: str  # file name or a description of how it was derived
+
+    def words(self) -> List[str]:
+        return sorted({entry.word for entry in self.entries})
+
+
+def check_word(word: str, path: Union[str, Path], line_no: Optional[int]) -> None:
+    if word in _RESERVED_WORDS or _DISAMBIG_WORD.match(word):
+        raise InputFileError(path, line_no, f"word {word!r} is reserved by the graph compiler")
+
+
+def _parse_probability(text: str) -> Optional[float]:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value
+
+
+def read_lexicon(path: Union[str, Path], tokens: TokenSet) -> Lexicon:
+    """Reads ``word tok1 tok2 ...`` (lexicon.txt) or ``word prob tok1 ...`` (lexiconp.txt).
+
+    The probability column is recognised when every line's second field is a number in (0, 1]
+    (tokens are never numbers in such files); pronunciations of a word may repeat with different
+    probabilities. Every token must be in tokens.txt and not be the blank.
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            rows = [(n, line.split()) for n, line in enumerate(handle, start=1)]
+    except OSError as error:
+        raise OSError(f"{path}: cannot read lexicon: {error.strerror or error}") from error
+    rows = [(n, fields) for n, fields in rows if fields]
+    if not rows:
+        raise InputFileError(path, None, "lexicon is empty")
+    has_probabilities = all(
+        len(f) >= 3 and (p := _parse_probability(f[1])) is not None and 0.0 < p <= 1.0
+        for _, f in rows)
+    entries = []
+    for line_no, fields in rows:
+        word = fields[0]
+        check_word(word, path, line_no)
+        cost = 0.0
+        symbols = fields[1:]
+        if has_probabilities:
+            cost = -math.log(float(fields[1]))
+            symbols = fields[2:]
+        if not symbols:
+            raise InputFileError(path, line_no, f"word {word!r} has no tokens")
+        ids = tuple(tokens.id_of(symbol, path, line_no) for symbol in symbols)
+        entries.append(Pronunciation(word, ids, cost))
+    return Lexicon(entries, source=str(path))
+
+
+def _spell_char(char: str, tokens: TokenSet) -> Optional[int]:
+    """Token id of a character, trying the other letter case when the exact one is absent."""
+    for candidate in (char, char.upper(), char.lower()):
+        sym_id = tokens.table.to_id.get(candidate)
+        if sym_id is not None and sym_id != tokens.blank_id:
+            return sym_id
+    return None
+
+
+def spell_word(word: str, tokens: TokenSet) -> Optional[Tuple[int, ...]]:
+    """The word as a sequence of character tokens, or None when a character has no token."""
+    ids = tuple(_spell_char(char, tokens) for char in word)
+    return None if not ids or None in ids else ids  # type: ignore[return-value]
+
+
+def spelling_lexicon(words: Iterable[str], tokens: TokenSet,
+                     boundary_id: Optional[int] = None) -> Tuple[Lexicon, List[str]]:
+    """Spells every word with char tokens; with ``boundary_id`` (a mandatory word boundary) each
+    spelling ends with that token. Returns the lexicon and the words that could not be spelled."""
+    entries, unspellable = [], []
+    for word in words:
+        ids = spell_word(word, tokens)
+        if ids is None:
+            unspellable.append(word)
+            continue
+        if boundary_id is not None:
+            ids = ids + (boundary_id,)
+        entries.append(Pronunciation(word, ids))
+    return Lexicon(entries, source="spelled from the LM vocabulary"), unspellable
+
+
+def bpe_lexicon(words: Iterable[str], tokens: TokenSet,
+                model_path: Union[str, Path]) -> Tuple[Lexicon, List[str]]:
+    """Splits every word into pieces with a sentencepiece model; pieces must be tokens."""
+    try:
+        import sentencepiece
+    except ImportError as error:  # optional dependency
+        raise ImportError("BPE lexicons need sentencepiece: pip install 'pywfst[bpe]'") from error
+    processor = sentencepiece.SentencePieceProcessor()
+    try:
+        processor.load(str(model_path))
+    except (OSError, RuntimeError) as error:
+        raise InputFileError(model_path, None, f"cannot load sentencepiece model: {error}") from None
+    entries, unknown = [], []
+    for word in words:
+        pieces = processor.encode(word, out_type=str)
+        ids = [tokens.table.to_id.get(piece) for piece in pieces]
+        if not ids or None in ids or tokens.blank_id in ids:
+            unknown.append(word)
+            continue
+        entries.append(Pronunciation(word, tuple(ids)))  # type: ignore[arg-type]
+    return Lexicon(entries, source=f"sentencepiece {model_path}"), unknown
+
+
+def disambiguation_suffixes(prons: Sequence[Tuple[int, ...]]) -> Tuple[List[int], int]:
+    """Kaldi's add_lex_disambig rule: a token sequence that occurs more than once (homophones) or
+    is a proper prefix of another gets #1, #2, ... appended (numbered per sequence) so that L∘G
+    is determinizable. Returns the suffix number per pronunciation (0 = none) and the highest
+    number used."""
+    counts = Counter(prons)
+    prefixes = set()
+    for pron in counts:
+        for length in range(1, len(pron)):
+            prefixes.add(pron[:length])
+    used: Dict[Tuple[int, ...], int] = {}
+    suffixes, highest = [], 0
+    for pron in prons:
+        if counts[pron] == 1 and pron not in prefixes:
+            suffixes.append(0)
+            continue
+        used[pron] = used.get(pron, 0) + 1
+        suffixes.append(used[pron])
+        highest = max(highest, used[pron])
+    return suffixes, highest
+
+
+@dataclass
+class LexiconFst:
+    fst: fst.VectorFst  # input: token id + 1 or a disambig label; output: word id
+    disambig_labels: List[int]  # input label of #0, #1, ... (above every token label)
+
+
+def compile_lexicon(lexicon: Lexicon, word_ids: Dict[str, int], num_token_labels: int,
+                    word_disambig_id: int, optional_token: Optional[int] = None) -> LexiconFst:
+    """L with disambiguation: one loop state (start and final); each pronunciation is a path
+    leaving and re-entering it, the word on its first arc, the pronunciation cost on it too.
+    ``#0:#0`` loops on the loop state pass G's backoff symbol through; ``optional_token`` (a word
+    boundary such as ``|``) loops there with no output, so it may appear between any two words.
+    """
+    prons = [entry.tokens for entry in lexicon.entries]
+    suffixes, highest = disambiguation_suffixes(prons)
+    disambig_labels = [num_token_labels + 1 + k for k in range(highest + 1)]
+    one = fst.Weight.one("tropical")
+    result = fst.VectorFst()
+    loop = result.add_state()
+    result.set_start(loop)
+    result.set_final(loop)
+    for entry, suffix in zip(lexicon.entries, suffixes):
+        labels = [token + 1 for token in entry.tokens]
+        if suffix:
+            labels.append(disambig_labels[suffix])
+        word = word_ids[entry.word]
+        source = loop
+        for position, label in enumerate(labels):
+            last = position == len(labels) - 1
+            target = loop if last else result.add_state()
+            weight = fst.Weight("tropical", entry.cost) if position == 0 else one
+            result.add_arc(source, fst.Arc(label, word if position == 0 else 0, weight, target))
+            source = target
+    result.add_arc(loop, fst.Arc(disambig_labels[0], word_disambig_id, one, loop))
+    if optional_token is not None:
+        result.add_arc(loop, fst.Arc(optional_token + 1, 0, one, loop))
+    return LexiconFst(result, disambig_labels)
