@@ -1,0 +1,29 @@
+"""The ``pywfst`` command: one click group, one module per verb."""
+
+from __future__ import annotations
+
+import click
+
+from .build_graph import build_graph_command
+from .info import info_command
+
+EPILOG = """\b
+Examples:
+  pywfst build-graph --tokens tokens.txt --lexicon lexicon.txt --lm lm.arpa --out graph/
+  pywfst build-graph --tokens chars.txt --spell --word-boundary '|' --lm lm.arpa.gz --out g/
+  pywfst info graph/
+"""
+
+
+@click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pywfst")
+def cli() -> None:
+    """pywfst: WFST decoding graphs and a fast native decoder for CTC and hybrid models."""
+
+
+cli.add_command(build_graph_command)
+cli.add_command(info_command)
+
+
+def main() -> None:
+    cli()

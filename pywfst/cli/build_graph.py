@@ -1,0 +1,60 @@
+"""``pywfst build-graph``: compile tokens + lexicon + LM into a decoding-graph directory."""
+
+from __future__ import annotations
+
+import click
+
+from ..graph import BuildOptions, TOPOLOGIES, build_graph
+from ..graph.grammar import OOV_MODES
+from .errors import friendly_errors
+
+EPILOG = """\b
+Examples:
+  # phone lexicon, 3-gram LM, standard CTC topology
+  pywfst build-graph --tokens phones.txt --lexicon lexicon.txt --lm lm.arpa.gz --out graph/
+  # char model with a wav2vec2-style word boundary, spellings derived from the LM words
+  pywfst build-graph --tokens chars.txt --spell --word-boundary '|' --lm lm.arpa --out g/
+  # BPE model, smaller CTC topology
+  pywfst build-graph --tokens tokens.txt --bpe-model bpe.model --lm lm.arpa \\
+      --topo ctc-compact --out g/
+  # hybrid DNN-HMM posteriors, 3 states per phone, no LM (word loop)
+  pywfst build-graph --tokens phones.txt --lexicon lexicon.txt --topo hmm --out g/
+"""
+
+
+@click.command("build-graph", epilog=EPILOG)
+@click.option("--tokens", required=True, type=click.Path(dir_okay=False),
+              help="tokens.txt: 'symbol id' per line; CTC needs <blk> with id 0.")
+@click.option("--lexicon", type=click.Path(dir_okay=False),
+              help="Kaldi lexicon.txt ('word tok ...') or lexiconp.txt ('word prob tok ...').")
+@click.option("--spell", is_flag=True, help="Spell the LM's words with the char tokens.")
+@click.option("--bpe-model", type=click.Path(dir_okay=False),
+              help="Split the LM's words with this sentencepiece model.")
+@click.option("--lm", type=click.Path(dir_okay=False),
+              help="ARPA n-gram LM (plain or .gz). Without it: a word loop.")
+@click.option("--topo", "topology", type=click.Choice(TOPOLOGIES), default="ctc", show_default=True,
+              help="Token topology.")
+@click.option("--hmm-states", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Emitting states per token for --topo hmm.")
+@click.option("--word-boundary", help="Word-boundary token (e.g. '|'), optional between words.")
+@click.option("--boundary-mandatory", is_flag=True,
+              help="Make the word-boundary token end every word instead of being optional.")
+@click.option("--oov", type=click.Choice(OOV_MODES), default="drop", show_default=True,
+              help="LM words without a pronunciation: drop their n-grams, map them to --unk, "
+                   "or spell them with char tokens.")
+@click.option("--unk", "unk_word", default="<unk>", show_default=True, help="Word used by --oov unk.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Output directory (HCLG.fst, words.txt, tokens.txt, graph.json, ...).")
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
+@click.option("--keep-intermediate", is_flag=True, help="Also write T.fst and LG.fst.")
+@click.option("--quiet", is_flag=True, help="No progress output.")
+def build_graph_command(tokens, lexicon, spell, bpe_model, lm, topology, hmm_states, word_boundary,
+                        boundary_mandatory, oov, unk_word, out_dir, force, keep_intermediate,
+                        quiet) -> None:
+    """Compile a decoding graph (T ∘ min(det(L ∘ G))) into a directory."""
+    options = BuildOptions(topology=topology, hmm_states=hmm_states, oov=oov, unk_word=unk_word,
+                           word_boundary=word_boundary, boundary_mandatory=boundary_mandatory,
+                           keep_intermediate=keep_intermediate)
+    with friendly_errors():
+        build_graph(tokens, out_dir, lexicon=lexicon, lm=lm, spell=spell, bpe_model=bpe_model,
+                    options=options, force=force, progress=not quiet)

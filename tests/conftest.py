@@ -1,0 +1,22 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from helpers import make_corpus, train_arpa, write_char_tokens, write_spelling_lexicon  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def char_setup(tmp_path_factory):
+    """A char-token setup: tokens.txt (<blk>, |, a-z, '), a spelling lexicon, a trigram ARPA
+    estimated by kaldingram from a random corpus, and the corpus sentences."""
+    root = tmp_path_factory.mktemp("char_setup")
+    sentences = make_corpus(root / "corpus.txt")
+    train_arpa(root / "corpus.txt", root / "lm.arpa")
+    token_ids = write_char_tokens(root / "tokens.txt")
+    words = sorted({w for s in sentences for w in s})
+    write_spelling_lexicon(root / "lexicon.txt", words)
+    return {"root": root, "sentences": sentences, "token_ids": token_ids, "words": words,
+            "tokens": root / "tokens.txt", "lexicon": root / "lexicon.txt", "lm": root / "lm.arpa"}

@@ -1,0 +1,120 @@
+"""Shared test helpers: small corpora, LMs, and exact path checks through FSTs."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+import pywrapfst as fst
+
+LETTERS = "abcdefghijklmnopqrstuvwxyz'"
+# Words chosen so that no two share a spelling and several are prefixes of others ("a"/"an"/"and",
+# "to"/"top"), which exercises the disambiguation symbols.
+VOCABULARY = ["a", "an", "and", "the", "cat", "cats", "dog", "sat", "on", "mat", "to", "top",
+              "court", "judge", "patient", "dose", "heart", "rate", "is", "was", "high", "low",
+              "it", "ran", "away", "from", "home", "we", "saw", "doctor", "nurse", "law"]
+
+
+def make_corpus(path: Path, num_sentences: int = 400, seed: int = 0) -> List[List[str]]:
+    rng = random.Random(seed)
+    sentences = []
+    for _ in range(num_sentences):
+        length = rng.randint(2, 8)
+        sentence = [rng.choice(VOCABULARY[:12] if rng.random() < 0.6 else VOCABULARY)
+                    for _ in range(length)]
+        sentences.append(sentence)
+    path.write_text("".join(" ".join(s) + "\n" for s in sentences), encoding="utf-8")
+    return sentences
+
+
+def train_arpa(corpus: Path, arpa: Path, order: int = 3) -> Path:
+    subprocess.run([sys.executable, "-m", "kaldingram.cli", "train", "--ngram-order", str(order),
+                    "--text", str(corpus), "--lm", str(arpa)], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return arpa
+
+
+def write_char_tokens(path: Path, boundary: str = "|") -> Dict[str, int]:
+    symbols = ["<blk>", boundary] + list(LETTERS)
+    table = {s: i for i, s in enumerate(symbols)}
+    path.write_text("".join(f"{s} {i}\n" for s, i in table.items()), encoding="utf-8")
+    return table
+
+
+def write_spelling_lexicon(path: Path, words: Sequence[str]) -> None:
+    path.write_text("".join(f"{w} {' '.join(w)}\n" for w in words), encoding="utf-8")
+
+
+def read_words(path: Path) -> Dict[str, int]:
+    table = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        symbol, sym_id = line.split()
+        table[symbol] = int(sym_id)
+    return table
+
+
+def linear_acceptor(labels: Sequence[int]) -> fst.VectorFst:
+    result = fst.VectorFst()
+    state = result.add_state()
+    result.set_start(state)
+    for label in labels:
+        nxt = result.add_state()
+        result.add_arc(state, fst.Arc(label, label, fst.Weight.one("tropical"), nxt))
+        state = nxt
+    result.set_final(state)
+    return result
+
+
+def best_output(graph: fst.Fst, input_labels: Sequence[int]) -> tuple:
+    """(output labels, cost) of the cheapest path of ``graph`` reading exactly ``input_labels``."""
+    path = fst.shortestpath(fst.compose(linear_acceptor(input_labels), graph))
+    if path.num_states() == 0:
+        return None, float("inf")
+    outputs, cost, state = [], 0.0, path.start()
+    while True:
+        arcs = list(path.arcs(state))
+        if not arcs:
+            cost += float(path.final(state))
+            return outputs, cost
+        arc = arcs[0]
+        if arc.olabel:
+            outputs.append(arc.olabel)
+        cost += float(arc.weight)
+        state = arc.nextstate
+
+
+def ctc_frames(token_ids: Sequence[int], blank: int = 0) -> List[int]:
+    """A minimal CTC frame sequence for ``token_ids``: a blank only between equal neighbours."""
+    frames: List[int] = []
+    for token in token_ids:
+        if frames and frames[-1] == token:
+            frames.append(blank)
+        frames.append(token)
+    return frames
+
+
+def g_cost(grammar: fst.Fst, word_ids: Sequence[int], backoff_id: int) -> float:
+    """Cost of a sentence through an ARPA-derived G with backoff (#0) arcs taken only when the
+    word has no arc, as ARPA semantics say; ends with the final weight (</s>)."""
+    state, cost = grammar.start(), 0.0
+
+    def arcs_by_label(s):
+        return {arc.ilabel: arc for arc in grammar.arcs(s)}
+
+    for word in word_ids:
+        while True:
+            arcs = arcs_by_label(state)
+            if word in arcs:
+                cost += float(arcs[word].weight)
+                state = arcs[word].nextstate
+                break
+            cost += float(arcs[backoff_id].weight)
+            state = arcs[backoff_id].nextstate
+    while float(grammar.final(state)) == float("inf"):
+        backoff = arcs_by_label(state)[backoff_id]
+        cost += float(backoff.weight)
+        state = backoff.nextstate
+    return cost + float(grammar.final(state))
