@@ -1,0 +1,155 @@
+"""Shared helpers of the graph_build benchmark: run a stage (one command or a shell-style pipe of
+commands) and measure its wall time and the peak resident memory of each process.
+
+Peak RSS per process comes from the kernel (wait4's rusage ru_maxrss, exact). For a pipe, whose
+processes overlap in time, the stage's peak is also sampled: the sum of VmRSS over the stage's
+live processes, read from /proc every `SAMPLE_SECONDS` (a lower bound of the true concurrent peak;
+the sum of the per-process peaks is the upper bound).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shlex
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO, List, Optional, Sequence
+
+HERE = Path(__file__).resolve().parent
+SAMPLE_SECONDS = 0.05
+
+
+def kaldi_bin_dir(explicit: Optional[str] = None) -> Path:
+    """The directory of Kaldi's command-line tools shipped in the riva-asrlib-decoder wheel,
+    installed by setup.sh into benchmarks/graph_build/venv (or $KALDI_BIN / an explicit path)."""
+    candidates = [explicit, os.environ.get("KALDI_BIN")]
+    candidates += glob.glob(str(HERE / "venv/lib/python3*/site-packages/riva/asrlib/decoder/"
+                                       "scripts/prepare_TLG_fst/bin"))
+    for c in candidates:
+        if c and (Path(c) / "fsttablecompose").is_file():
+            return Path(c)
+    raise SystemExit("Kaldi binaries not found: run benchmarks/graph_build/setup.sh "
+                     "(or set KALDI_BIN to a directory with arpa2fst, fsttablecompose, ...)")
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        pass
+    return 0
+
+
+def run_stage(name: str, commands: Sequence[Sequence[str]], stdin: Optional[Path] = None,
+              stdout: Optional[Path] = None, log: Optional[IO[str]] = None,
+              env: Optional[dict] = None, echo: bool = True) -> dict:
+    """Runs `commands` as a pipe (cmd1 | cmd2 | ...), stdin/stdout from/to files if given.
+    stderr of every process goes to `log` (or ours). Raises on any non-zero exit status."""
+    commands = [[str(a) for a in c] for c in commands]
+    if echo:
+        text = " | ".join(shlex.join([Path(c[0]).name, *c[1:]]) for c in commands)
+        if stdin:
+            text += f" < {stdin}"
+        if stdout:
+            text += f" > {stdout}"
+        print(f"[{name}] {text}", file=sys.stderr, flush=True)
+    err = log if log is not None else sys.stderr
+    fin = open(stdin, "rb") if stdin else subprocess.DEVNULL
+    fout = open(stdout, "wb") if stdout else None
+    procs: List[subprocess.Popen] = []
+    t0 = time.perf_counter()
+    try:
+        prev = fin
+        for i, cmd in enumerate(commands):
+            last = i == len(commands) - 1
+            p = subprocess.Popen(cmd, stdin=prev,
+                                 stdout=(fout if fout else None) if last else subprocess.PIPE,
+                                 stderr=err, env=env)
+            if prev not in (fin, subprocess.DEVNULL) and prev is not None:
+                prev.close()  # only the child holds the read end now
+            prev = p.stdout
+            procs.append(p)
+        results: List[dict] = [{} for _ in procs]
+        alive = {p.pid for p in procs}
+        lock = threading.Lock()
+
+        def reap(i: int, p: subprocess.Popen) -> None:
+            _, status, ru = os.wait4(p.pid, 0)
+            t = time.perf_counter() - t0
+            p.returncode = os.waitstatus_to_exitcode(status)
+            with lock:
+                alive.discard(p.pid)
+            results[i] = {
+                "cmd": Path(str(p.args[0])).name,
+                "args": [str(a) for a in p.args[1:]],
+                "exit_s": round(t, 3),
+                "user_s": round(ru.ru_utime, 3),
+                "sys_s": round(ru.ru_stime, 3),
+                "max_rss_mb": round(ru.ru_maxrss / 1024.0, 1),
+                "returncode": p.returncode,
+            }
+
+        threads = [threading.Thread(target=reap, args=(i, p)) for i, p in enumerate(procs)]
+        for t in threads:
+            t.start()
+        sampled_peak = 0
+        while True:
+            with lock:
+                pids = list(alive)
+            if not pids:
+                break
+            sampled_peak = max(sampled_peak, sum(_rss_kib(pid) for pid in pids))
+            time.sleep(SAMPLE_SECONDS)
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - t0
+    finally:
+        if fin not in (subprocess.DEVNULL, None):
+            fin.close()
+        if fout:
+            fout.close()
+    bad = [r for r in results if r["returncode"] != 0]
+    if bad:
+        raise RuntimeError(f"stage {name}: {bad[0]['cmd']} exited with {bad[0]['returncode']}")
+    return {
+        "stage": name,
+        "wall_s": round(wall, 3),
+        "cpu_s": round(sum(r["user_s"] + r["sys_s"] for r in results), 3),
+        "max_rss_mb": max(r["max_rss_mb"] for r in results),
+        "sum_max_rss_mb": round(sum(r["max_rss_mb"] for r in results), 1),
+        "sampled_peak_rss_mb": round(sampled_peak / 1024.0, 1),
+        "processes": results,
+    }
+
+
+def fst_counts(path: Path) -> dict:
+    """States and arcs of an OpenFst binary file (loaded with pywrapfst; not timed)."""
+    import pywrapfst as fst
+
+    f = fst.Fst.read(str(path))
+    n = f.num_states()
+    return {"states": n, "arcs": sum(f.num_arcs(s) for s in range(n)),
+            "bytes": os.path.getsize(path)}
+
+
+def machine_info() -> dict:
+    info = {"nproc": os.cpu_count()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+        with open("/proc/meminfo") as f:
+            info["mem_total_gb"] = round(int(f.readline().split()[1]) / 1024 ** 2, 1)
+    except OSError:
+        pass
+    info["python"] = sys.version.split()[0]
+    return info

@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Kaldi's own TLG recipe with the binaries of the riva-asrlib-decoder wheel, stage by stage.
+
+  G    arpa2fst --disambig-symbol=#0 --read-symbol-table=words.txt lm.arpa G.fst
+  LG   fsttablecompose L_disambig.fst G.fst | fstdeterminizestar --use-log=true
+         | fstminimizeencoded | fstarcsort --sort_type=ilabel > LG.fst
+  TLG  fsttablecompose T.fst LG.fst | fstrelabel --relabel_ipairs=disambig_to_eps > TLG.fst
+
+This is mkgraph.sh's LG (less fstpushspecial, which the wheel does not ship; riva's
+mkgraph_ctc.sh omits it too) and riva/EESEN's TLG (no determinization of T o LG). The last step
+removes the topology's disambiguation self-loop labels from TLG's input side, as Kaldi's
+`fstrmsymbols disambig.int` does in mkgraph.sh; the wheel does not ship fstrmsymbols, so OpenFst's
+`fstrelabel` (Debian libfst-tools, C++) maps those input labels to epsilon, the same operation.
+
+Inputs come from a `pywfst build-graph --keep-intermediate` directory (L_disambig.fst, T.fst,
+words.txt, graph.json) so both pipelines build the same graph, or are given one by one.
+Every stage's wall time and per-process peak RSS go to a JSON file (--json).
+
+Run with the main venv's python (pywrapfst counts states/arcs after the timed stages):
+  python benchmarks/graph_build/kaldi_pipeline.py --from-pywfst DIR --lm work/lm.arpa --out OUT
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_util import fst_counts, kaldi_bin_dir, machine_info, run_stage  # noqa: E402
+
+RELABEL = "/usr/bin/fstrelabel"  # Debian libfst-tools (OpenFst 1.7.9)
+
+
+def t_disambig_inputs(t_fst: Path, graph_json: Path | None, explicit: str | None) -> list[int]:
+    """Input labels of T's disambiguation self-loops: explicit list, else from graph.json
+    (pywfst: emission_columns + 1 + k for each L disambiguation symbol k)."""
+    if explicit:
+        return [int(x) for x in explicit.replace(",", " ").split()]
+    if graph_json and graph_json.is_file():
+        info = json.loads(graph_json.read_text())
+        first = info["emission_columns"] + 1
+        return list(range(first, first + len(info["disambig_token_ids"])))
+    raise SystemExit("give --t-disambig-ids (T's input labels to remove) or a graph.json")
+
+
+def run(args) -> dict:
+    kb = kaldi_bin_dir(args.kaldi_bin)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    src = args.from_pywfst
+    lfst = args.lexicon_fst or (src / "L_disambig.fst")
+    tfst = args.topology_fst or (src / "T.fst")
+    words = args.words or (src / "words.txt")
+    gjson = (src / "graph.json") if src else None
+    for p in (lfst, tfst, words, args.lm):
+        if not Path(p).is_file():
+            raise SystemExit(f"missing input {p}")
+    ids = t_disambig_inputs(tfst, gjson, args.t_disambig_ids)
+    pairs = out / "disambig_to_eps.txt"
+    pairs.write_text("".join(f"{i} 0\n" for i in ids))
+
+    stages = []
+    log = open(out / "kaldi_stderr.log", "w")
+    t0 = time.perf_counter()
+    stages.append(run_stage("G", [[kb / "arpa2fst", "--disambig-symbol=#0",
+                                   f"--read-symbol-table={words}", args.lm, out / "G.fst"]],
+                            log=log))
+    stages.append(run_stage("LG", [
+        [kb / "fsttablecompose", lfst, out / "G.fst"],
+        [kb / "fstdeterminizestar", "--use-log=true"],
+        [kb / "fstminimizeencoded"],
+        [kb / "fstarcsort", "--sort_type=ilabel"],
+    ], stdout=out / "LG.fst", log=log))
+    stages.append(run_stage("TLG", [
+        [kb / "fsttablecompose", tfst, out / "LG.fst"],
+        [RELABEL, f"--relabel_ipairs={pairs}"],
+    ], stdout=out / "TLG.fst", log=log))
+    total = time.perf_counter() - t0
+    log.close()
+
+    result = {
+        "pipeline": "kaldi",
+        "kaldi_bin": str(kb),
+        "inputs": {"L_disambig": str(lfst), "T": str(tfst), "words": str(words), "lm": str(args.lm),
+                   "t_disambig_input_ids": ids},
+        "stages": stages,
+        "total_wall_s": round(total, 3),
+        "peak_rss_mb": max(s["max_rss_mb"] for s in stages),
+        "peak_rss_sampled_concurrent_mb": max(s["sampled_peak_rss_mb"] for s in stages),
+        "machine": machine_info(),
+    }
+    if not args.no_counts:
+        result["fst_counts"] = {n: fst_counts(out / f"{n}.fst") for n in ("G", "LG", "TLG")}
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--from-pywfst", type=Path, help="pywfst build-graph --keep-intermediate dir")
+    ap.add_argument("--lexicon-fst", type=Path, help="L_disambig.fst (default: from --from-pywfst)")
+    ap.add_argument("--topology-fst", type=Path, help="T.fst with disambig self-loops")
+    ap.add_argument("--words", type=Path, help="words.txt with #0")
+    ap.add_argument("--t-disambig-ids", help="T's disambig input labels, e.g. '41,42,43'")
+    ap.add_argument("--lm", type=Path, required=True, help="ARPA LM")
+    ap.add_argument("--out", type=Path, required=True, help="output dir (G, LG, TLG .fst)")
+    ap.add_argument("--kaldi-bin", help="dir of arpa2fst etc. (default: riva wheel in ./venv)")
+    ap.add_argument("--json", type=Path, help="write the timings here (default OUT/kaldi.json)")
+    ap.add_argument("--no-counts", action="store_true", help="skip counting states/arcs")
+    args = ap.parse_args()
+    if not args.from_pywfst and not (args.lexicon_fst and args.topology_fst and args.words):
+        ap.error("give --from-pywfst DIR or all of --lexicon-fst, --topology-fst, --words")
+    result = run(args)
+    path = args.json or (args.out / "kaldi.json")
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    for s in result["stages"]:
+        print(f"{s['stage']:<4} {s['wall_s']:8.2f} s wall  {s['cpu_s']:8.2f} s cpu  "
+              f"peak RSS {s['max_rss_mb']:8.1f} MiB (per process; pipe sum "
+              f"{s['sum_max_rss_mb']:.0f}, sampled {s['sampled_peak_rss_mb']:.0f})")
+    print(f"total {result['total_wall_s']:.2f} s, peak RSS {result['peak_rss_mb']:.0f} MiB; "
+          f"{json.dumps(result.get('fst_counts', {}))}")
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
