@@ -1,0 +1,143 @@
+// CsrGraph construction: validation of states, labels and weights, and the emitting/epsilon split.
+//
+// Weight policy (what a decoder may rely on after construction):
+//   - arc weights are never NaN and never -inf; +inf is kept as it is (such an arc can never lie
+//     on a finite-cost path, and the beam prunes it; dropping it would make arcs(s) disagree with
+//     the file);
+//   - final weights are never NaN and never -inf; +inf means "not final";
+//   - negative finite costs are allowed (they are common in Kaldi graphs after weight pushing).
+#include "fst/csr_graph.h"
+
+#include <cmath>
+#include <limits>
+
+#include "common/errors.h"
+
+namespace pywfst {
+
+namespace {
+
+// Builds the flat arc array and the offsets of the per-state constructor's input.
+void Flatten(const std::vector<std::vector<GraphArc>>& arcs_by_state, std::vector<GraphArc>* arcs,
+             std::vector<int64_t>* offsets) {
+  size_t total = 0;
+  for (const auto& v : arcs_by_state) total += v.size();
+  arcs->reserve(total);
+  offsets->reserve(arcs_by_state.size() + 1);
+  offsets->push_back(0);
+  for (const auto& v : arcs_by_state) {
+    arcs->insert(arcs->end(), v.begin(), v.end());
+    offsets->push_back(static_cast<int64_t>(arcs->size()));
+  }
+}
+
+}  // namespace
+
+CsrGraph::CsrGraph(StateId start, std::vector<float> finals,
+                   const std::vector<std::vector<GraphArc>>& arcs_by_state,
+                   const std::string& source)
+    : start_(start), finals_(std::move(finals)) {
+  if (arcs_by_state.size() != finals_.size()) {
+    throw InputError(Concat(source, ": ", finals_.size(), " final weights but arcs for ",
+                            arcs_by_state.size(), " states"));
+  }
+  std::vector<GraphArc> arcs;
+  std::vector<int64_t> offsets;
+  Flatten(arcs_by_state, &arcs, &offsets);
+  Split(arcs, offsets, source);
+}
+
+CsrGraph::CsrGraph(StateId start, std::vector<float> finals, const std::vector<GraphArc>& arcs,
+                   const std::vector<int64_t>& offsets, const std::string& source)
+    : start_(start), finals_(std::move(finals)) {
+  Split(arcs, offsets, source);
+}
+
+void CsrGraph::Split(const std::vector<GraphArc>& arcs, const std::vector<int64_t>& offsets,
+                     const std::string& source) {
+  const size_t num_states = finals_.size();
+  if (num_states == 0) {
+    throw InputError(Concat(source, ": the FST has no states; an empty graph cannot decode"));
+  }
+  if (num_states > static_cast<size_t>(std::numeric_limits<StateId>::max())) {
+    throw InputError(Concat(source, ": ", num_states, " states exceed the limit of ",
+                            std::numeric_limits<StateId>::max()));
+  }
+  const StateId n = static_cast<StateId>(num_states);
+  if (offsets.size() != num_states + 1 || offsets.front() != 0 ||
+      offsets.back() != static_cast<int64_t>(arcs.size())) {
+    throw InputError(Concat(source, ": arc offsets do not cover the ", arcs.size(), " arcs of ",
+                            num_states, " states"));
+  }
+  if (start_ < 0 || start_ >= n) {
+    throw InputError(Concat(source, ": start state ", start_,
+                            start_ < 0 ? " (none)" : "", " is not a state of the ", n,
+                            "-state FST"));
+  }
+  const float kNegInf = -std::numeric_limits<float>::infinity();
+  for (StateId s = 0; s < n; ++s) {
+    const float f = finals_[s];
+    if (std::isnan(f) || f == kNegInf) {
+      throw InputError(Concat(source, ": state ", s, " has final weight ", f,
+                              "; final weights must be finite or +inf (not final)"));
+    }
+  }
+
+  // Pass 1: validate every arc and count emitting/epsilon arcs per state.
+  emitting_offsets_.assign(num_states + 1, 0);
+  epsilon_offsets_.assign(num_states + 1, 0);
+  max_ilabel_ = 0;
+  max_olabel_ = 0;
+  for (StateId s = 0; s < n; ++s) {
+    const int64_t begin = offsets[s], end = offsets[s + 1];
+    if (begin > end) {
+      throw InputError(Concat(source, ": arc offsets of state ", s, " decrease"));
+    }
+    int64_t num_emitting = 0;
+    for (int64_t a = begin; a < end; ++a) {
+      const GraphArc& arc = arcs[a];
+      if (arc.ilabel < 0 || arc.olabel < 0) {
+        throw InputError(Concat(source, ": arc ", a - begin, " of state ", s,
+                                " has a negative label (ilabel ", arc.ilabel, ", olabel ",
+                                arc.olabel, ")"));
+      }
+      if (arc.nextstate < 0 || arc.nextstate >= n) {
+        throw InputError(Concat(source, ": arc ", a - begin, " of state ", s,
+                                " goes to state ", arc.nextstate, ", outside the ", n,
+                                "-state FST"));
+      }
+      if (std::isnan(arc.weight) || arc.weight == kNegInf) {
+        throw InputError(Concat(source, ": arc ", a - begin, " of state ", s, " has weight ",
+                                arc.weight, "; arc weights must not be NaN or -inf"));
+      }
+      if (arc.ilabel > max_ilabel_) max_ilabel_ = arc.ilabel;
+      if (arc.olabel > max_olabel_) max_olabel_ = arc.olabel;
+      if (arc.ilabel > 0) ++num_emitting;
+    }
+    emitting_offsets_[s + 1] = emitting_offsets_[s] + num_emitting;
+    epsilon_offsets_[s + 1] = epsilon_offsets_[s] + (end - begin - num_emitting);
+  }
+
+  // Pass 2: copy into exactly sized arrays, keeping each state's arcs in file order.
+  emitting_.resize(static_cast<size_t>(emitting_offsets_[n]));
+  epsilon_.resize(static_cast<size_t>(epsilon_offsets_[n]));
+  for (StateId s = 0; s < n; ++s) {
+    GraphArc* emit = emitting_.data() + emitting_offsets_[s];
+    GraphArc* eps = epsilon_.data() + epsilon_offsets_[s];
+    for (int64_t a = offsets[s]; a < offsets[s + 1]; ++a) {
+      if (arcs[a].ilabel > 0) {
+        *emit++ = arcs[a];
+      } else {
+        *eps++ = arcs[a];
+      }
+    }
+  }
+}
+
+size_t CsrGraph::MemoryBytes() const {
+  return sizeof(*this) + finals_.capacity() * sizeof(float) +
+         (emitting_offsets_.capacity() + epsilon_offsets_.capacity()) * sizeof(int64_t) +
+         (emitting_.capacity() + epsilon_.capacity()) * sizeof(GraphArc);
+}
+
+}  // namespace pywfst
