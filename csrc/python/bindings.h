@@ -1,0 +1,12 @@
+// Binders of the _core extension module, one per binding file (graph.cc, decoder.cc, ...).
+// module.cc calls each of them once while the module is created.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+namespace pywfst {
+
+// csrc/python/graph.cc: CsrGraph.
+void BindGraph(pybind11::module_& m);
+
+}  // namespace pywfst

@@ -1,0 +1,114 @@
+// Python binding of CsrGraph (csrc/fst/csr_graph.h) and its OpenFst reader (csrc/fst/fst_reader.h).
+#include <pybind11/pybind11.h>
+#include <pybind11/stl/filesystem.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "common/errors.h"
+#include "fst/csr_graph.h"
+#include "fst/fst_reader.h"
+#include "python/bindings.h"
+
+namespace py = pybind11;
+
+namespace pywfst {
+
+namespace {
+
+StateId CheckState(const CsrGraph& g, int64_t s) {
+  if (s < 0 || s >= g.NumStates()) {
+    throw py::index_error(Concat("state ", s, " is out of range [0, ", g.NumStates(), ")"));
+  }
+  return static_cast<StateId>(s);
+}
+
+}  // namespace
+
+void BindGraph(py::module_& m) {
+  // Python holds CsrGraph through std::shared_ptr, so a decoder that copies the pointer keeps the
+  // graph alive after Python drops it. Only const methods are bound: the object never changes.
+  py::class_<CsrGraph, std::shared_ptr<CsrGraph>>(m, "CsrGraph", R"doc(
+A read-only decoding graph in compressed-sparse-row form.
+
+Arcs of each state are split into emitting arcs (input label > 0; input label = token id + 1)
+and epsilon arcs (input label 0). Weights are tropical costs (-log prob); a non-final state has
+final weight +inf. Build one with ``CsrGraph.load(path)``.
+)doc")
+      .def_static(
+          "load",
+          [](const std::filesystem::path& path) {
+            const std::string p = path.string();
+            std::error_code ec;
+            if (!std::filesystem::exists(path, ec) && !ec) {
+              // FileNotFoundError (an OSError) with errno and filename set, as open() raises.
+              errno = ENOENT;
+              PyErr_SetFromErrnoWithFilename(PyExc_OSError, p.c_str());
+              throw py::error_already_set();
+            }
+            std::shared_ptr<const CsrGraph> graph;
+            {
+              py::gil_scoped_release release;
+              graph = ReadFstFile(p);
+            }
+            // Safe: the Python type exposes const methods only.
+            return std::const_pointer_cast<CsrGraph>(graph);
+          },
+          py::arg("path"), R"doc(
+Reads an OpenFst binary file: FST type "vector" or "const", arc type "standard" (tropical,
+float weights), with or without symbol tables (they are ignored). Kaldi's HCLG.fst loads.
+The GIL is released while the file is read.
+
+Raises FileNotFoundError / OSError when the file cannot be read, and ValueError (naming the
+file) when it is not a supported, well-formed OpenFst file: wrong magic number, other FST or arc
+type, truncated data, impossible counts, NaN or -inf weights, arcs to missing states, no states.
+)doc")
+      .def_property_readonly("num_states", &CsrGraph::NumStates, "Number of states.")
+      .def_property_readonly("start", &CsrGraph::Start, "The start state.")
+      .def_property_readonly("num_emitting_arcs", &CsrGraph::NumEmittingArcs,
+                             "Number of arcs with an input label > 0.")
+      .def_property_readonly("num_epsilon_arcs", &CsrGraph::NumEpsilonArcs,
+                             "Number of arcs with input label 0.")
+      .def_property_readonly("num_arcs",
+                             [](const CsrGraph& g) {
+                               return g.NumEmittingArcs() + g.NumEpsilonArcs();
+                             },
+                             "Total number of arcs.")
+      .def_property_readonly("max_input_label", &CsrGraph::MaxInputLabel,
+                             "Largest input label (0 if there is none). Emissions need at least "
+                             "this many columns (input label = token id + 1).")
+      .def_property_readonly("max_output_label", &CsrGraph::MaxOutputLabel,
+                             "Largest output label (0 if there is none).")
+      .def_property_readonly("memory_bytes", &CsrGraph::MemoryBytes,
+                             "Bytes held by the graph's arrays.")
+      .def(
+          "final",
+          [](const CsrGraph& g, int64_t s) { return g.Final(CheckState(g, s)); }, py::arg("state"),
+          "Final weight of ``state`` (+inf when not final). IndexError when out of range.")
+      .def(
+          "arcs",
+          [](const CsrGraph& g, int64_t s) {
+            const StateId state = CheckState(g, s);
+            const ArcRange emitting = g.EmittingArcs(state), epsilon = g.EpsilonArcs(state);
+            py::list out(emitting.size() + epsilon.size());
+            size_t i = 0;
+            for (const ArcRange& range : {emitting, epsilon}) {
+              for (const GraphArc& a : range) {
+                out[i++] = py::make_tuple(a.ilabel, a.olabel, a.weight, a.nextstate);
+              }
+            }
+            return out;
+          },
+          py::arg("state"), R"doc(
+Arcs leaving ``state`` as ``(ilabel, olabel, weight, nextstate)`` tuples: emitting arcs first,
+then epsilon arcs, each group in file order. IndexError when ``state`` is out of range.
+)doc")
+      .def("__repr__", [](const CsrGraph& g) {
+        return Concat("<pywfst._core.CsrGraph: ", g.NumStates(), " states, ", g.NumEmittingArcs(),
+                      " emitting + ", g.NumEpsilonArcs(), " epsilon arcs, start ", g.Start(), ">");
+      });
+}
+
+}  // namespace pywfst

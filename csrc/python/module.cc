@@ -1,0 +1,40 @@
+// The pywfst._core extension module: error translation and the per-area binders.
+#include <pybind11/pybind11.h>
+
+#include <cstring>
+
+#include "common/errors.h"
+#include "python/bindings.h"
+
+namespace py = pybind11;
+
+namespace {
+
+// Raises `type` with `message`. Messages may quote file paths, which on POSIX are bytes and need
+// not be UTF-8: undecodable bytes become \xNN escapes instead of a UnicodeDecodeError.
+void SetError(PyObject* type, const char* message) {
+  PyObject* text = PyUnicode_DecodeUTF8(message, static_cast<Py_ssize_t>(std::strlen(message)),
+                                        "backslashreplace");
+  if (text == nullptr) return;  // MemoryError is already set
+  PyErr_SetObject(type, text);
+  Py_DECREF(text);
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "pywfst native core: OpenFst binary reader, CSR decoding graph (and decoders).";
+
+  // InputError -> ValueError, IoError -> OSError, each with the C++ message.
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const pywfst::InputError& e) {
+      SetError(PyExc_ValueError, e.what());
+    } catch (const pywfst::IoError& e) {
+      SetError(PyExc_OSError, e.what());
+    }
+  });
+
+  pywfst::BindGraph(m);
+}
