@@ -1,10 +1,13 @@
 """Shared helpers of the graph_build benchmark: run a stage (one command or a shell-style pipe of
 commands) and measure its wall time and the peak resident memory of each process.
 
-Peak RSS per process comes from the kernel (wait4's rusage ru_maxrss, exact). For a pipe, whose
-processes overlap in time, the stage's peak is also sampled: the sum of VmRSS over the stage's
-live processes, read from /proc every `SAMPLE_SECONDS` (a lower bound of the true concurrent peak;
-the sum of the per-process peaks is the upper bound).
+Peak RSS per process comes from the kernel's ru_maxrss, through GNU time (`/usr/bin/time -f %M`)
+wrapped around each command. Not wait4 on our own children: a child forked from this Python
+process inherits its RSS high-water mark until exec, so small tools would report our size.
+(Without /usr/bin/time the wait4 figure is used.) For a pipe, whose processes overlap in time,
+the stage's peak is also sampled: the sum of VmRSS over the stage's live process trees, read from
+/proc every `SAMPLE_SECONDS` (a lower bound of the true concurrent peak; the sum of the
+per-process peaks is the upper bound).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 import shlex
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -21,6 +25,7 @@ from typing import IO, List, Optional, Sequence
 
 HERE = Path(__file__).resolve().parent
 SAMPLE_SECONDS = 0.05
+GNU_TIME = "/usr/bin/time"
 
 
 def kaldi_bin_dir(explicit: Optional[str] = None) -> Path:
@@ -34,6 +39,31 @@ def kaldi_bin_dir(explicit: Optional[str] = None) -> Path:
             return Path(c)
     raise SystemExit("Kaldi binaries not found: run benchmarks/graph_build/setup.sh "
                      "(or set KALDI_BIN to a directory with arpa2fst, fsttablecompose, ...)")
+
+
+def _name(cmd: Sequence[str]) -> str:
+    """A process's short name: the tool, or the script an interpreter runs."""
+    name = Path(cmd[0]).name
+    if name in ("perl", "python", "python3") and len(cmd) > 1 and not cmd[1].startswith("-"):
+        return Path(cmd[1]).name
+    if name.startswith("python") and "-c" in cmd and "pywfst" in " ".join(cmd):
+        return "pywfst"
+    return name
+
+
+def _tree(pid: int) -> List[int]:
+    """pid and its descendants (through /proc/PID/task/TID/children)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            pass
+    return out
 
 
 def _rss_kib(pid: int) -> int:
@@ -64,18 +94,27 @@ def run_stage(name: str, commands: Sequence[Sequence[str]], stdin: Optional[Path
     fin = open(stdin, "rb") if stdin else subprocess.DEVNULL
     fout = open(stdout, "wb") if stdout else None
     procs: List[subprocess.Popen] = []
+    use_time = os.access(GNU_TIME, os.X_OK)
+    time_files: List[Optional[str]] = []
     t0 = time.perf_counter()
     try:
         prev = fin
         for i, cmd in enumerate(commands):
             last = i == len(commands) - 1
-            p = subprocess.Popen(cmd, stdin=prev,
+            argv = cmd
+            if use_time:
+                fd, tf = tempfile.mkstemp(prefix="rss_", suffix=".txt")
+                os.close(fd)
+                time_files.append(tf)
+                argv = [GNU_TIME, "-q", "-f", "%M %U %S", "-o", tf, *cmd]
+            p = subprocess.Popen(argv, stdin=prev,
                                  stdout=(fout if fout else None) if last else subprocess.PIPE,
                                  stderr=err, env=env)
             if prev not in (fin, subprocess.DEVNULL) and prev is not None:
                 prev.close()  # only the child holds the read end now
             prev = p.stdout
             procs.append(p)
+            p.bench_cmd = cmd  # type: ignore[attr-defined]
         results: List[dict] = [{} for _ in procs]
         alive = {p.pid for p in procs}
         lock = threading.Lock()
@@ -87,8 +126,8 @@ def run_stage(name: str, commands: Sequence[Sequence[str]], stdin: Optional[Path
             with lock:
                 alive.discard(p.pid)
             results[i] = {
-                "cmd": Path(str(p.args[0])).name,
-                "args": [str(a) for a in p.args[1:]],
+                "cmd": _name(p.bench_cmd),  # type: ignore[attr-defined]
+                "args": p.bench_cmd[1:],  # type: ignore[attr-defined]
                 "exit_s": round(t, 3),
                 "user_s": round(ru.ru_utime, 3),
                 "sys_s": round(ru.ru_stime, 3),
@@ -105,12 +144,24 @@ def run_stage(name: str, commands: Sequence[Sequence[str]], stdin: Optional[Path
                 pids = list(alive)
             if not pids:
                 break
-            sampled_peak = max(sampled_peak, sum(_rss_kib(pid) for pid in pids))
+            sampled_peak = max(sampled_peak, sum(_rss_kib(q) for pid in pids for q in _tree(pid)))
             time.sleep(SAMPLE_SECONDS)
         for t in threads:
             t.join()
         wall = time.perf_counter() - t0
+        for r, tf in zip(results, time_files):
+            fields = Path(tf).read_text().split("\n")
+            last = [ln for ln in fields if ln.strip()][-1].split()
+            r["max_rss_mb"] = round(int(last[0]) / 1024.0, 1)
+            r["user_s"] = float(last[1])
+            r["sys_s"] = float(last[2])
+            r["rss_source"] = "gnu-time"
     finally:
+        for tf in time_files:
+            try:
+                os.unlink(tf)
+            except OSError:
+                pass
         if fin not in (subprocess.DEVNULL, None):
             fin.close()
         if fout:

@@ -12,6 +12,11 @@ removes the topology's disambiguation self-loop labels from TLG's input side, as
 `fstrmsymbols disambig.int` does in mkgraph.sh; the wheel does not ship fstrmsymbols, so OpenFst's
 `fstrelabel` (Debian libfst-tools, C++) maps those input labels to epsilon, the same operation.
 
+With --lexicon/--tokens, Kaldi's own L_disambig.fst is also built and timed (stage "L": the
+scripts of the same wheel, as its ctc_compile_dict_token.sh and Kaldi's prepare_lang.sh do:
+add_lex_disambig.pl; make_lexicon_fst.pl | fstcompile | fstaddselfloops | fstarcsort). That stage
+is informational, for an end-to-end total: the compositions below use the given L and T.
+
 Inputs come from a `pywfst build-graph --keep-intermediate` directory (L_disambig.fst, T.fst,
 words.txt, graph.json) so both pipelines build the same graph, or are given one by one.
 Every stage's wall time and per-process peak RSS go to a JSON file (--json).
@@ -46,6 +51,63 @@ def t_disambig_inputs(t_fst: Path, graph_json: Path | None, explicit: str | None
     raise SystemExit("give --t-disambig-ids (T's input labels to remove) or a graph.json")
 
 
+def kaldi_lexicon_stage(kb: Path, lexicon: Path, tokens: Path, out: Path, log) -> dict:
+    """Kaldi's L_disambig.fst from lexicon.txt and tokens.txt (timed as one stage)."""
+    scripts = kb.parent
+    tmp = out / "kaldi_lang"
+    tmp.mkdir(exist_ok=True)
+    t0 = time.perf_counter()
+    procs = []
+    # lexicon.txt -> lexiconp.txt (probability 1.0), as ctc_compile_dict_token.sh does
+    s1 = run_stage("L/lexiconp", [["perl", "-ape", r"s/(\S+\s+)(.+)/${1}1.0\t$2/;"]],
+                   stdin=lexicon, stdout=tmp / "lexiconp.txt", log=log)
+    # add_lex_disambig.pl prints the number of disambiguation symbols it used
+    nd_file = tmp / "ndisambig"
+    s2 = run_stage("L/add_lex_disambig", [["perl", scripts / "utils/add_lex_disambig.pl", "--pron-probs",
+                                           tmp / "lexiconp.txt", tmp / "lexiconp_disambig.txt"]],
+                   stdout=nd_file, log=log)
+    ndisambig = int(nd_file.read_text().split()[0]) + 1  # one more (#ndisambig) for silence
+    # symbol tables: tokens (+ <eps> if absent, + #0..#n), words (<eps>, words, #0, <s>, </s>)
+    tok_lines = [ln.split() for ln in tokens.read_text().splitlines() if ln.strip()]
+    tok = {sym: int(i) for sym, i in tok_lines}
+    # pywfst/k2 convention: FST label = token id + 1 (0 is epsilon)
+    with open(tmp / "tokens_disambig.txt", "w") as f:
+        f.write("<eps> 0\n")
+        for sym, i in sorted(tok.items(), key=lambda x: x[1]):
+            f.write(f"{sym} {i + 1}\n")
+        first = max(tok.values()) + 2
+        for n in range(ndisambig + 1):
+            f.write(f"#{n} {first + n}\n")
+    words = sorted({ln.split(None, 1)[0] for ln in lexicon.read_text().splitlines() if ln.strip()})
+    with open(tmp / "words.txt", "w") as f:
+        f.write("<eps> 0\n")
+        for i, w in enumerate(words, start=1):
+            f.write(f"{w} {i}\n")
+        n = len(words)
+        f.write(f"#0 {n + 1}\n<s> {n + 2}\n</s> {n + 3}\n")
+    s3 = run_stage("L/fst", [
+        ["perl", scripts / "utils/make_lexicon_fst.pl", "--pron-probs", tmp / "lexiconp_disambig.txt"],
+        [kb / "fstcompile", f"--isymbols={tmp / 'tokens_disambig.txt'}",
+         f"--osymbols={tmp / 'words.txt'}", "--keep_isymbols=false", "--keep_osymbols=false"],
+        [kb / "fstaddselfloops", f"echo {first} |", f"echo {n + 1} |"],
+        [kb / "fstarcsort", "--sort_type=olabel"],
+    ], stdout=out / "L_disambig_kaldi.fst", log=log)
+    wall = time.perf_counter() - t0
+    for st in (s1, s2, s3):
+        procs += st["processes"]
+    return {
+        "stage": "L",
+        "wall_s": round(wall, 3),
+        "cpu_s": round(s1["cpu_s"] + s2["cpu_s"] + s3["cpu_s"], 3),
+        "max_rss_mb": max(s1["max_rss_mb"], s2["max_rss_mb"], s3["max_rss_mb"]),
+        "sum_max_rss_mb": s3["sum_max_rss_mb"],
+        "sampled_peak_rss_mb": max(s1["sampled_peak_rss_mb"], s2["sampled_peak_rss_mb"],
+                                   s3["sampled_peak_rss_mb"]),
+        "processes": procs,
+        "ndisambig": ndisambig,
+    }
+
+
 def run(args) -> dict:
     kb = kaldi_bin_dir(args.kaldi_bin)
     out: Path = args.out
@@ -64,6 +126,9 @@ def run(args) -> dict:
 
     stages = []
     log = open(out / "kaldi_stderr.log", "w")
+    l_stage = None
+    if args.lexicon and args.tokens:
+        l_stage = kaldi_lexicon_stage(kb, args.lexicon, args.tokens, out, log)
     t0 = time.perf_counter()
     stages.append(run_stage("G", [[kb / "arpa2fst", "--disambig-symbol=#0",
                                    f"--read-symbol-table={words}", args.lm, out / "G.fst"]],
@@ -90,10 +155,14 @@ def run(args) -> dict:
         "total_wall_s": round(total, 3),
         "peak_rss_mb": max(s["max_rss_mb"] for s in stages),
         "peak_rss_sampled_concurrent_mb": max(s["sampled_peak_rss_mb"] for s in stages),
+        "kaldi_L_stage": l_stage,
         "machine": machine_info(),
     }
+    if l_stage:
+        result["total_wall_with_L_s"] = round(total + l_stage["wall_s"], 3)
     if not args.no_counts:
-        result["fst_counts"] = {n: fst_counts(out / f"{n}.fst") for n in ("G", "LG", "TLG")}
+        names = ["G", "LG", "TLG"] + (["L_disambig_kaldi"] if l_stage else [])
+        result["fst_counts"] = {n: fst_counts(out / f"{n}.fst") for n in names}
     return result
 
 
@@ -105,6 +174,8 @@ def main() -> None:
     ap.add_argument("--words", type=Path, help="words.txt with #0")
     ap.add_argument("--t-disambig-ids", help="T's disambig input labels, e.g. '41,42,43'")
     ap.add_argument("--lm", type=Path, required=True, help="ARPA LM")
+    ap.add_argument("--lexicon", type=Path, help="lexicon.txt: also time Kaldi's own L build")
+    ap.add_argument("--tokens", type=Path, help="tokens.txt (with --lexicon)")
     ap.add_argument("--out", type=Path, required=True, help="output dir (G, LG, TLG .fst)")
     ap.add_argument("--kaldi-bin", help="dir of arpa2fst etc. (default: riva wheel in ./venv)")
     ap.add_argument("--json", type=Path, help="write the timings here (default OUT/kaldi.json)")
@@ -112,10 +183,12 @@ def main() -> None:
     args = ap.parse_args()
     if not args.from_pywfst and not (args.lexicon_fst and args.topology_fst and args.words):
         ap.error("give --from-pywfst DIR or all of --lexicon-fst, --topology-fst, --words")
+    if bool(args.lexicon) != bool(args.tokens):
+        ap.error("--lexicon and --tokens go together")
     result = run(args)
     path = args.json or (args.out / "kaldi.json")
     path.write_text(json.dumps(result, indent=2) + "\n")
-    for s in result["stages"]:
+    for s in ([result["kaldi_L_stage"]] if result["kaldi_L_stage"] else []) + result["stages"]:
         print(f"{s['stage']:<4} {s['wall_s']:8.2f} s wall  {s['cpu_s']:8.2f} s cpu  "
               f"peak RSS {s['max_rss_mb']:8.1f} MiB (per process; pipe sum "
               f"{s['sum_max_rss_mb']:.0f}, sampled {s['sampled_peak_rss_mb']:.0f})")
