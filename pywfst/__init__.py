@@ -4,9 +4,12 @@ Build a decoding graph with :func:`build_graph` (or ``pywfst build-graph``), loa
 :meth:`Graph.load`, and decode per-frame scores with :class:`Decoder`.
 """
 
+from .decoder import Decoder
 from .errors import InputFileError
 from .graph import BuildOptions, Graph, build_graph
+from .result import Result
 
 __version__ = "0.1.0"
 
-__all__ = ["BuildOptions", "Graph", "InputFileError", "build_graph", "__version__"]
+__all__ = ["BuildOptions", "Decoder", "Graph", "InputFileError", "Result", "build_graph",
+           "__version__"]

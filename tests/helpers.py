@@ -118,3 +118,21 @@ def g_cost(grammar: fst.Fst, word_ids: Sequence[int], backoff_id: int) -> float:
         cost += float(backoff.weight)
         state = backoff.nextstate
     return cost + float(grammar.final(state))
+
+
+def synthetic_emissions(token_ids: Sequence[int], num_columns: int, rng, peak: float = 4.0,
+                        noise: float = 1.5, blank: int = 0):
+    """CTC-like log-probabilities [T, num_columns] float32 for a token sequence: each token held
+    1-3 frames, blanks between and around, logits = Gaussian noise + ``peak`` on the spoken column."""
+    import numpy as np
+
+    columns = [blank] * int(rng.integers(1, 4))
+    for token in token_ids:
+        columns += [token] * int(rng.integers(1, 4)) + [blank] * int(rng.integers(0, 3))
+        if columns[-1] == token and columns.count(token) and blank not in columns[-1:]:
+            columns.append(blank)
+    logits = rng.normal(0.0, noise, size=(len(columns), num_columns))
+    logits[np.arange(len(columns)), columns] += peak
+    logits -= logits.max(axis=1, keepdims=True)
+    logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    return logp.astype(np.float32)

@@ -9,4 +9,7 @@ namespace pywfst {
 // csrc/python/graph.cc: CsrGraph.
 void BindGraph(pybind11::module_& m);
 
+// csrc/python/decoder.cc: DecoderOptions, DecodeResult, BeamSearch, decode_batch.
+void BindDecoder(pybind11::module_& m);
+
 }  // namespace pywfst

@@ -37,4 +37,5 @@ PYBIND11_MODULE(_core, m) {
   });
 
   pywfst::BindGraph(m);
+  pywfst::BindDecoder(m);
 }

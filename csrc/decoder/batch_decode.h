@@ -1,0 +1,18 @@
+// Decoding many utterances on a pool of threads, one BeamSearch per thread over one shared graph.
+// Results are identical to decoding the utterances one at a time, in any thread count.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "decoder/beam_search.h"
+
+namespace pywfst {
+
+// Decodes every entry of `utterances` with `num_threads` threads (0: hardware concurrency).
+// The first error (an InputError naming the utterance) is rethrown once all threads stopped.
+std::vector<DecodeResult> DecodeBatch(const std::shared_ptr<const CsrGraph>& graph,
+                                      const DecoderOptions& options,
+                                      const std::vector<FrameScores>& utterances, int num_threads);
+
+}  // namespace pywfst

@@ -1,0 +1,79 @@
+// BeamSearch: token-passing Viterbi beam search over a CsrGraph (one utterance at a time).
+//
+// The pruning follows Kaldi's FasterDecoder (src/decoder/faster-decoder.cc) step for step, so
+// that both find the same best path on the same graph and scores: a cutoff of best + beam,
+// tightened when more than max_active tokens survive and widened to keep min_active (found with
+// nth_element), a first bound for the next frame from the best token's arcs, and an epsilon
+// closure with a LIFO queue after every frame.
+//
+// What differs is the memory layout: tokens live in two flat arrays (this frame, next frame)
+// indexed through a state -> slot map that is reset through the token list, and the traceback
+// keeps only word records in a per-utterance arena, so steady-state decoding allocates nothing.
+//
+// Ownership: a BeamSearch holds a shared_ptr to its graph, so the graph lives as long as any
+// search using it. One BeamSearch must not be used by two threads at once; create one per thread
+// (they are cheap, and share the graph).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "decoder/decode_result.h"
+#include "decoder/decoder_options.h"
+#include "decoder/frame_scores.h"
+#include "fst/csr_graph.h"
+
+namespace pywfst {
+
+class BeamSearch {
+ public:
+  BeamSearch(std::shared_ptr<const CsrGraph> graph, const DecoderOptions& options);
+
+  // Decodes all frames. Throws InputError when the scores have fewer columns than the graph's
+  // largest input label, or hold NaN / +inf.
+  DecodeResult Decode(const FrameScores& scores);
+
+  const DecoderOptions& Options() const { return options_; }
+
+ private:
+  struct Token {
+    StateId state;
+    double cost;           // total cost so far
+    double acoustic_cost;  // acoustic part of `cost`
+    int32_t word_record;   // last word record on the path, -1 for none
+  };
+  struct WordRecord {
+    int32_t previous;
+    Label word;
+    int32_t frame;
+  };
+
+  void InitDecoding();
+  // Kaldi's GetCutoff: the pruning threshold for tokens_ and the beam that goes with it.
+  double Cutoff(float* adaptive_beam, int32_t* best_slot);
+  // Expands emitting arcs of tokens_ (frame t) into next_; returns the cutoff for the closure.
+  double ProcessEmitting(int32_t frame, const std::vector<float>& costs);
+  // Epsilon closure of tokens_ under `cutoff`.
+  void ProcessNonemitting(double cutoff, int32_t frame);
+  // Adds or improves the token of `state` in tokens_; returns true when it changed.
+  bool Relax(StateId state, double cost, double acoustic_cost, int32_t word_record, Label olabel,
+             int32_t frame, int32_t* slot);
+  // Drops word records no live token reaches (the arena otherwise grows with the utterance).
+  void CompactWordRecords();
+  DecodeResult BestPath(int64_t num_frames) const;
+
+  std::shared_ptr<const CsrGraph> graph_;
+  DecoderOptions options_;
+
+  std::vector<Token> tokens_;           // current frame
+  std::vector<Token> previous_tokens_;  // frame being expanded
+  std::vector<int32_t> slot_of_state_;  // index into tokens_, -1 when the state has none
+  std::vector<WordRecord> word_records_;
+  std::vector<int32_t> queue_;
+  std::vector<double> cost_scratch_;    // for nth_element in Cutoff()
+  std::vector<float> frame_costs_;
+  std::vector<int32_t> compaction_scratch_;
+  size_t records_after_compaction_ = 0;
+};
+
+}  // namespace pywfst

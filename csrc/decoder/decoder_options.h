@@ -1,0 +1,35 @@
+// Options of the CPU beam search, with the defaults of Kaldi's lattice decoders. The acoustic
+// scale belongs to the scores (frame_scores.h), as in Kaldi's decodables.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "common/errors.h"
+
+namespace pywfst {
+
+struct DecoderOptions {
+  // Tokens whose cost exceeds best + beam are pruned (costs are -log probabilities).
+  float beam = 16.0f;
+  // At most this many tokens survive a frame (the beam tightens adaptively beyond it).
+  int32_t max_active = 7000;
+  // At least this many tokens survive a frame when they exist (the beam widens for them).
+  int32_t min_active = 200;
+  // Added to an adaptive beam so that it is not exactly at a token's cost.
+  float beam_delta = 0.5f;
+
+  void Check() const {
+    if (!(beam > 0.0f) || !std::isfinite(beam))
+      throw InputError(Concat("beam: must be a finite number > 0, got ", beam));
+    if (max_active < 1) throw InputError(Concat("max_active: must be >= 1, got ", max_active));
+    if (min_active < 0 || min_active > max_active)
+      throw InputError(Concat("min_active: must be in [0, max_active=", max_active, "], got ",
+                              min_active));
+    if (!(beam_delta >= 0.0f) || !std::isfinite(beam_delta))
+      throw InputError(Concat("beam_delta: must be a finite number >= 0, got ", beam_delta));
+  }
+};
+
+}  // namespace pywfst

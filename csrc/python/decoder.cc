@@ -1,0 +1,130 @@
+// Python binding of the CPU beam search (csrc/decoder/): options, results, one-utterance and
+// batched decoding. Score arrays are read in place (any strides), with the GIL released.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/errors.h"
+#include "decoder/batch_decode.h"
+#include "decoder/beam_search.h"
+#include "python/bindings.h"
+
+namespace py = pybind11;
+
+namespace pywfst {
+namespace {
+
+// A view of a float32 [T, V] numpy array. The caller keeps the array alive while the view is used.
+ScoreMatrix ViewScores(const py::array& array, const std::string& what) {
+  if (!array.dtype().is(py::dtype::of<float>()))
+    throw InputError(Concat(what, ": dtype must be float32, got ", std::string(py::str(array.dtype()))));
+  if (array.ndim() != 2)
+    throw InputError(Concat(what, ": expected a 2-D [frames, columns] array, got ", array.ndim(),
+                            " dimensions"));
+  const auto item = static_cast<int64_t>(sizeof(float));
+  if (array.strides(0) % item != 0 || array.strides(1) % item != 0)
+    throw InputError(Concat(what, ": strides must be multiples of 4 bytes"));
+  ScoreMatrix view;
+  view.data = static_cast<const float*>(array.data());
+  view.num_frames = array.shape(0);
+  view.num_columns = array.shape(1);
+  view.frame_stride = array.strides(0) / item;
+  view.column_stride = array.strides(1) / item;
+  return view;
+}
+
+ScoreTransform MakeTransform(float acoustic_scale, bool log_softmax,
+                             const std::optional<py::array_t<float, py::array::c_style>>& priors,
+                             int64_t num_columns, const std::string& what) {
+  ScoreTransform transform;
+  transform.acoustic_scale = acoustic_scale;
+  transform.log_softmax = log_softmax;
+  if (priors) {
+    if (priors->ndim() != 1 || priors->shape(0) != num_columns)
+      throw InputError(Concat("log_priors: expected ", num_columns, " values (the columns of ",
+                              what, "), got shape of ", priors->size(), " values"));
+    transform.log_priors = priors->data();
+  }
+  return transform;
+}
+
+}  // namespace
+
+void BindDecoder(py::module_& m) {
+  py::class_<DecoderOptions>(m, "DecoderOptions", "Pruning options of the beam search.")
+      .def(py::init<>())
+      .def_readwrite("beam", &DecoderOptions::beam, "Prune tokens costlier than best + beam.")
+      .def_readwrite("max_active", &DecoderOptions::max_active, "At most this many tokens a frame.")
+      .def_readwrite("min_active", &DecoderOptions::min_active, "At least this many tokens a frame.")
+      .def_readwrite("beam_delta", &DecoderOptions::beam_delta, "Slack added to adaptive beams.")
+      .def("check", &DecoderOptions::Check, "Raise ValueError naming the first invalid option.");
+
+  py::class_<DecodeResult>(m, "DecodeResult", "Best path of one utterance.")
+      .def_property_readonly("words", [](const DecodeResult& r) {
+        std::vector<Label> words;
+        for (const DecodedWord& w : r.words) words.push_back(w.word);
+        return words;
+      }, "Word ids (graph output labels) of the best path.")
+      .def_property_readonly("word_frames", [](const DecodeResult& r) {
+        std::vector<int32_t> frames;
+        for (const DecodedWord& w : r.words) frames.push_back(w.frame);
+        return frames;
+      }, "Frame at which the search output each word.")
+      .def_readonly("total_cost", &DecodeResult::total_cost, "Graph + acoustic cost.")
+      .def_readonly("acoustic_cost", &DecodeResult::acoustic_cost, "Acoustic part of the cost.")
+      .def_property_readonly("graph_cost", &DecodeResult::graph_cost, "Graph part of the cost.")
+      .def_readonly("reached_final", &DecodeResult::reached_final,
+                    "False when no final state survived (the best partial path is returned).")
+      .def_readonly("num_frames", &DecodeResult::num_frames, "Frames decoded.");
+
+  py::class_<BeamSearch>(m, "BeamSearch", R"doc(
+Token-passing Viterbi beam search over a CsrGraph with Kaldi FasterDecoder's pruning.
+Holds the graph (shared ownership). Not for concurrent use from several threads.
+)doc")
+      .def(py::init([](std::shared_ptr<CsrGraph> graph, const DecoderOptions& options) {
+             return std::make_unique<BeamSearch>(std::move(graph), options);
+           }),
+           py::arg("graph"), py::arg("options"))
+      .def(
+          "decode",
+          [](BeamSearch& search, const py::array& scores, float acoustic_scale, bool log_softmax,
+             const std::optional<py::array_t<float, py::array::c_style>>& log_priors) {
+            const ScoreMatrix view = ViewScores(scores, "emissions");
+            const ScoreTransform transform =
+                MakeTransform(acoustic_scale, log_softmax, log_priors, view.num_columns, "emissions");
+            py::gil_scoped_release release;
+            return search.Decode(FrameScores(view, transform, "emissions"));
+          },
+          py::arg("scores"), py::arg("acoustic_scale") = 1.0f, py::arg("log_softmax") = false,
+          py::arg("log_priors") = py::none(),
+          "Decode one float32 [T, V] array (log-probs, or logits with log_softmax=True).");
+
+  m.def(
+      "decode_batch",
+      [](std::shared_ptr<CsrGraph> graph, const DecoderOptions& options,
+         const std::vector<py::array>& batch, float acoustic_scale, bool log_softmax,
+         const std::optional<py::array_t<float, py::array::c_style>>& log_priors, int num_threads) {
+        std::vector<std::string> names;
+        for (size_t i = 0; i < batch.size(); ++i) names.push_back(Concat("emissions[", i, "]"));
+        std::vector<FrameScores> utterances;
+        for (size_t i = 0; i < batch.size(); ++i) {
+          const ScoreMatrix view = ViewScores(batch[i], names[i]);
+          utterances.emplace_back(view, MakeTransform(acoustic_scale, log_softmax, log_priors,
+                                                      view.num_columns, names[i]),
+                                  names[i].c_str());
+        }
+        py::gil_scoped_release release;
+        return DecodeBatch(graph, options, utterances, num_threads);
+      },
+      py::arg("graph"), py::arg("options"), py::arg("batch"), py::arg("acoustic_scale") = 1.0f,
+      py::arg("log_softmax") = false, py::arg("log_priors") = py::none(),
+      py::arg("num_threads") = 0,
+      "Decode a list of float32 [T, V] arrays on num_threads threads (0: all cores).");
+}
+
+}  // namespace pywfst

@@ -1,0 +1,125 @@
+"""Decoder: the Python face of the native beam search."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional, Sequence, Union
+
+import numpy as np
+
+from . import _core
+from .graph import Graph
+from .result import Result
+
+_ACCEPTED_FLOATS = (np.float16, np.float32, np.float64)
+
+
+def as_score_array(value, what: str = "emissions", ndim: int = 2) -> np.ndarray:
+    """A float32 numpy view (no copy when already float32) of a numpy array or CPU torch tensor."""
+    if type(value).__module__.split(".")[0] == "torch":
+        if value.device.type != "cpu":
+            raise ValueError(f"{what}: tensor is on {value.device}; the CPU decoder needs CPU tensors "
+                             "(call .cpu())")
+        value = value.detach()
+        if str(value.dtype) == "torch.bfloat16":
+            value = value.float()
+        value = value.numpy()
+    array = np.asarray(value)
+    if array.dtype.type not in _ACCEPTED_FLOATS:
+        raise TypeError(f"{what}: dtype must be float32 (float16/float64 are converted), "
+                        f"got {array.dtype}")
+    if array.ndim != ndim:
+        shape = "[frames, columns]" if ndim == 2 else "[batch, frames, columns]"
+        raise ValueError(f"{what}: expected {ndim} dimensions {shape}, got shape {array.shape}")
+    if array.size == 0:
+        raise ValueError(f"{what}: empty (shape {array.shape})")
+    return array.astype(np.float32, copy=False)
+
+
+class Decoder:
+    """Viterbi beam search over a decoding graph.
+
+    Args:
+        graph: a :class:`Graph` or the path of a graph directory.
+        beam: prune hypotheses costlier than the best one by more than this.
+        max_active / min_active: bounds on hypotheses kept per frame (adaptive beam).
+        beam_delta: slack added to an adaptive beam.
+        acoustic_scale: multiplies the scores before they are added to graph costs.
+        log_softmax: the scores are logits; normalise each frame first.
+        log_priors: per-column log-priors subtracted from the scores (hybrid DNN-HMM).
+        frame_shift: seconds per frame, for word times.
+        num_threads: threads for :meth:`decode_batch` (0: all cores).
+    """
+
+    def __init__(self, graph: Union[Graph, str, Path], beam: float = 16.0, max_active: int = 7000,
+                 min_active: int = 200, beam_delta: float = 0.5, acoustic_scale: float = 1.0,
+                 log_softmax: bool = False, log_priors=None, frame_shift: float = 0.04,
+                 num_threads: int = 0):
+        self.graph = graph if isinstance(graph, Graph) else Graph.load(graph)
+        options = _core.DecoderOptions()
+        options.beam, options.max_active = float(beam), int(max_active)
+        options.min_active, options.beam_delta = int(min_active), float(beam_delta)
+        options.check()
+        if not (acoustic_scale > 0 and np.isfinite(acoustic_scale)):
+            raise ValueError(f"acoustic_scale: must be a finite number > 0, got {acoustic_scale}")
+        if not frame_shift > 0:
+            raise ValueError(f"frame_shift: must be > 0, got {frame_shift}")
+        self.options = options
+        self.acoustic_scale = float(acoustic_scale)
+        self.log_softmax = bool(log_softmax)
+        self.log_priors = None
+        if log_priors is not None:
+            self.log_priors = np.ascontiguousarray(as_score_array(log_priors, "log_priors", ndim=1))
+            if not np.all(np.isfinite(self.log_priors)):
+                raise ValueError("log_priors: must all be finite")
+        self.frame_shift = float(frame_shift)
+        self.num_threads = int(num_threads)
+        self._search = _core.BeamSearch(self.graph.native, options)
+
+    def _transform(self) -> dict:
+        return {"acoustic_scale": self.acoustic_scale, "log_softmax": self.log_softmax,
+                "log_priors": self.log_priors}
+
+    def _result(self, native) -> Result:
+        ids = list(native.words)
+        return Result(words=[self.graph.word(w) for w in ids], word_ids=ids,
+                      word_frames=list(native.word_frames), cost=native.total_cost,
+                      acoustic_cost=native.acoustic_cost, graph_cost=native.graph_cost,
+                      reached_final=native.reached_final, num_frames=native.num_frames,
+                      frame_shift=self.frame_shift)
+
+    def decode(self, emissions) -> Result:
+        """Decodes one utterance: scores [T, V] (numpy or CPU torch; float32, float16, float64)."""
+        scores = as_score_array(emissions)
+        return self._result(self._search.decode(scores, **self._transform()))
+
+    def decode_batch(self, emissions, lengths: Optional[Sequence[int]] = None) -> List[Result]:
+        """Decodes many utterances in parallel native threads (the GIL is released).
+
+        ``emissions`` is a list of [T_i, V] arrays, or one padded [B, T, V] array with ``lengths``
+        (frames per utterance; all T when omitted). Results equal one-at-a-time decoding.
+        """
+        if isinstance(emissions, (list, tuple)):
+            if lengths is not None:
+                raise ValueError("lengths: only for a padded [B, T, V] array, not for a list")
+            batch = [as_score_array(e, f"emissions[{i}]") for i, e in enumerate(emissions)]
+        else:
+            padded = as_score_array(emissions, "emissions", ndim=3)
+            lengths = _check_lengths(lengths, padded.shape[0], padded.shape[1])
+            batch = [padded[i, :length] for i, length in enumerate(lengths)]
+        if not batch:
+            return []
+        natives = _core.decode_batch(self.graph.native, self.options, batch,
+                                     num_threads=self.num_threads, **self._transform())
+        return [self._result(n) for n in natives]
+
+
+def _check_lengths(lengths, batch_size: int, max_frames: int) -> List[int]:
+    if lengths is None:
+        return [max_frames] * batch_size
+    values = np.asarray(lengths)
+    if values.shape != (batch_size,) or not np.issubdtype(values.dtype, np.integer):
+        raise ValueError(f"lengths: expected {batch_size} integers, got {values.dtype} {values.shape}")
+    if values.min(initial=1) < 1 or values.max(initial=0) > max_frames:
+        raise ValueError(f"lengths: each must be in [1, {max_frames}], got {values.tolist()}")
+    return [int(v) for v in values]
