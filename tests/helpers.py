@@ -127,10 +127,10 @@ def synthetic_emissions(token_ids: Sequence[int], num_columns: int, rng, peak: f
     import numpy as np
 
     columns = [blank] * int(rng.integers(1, 4))
-    for token in token_ids:
-        columns += [token] * int(rng.integers(1, 4)) + [blank] * int(rng.integers(0, 3))
-        if columns[-1] == token and columns.count(token) and blank not in columns[-1:]:
-            columns.append(blank)
+    for index, token in enumerate(token_ids):
+        repeated = index + 1 < len(token_ids) and token_ids[index + 1] == token
+        columns += [token] * int(rng.integers(1, 4))
+        columns += [blank] * int(rng.integers(1 if repeated else 0, 3))
     logits = rng.normal(0.0, noise, size=(len(columns), num_columns))
     logits[np.arange(len(columns)), columns] += peak
     logits -= logits.max(axis=1, keepdims=True)

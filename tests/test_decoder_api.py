@@ -1,0 +1,139 @@
+"""Decoder inputs, outputs, batching and lifetime."""
+
+import gc
+
+import numpy as np
+import pytest
+
+import pywfst
+from helpers import synthetic_emissions
+
+
+@pytest.fixture(scope="module")
+def graph(char_setup, tmp_path_factory):
+    return pywfst.build_graph(char_setup["tokens"], tmp_path_factory.mktemp("api") / "g",
+                              spell=True, word_boundary="|", lm=char_setup["lm"], progress=False)
+
+
+@pytest.fixture(scope="module")
+def utterances(char_setup):
+    rng = np.random.default_rng(3)
+    ids = char_setup["token_ids"]
+    result = []
+    for sentence in char_setup["sentences"][:12]:
+        tokens = [t for w in sentence for t in [ids[c] for c in w] + [ids["|"]]]
+        result.append((sentence, synthetic_emissions(tokens, len(ids), rng, peak=6.0, noise=1.0)))
+    return result
+
+
+def test_clean_emissions_decode_to_the_sentence(graph, utterances):
+    decoder = pywfst.Decoder(graph)
+    for sentence, emissions in utterances:
+        result = decoder.decode(emissions)
+        assert result.words == sentence
+        assert result.text == " ".join(sentence)
+        assert result.reached_final and result.num_frames == emissions.shape[0]
+        assert result.cost == pytest.approx(result.acoustic_cost + result.graph_cost)
+        assert result.score == -result.cost
+        assert result.word_frames == sorted(result.word_frames)
+        assert all(0 <= f <= emissions.shape[0] for f in result.word_frames)
+        assert result.word_times == [f * 0.04 for f in result.word_frames]
+
+
+def test_logits_priors_scale_and_dtypes(graph, utterances):
+    sentence, logp = utterances[0]
+    reference = pywfst.Decoder(graph).decode(logp)
+    logits = logp * 1.0 + 5.0  # a constant shift per frame: log-softmax removes it
+    assert pywfst.Decoder(graph, log_softmax=True).decode(logits).words == sentence
+    assert pywfst.Decoder(graph).decode(logp.astype(np.float16)).words == sentence
+    assert pywfst.Decoder(graph).decode(logp.astype(np.float64)).cost == pytest.approx(reference.cost)
+    scaled = pywfst.Decoder(graph, acoustic_scale=0.5).decode(logp)
+    assert scaled.acoustic_cost == pytest.approx(0.5 * reference.acoustic_cost, rel=1e-5)
+    priors = np.full(logp.shape[1], -1.0, dtype=np.float32)
+    with_priors = pywfst.Decoder(graph, log_priors=priors).decode(logp)
+    assert with_priors.acoustic_cost == pytest.approx(reference.acoustic_cost - logp.shape[0], rel=1e-5)
+    strided = np.asfortranarray(logp)  # non-contiguous rows are read in place
+    assert pywfst.Decoder(graph).decode(strided).cost == pytest.approx(reference.cost)
+
+
+def test_torch_tensors(graph, utterances):
+    torch = pytest.importorskip("torch")
+    sentence, logp = utterances[1]
+    assert pywfst.Decoder(graph).decode(torch.from_numpy(logp)).words == sentence
+    assert pywfst.Decoder(graph).decode(torch.from_numpy(logp).requires_grad_()).words == sentence
+
+
+@pytest.mark.parametrize("make_bad, error, message", [
+    (lambda e: e.astype(np.int32), TypeError, "emissions: dtype must be float32"),
+    (lambda e: e[None], ValueError, r"expected 2 dimensions"),
+    (lambda e: e[:0], ValueError, "emissions: empty"),
+    (lambda e: e[:, :5], ValueError, "emissions have 5 columns but the graph reads column"),
+    (lambda e: np.where(np.arange(e.shape[0])[:, None] == 3, np.nan, e).astype(np.float32),
+     ValueError, r"emissions\[3, 0\] is nan"),
+    (lambda e: np.where(np.arange(e.shape[1])[None] == 2, np.inf, e).astype(np.float32),
+     ValueError, r"emissions\[0, 2\] is inf"),
+])
+def test_bad_emissions(graph, utterances, make_bad, error, message):
+    with pytest.raises(error, match=message):
+        pywfst.Decoder(graph).decode(make_bad(utterances[0][1]))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"beam": 0}, "beam: must be"), ({"beam": float("nan")}, "beam: must be"),
+    ({"max_active": 0}, "max_active"), ({"min_active": 10, "max_active": 5}, "min_active"),
+    ({"acoustic_scale": -1}, "acoustic_scale"), ({"frame_shift": 0}, "frame_shift"),
+    ({"log_priors": np.zeros(3)}, "log_priors: expected"),
+])
+def test_bad_options(graph, utterances, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        pywfst.Decoder(graph, **kwargs).decode(utterances[0][1])
+
+
+def test_batch_equals_one_at_a_time(graph, utterances):
+    decoder = pywfst.Decoder(graph, beam=10.0, max_active=300, num_threads=2)
+    single = [decoder.decode(e) for _, e in utterances]
+    batch = decoder.decode_batch([e for _, e in utterances])
+    assert batch == single
+    longest = max(e.shape[0] for _, e in utterances)
+    padded = np.zeros((len(utterances), longest, utterances[0][1].shape[1]), dtype=np.float32)
+    for i, (_, e) in enumerate(utterances):
+        padded[i, :e.shape[0]] = e
+    lengths = [e.shape[0] for _, e in utterances]
+    assert decoder.decode_batch(padded, lengths=lengths) == single
+    assert decoder.decode_batch([]) == []
+
+
+def test_batch_errors_name_the_utterance(graph, utterances):
+    decoder = pywfst.Decoder(graph)
+    bad = utterances[2][1].copy()
+    bad[1, 1] = np.nan
+    with pytest.raises(ValueError, match=r"emissions\[1\]\[1, 1\] is nan"):
+        decoder.decode_batch([utterances[0][1], bad])
+    padded = np.zeros((2, 10, bad.shape[1]), dtype=np.float32)
+    with pytest.raises(ValueError, match="lengths: each must be in"):
+        decoder.decode_batch(padded, lengths=[10, 11])
+    with pytest.raises(ValueError, match="lengths: expected 2 integers"):
+        decoder.decode_batch(padded, lengths=[1.5, 2])
+
+
+def test_decoder_keeps_graph_alive(char_setup, tmp_path, utterances):
+    graph = pywfst.build_graph(char_setup["tokens"], tmp_path / "g", spell=True,
+                               word_boundary="|", lm=char_setup["lm"], progress=False)
+    decoder = pywfst.Decoder(graph)
+    expected = decoder.decode(utterances[0][1]).words
+    del graph
+    gc.collect()
+    import shutil
+
+    shutil.rmtree(tmp_path / "g")  # the native graph owns its memory
+    assert decoder.decode(utterances[0][1]).words == expected
+
+
+def test_no_final_state_gives_best_partial_path(tmp_path):
+    (tmp_path / "tokens.txt").write_text("<blk> 0\na 1\nb 2\n")
+    (tmp_path / "lexicon.txt").write_text("ab a b\n")
+    graph = pywfst.build_graph(tmp_path / "tokens.txt", tmp_path / "g", topology="identity",
+                               lexicon=tmp_path / "lexicon.txt", progress=False)
+    emissions = np.log(np.full((3, 3), 1 / 3, dtype=np.float32))  # 3 frames: "ab" + one more
+    result = pywfst.Decoder(graph).decode(emissions)
+    assert not result.reached_final

@@ -1,0 +1,107 @@
+"""The decoder finds the same best path as Kaldi's FasterDecoder and as an exhaustive search."""
+
+import numpy as np
+import pytest
+import pywrapfst as fst
+
+import pywfst
+from helpers import synthetic_emissions
+
+kaldifst = pytest.importorskip("kaldifst")
+kaldi_decoder = pytest.importorskip("kaldi_decoder")
+
+
+@pytest.fixture(scope="module")
+def setups(char_setup, tmp_path_factory):
+    root = tmp_path_factory.mktemp("decoder_graphs")
+    graphs = {}
+    for name, kwargs in {
+        "ctc": {"lexicon": char_setup["lexicon"]},
+        "ctc-compact": {"lexicon": char_setup["lexicon"], "topology": "ctc-compact"},
+        "spell-boundary": {"spell": True, "word_boundary": "|"},
+    }.items():
+        graphs[name] = pywfst.build_graph(char_setup["tokens"], root / name, lm=char_setup["lm"],
+                                          progress=False, **kwargs)
+    return graphs
+
+
+def _utterances(char_setup, count, seed, with_boundary):
+    rng = np.random.default_rng(seed)
+    ids = char_setup["token_ids"]
+    result = []
+    for sentence in char_setup["sentences"][:count]:
+        tokens = []
+        for word in sentence:
+            tokens += [ids[c] for c in word] + ([ids["|"]] if with_boundary else [])
+        result.append(synthetic_emissions(tokens, len(ids), rng, peak=3.0, noise=1.5))
+    return result
+
+
+def _kaldi_best(graph_fst, emissions, beam, max_active, min_active):
+    options = kaldi_decoder.FasterDecoderOptions(beam=beam, max_active=max_active,
+                                                 min_active=min_active)
+    decoder = kaldi_decoder.FasterDecoder(graph_fst, options)
+    decoder.decode(kaldi_decoder.DecodableCtc(emissions))
+    _, lattice = decoder.get_best_path()
+    _, _, words, weight = kaldifst.get_linear_symbol_sequence(lattice)
+    return list(words), weight.value1 + weight.value2
+
+
+@pytest.mark.parametrize("name", ["ctc", "ctc-compact", "spell-boundary"])
+@pytest.mark.parametrize("beam, max_active, min_active, required", [
+    (16.0, 100000, 20, 1.0),  # wide: every utterance
+    (5.0, 200, 20, 0.99),     # tight: at least 99 %
+])
+def test_same_best_path_as_kaldi(setups, char_setup, name, beam, max_active, min_active, required):
+    graph = setups[name]
+    graph_fst = kaldifst.StdVectorFst.read(str(graph.fst_path))
+    decoder = pywfst.Decoder(graph, beam=beam, max_active=max_active, min_active=min_active)
+    utterances = _utterances(char_setup, 100, seed=1, with_boundary=name == "spell-boundary")
+    same = 0
+    for emissions in utterances:
+        words, cost = _kaldi_best(graph_fst, emissions, beam, max_active, min_active)
+        result = decoder.decode(emissions)
+        same += words == result.word_ids and abs(cost - result.cost) < 1e-3
+    assert same >= required * len(utterances), f"{same}/{len(utterances)} equal to Kaldi"
+
+
+def _emission_lattice(emissions: np.ndarray) -> fst.VectorFst:
+    """All frame-label sequences as an acceptor: arc cost = -score, input label = column + 1."""
+    lattice = fst.VectorFst()
+    lattice.add_states(emissions.shape[0] + 1)
+    lattice.set_start(0)
+    lattice.set_final(emissions.shape[0])
+    for t, row in enumerate(emissions):
+        for column, score in enumerate(row):
+            lattice.add_arc(t, fst.Arc(column + 1, column + 1, fst.Weight("tropical", -float(score)), t + 1))
+    return lattice
+
+
+def test_wide_beam_equals_exhaustive_search(tmp_path):
+    """On a tiny graph, exhaustive Viterbi (emission lattice composed with HCLG) is the truth."""
+    (tmp_path / "tokens.txt").write_text("<blk> 0\na 1\nb 2\nc 3\n")
+    (tmp_path / "lexicon.txt").write_text("ab a b\naa a a\nba b a\nc c\nabc a b c\ncab c a b\n")
+    graph = pywfst.build_graph(tmp_path / "tokens.txt", tmp_path / "g",
+                               lexicon=tmp_path / "lexicon.txt", progress=False)
+    hclg = fst.Fst.read(str(graph.fst_path))
+    hclg.arcsort("ilabel")
+    decoder = pywfst.Decoder(graph, beam=1e4, max_active=1 << 30, min_active=0)
+    rng = np.random.default_rng(7)
+    for _ in range(30):
+        frames = int(rng.integers(1, 9))
+        emissions = np.log(rng.dirichlet(np.ones(4) * 0.5, size=frames)).astype(np.float32)
+        best = fst.shortestpath(fst.compose(_emission_lattice(emissions), hclg))
+        result = decoder.decode(emissions)
+        if best.num_states() == 0:
+            assert not result.reached_final
+            continue
+        expected_cost = float(fst.shortestdistance(best, reverse=True)[best.start()])
+        words = []
+        state = best.start()
+        while best.num_arcs(state):
+            arc = next(iter(best.arcs(state)))
+            words += [arc.olabel] if arc.olabel else []
+            state = arc.nextstate
+        assert result.reached_final
+        assert result.cost == pytest.approx(expected_cost, abs=1e-4)
+        assert result.word_ids == words
