@@ -10,6 +10,7 @@ import numpy as np
 from . import _core
 from .graph import Graph
 from .result import Result
+from .word_alignment import word_spans
 
 _ACCEPTED_FLOATS = (np.float16, np.float32, np.float64)
 
@@ -82,8 +83,14 @@ class Decoder:
 
     def _result(self, native) -> Result:
         ids = list(native.words)
+        alignment = native.alignment
+        spans = word_spans(ids, native.word_frames, alignment, native.continues_token,
+                           self.graph.blank_id, self.graph.states_per_token,
+                           self.graph.pronunciations, self.graph.optional_token_ids)
         return Result(words=[self.graph.word(w) for w in ids], word_ids=ids,
-                      word_frames=list(native.word_frames), cost=native.total_cost,
+                      word_frames=native.word_frames,
+                      word_start_frames=[s for s, _ in spans], word_end_frames=[e for _, e in spans],
+                      alignment=alignment, cost=native.total_cost,
                       acoustic_cost=native.acoustic_cost, graph_cost=native.graph_cost,
                       reached_final=native.reached_final, num_frames=native.num_frames,
                       frame_shift=self.frame_shift)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List
+from typing import List, Tuple
 
 
 @dataclass(frozen=True)
 class Result:
     words: List[str]
     word_ids: List[int]
-    word_frames: List[int]  # frame at which the search output each word
+    word_frames: List[int]  # frame being consumed when the search output each word
+    word_start_frames: List[int]  # first frame of each word (first non-blank frame)
+    word_end_frames: List[int]  # last frame of each word (inclusive, trailing blanks excluded)
+    alignment: List[int]  # emission column (token id) of the best path at each frame
     cost: float  # total cost of the best path: graph + acoustic (-log scores, scaled)
     acoustic_cost: float
     graph_cost: float
@@ -28,6 +31,8 @@ class Result:
         return -self.cost
 
     @property
-    def word_times(self) -> List[float]:
-        """Seconds at which each word was output (word_frames x frame_shift)."""
-        return [frame * self.frame_shift for frame in self.word_frames]
+    def word_times(self) -> List[Tuple[float, float]]:
+        """(start, end) seconds of each word: frames x frame_shift, the end frame included."""
+        return [(start * self.frame_shift, (end + 1) * self.frame_shift)
+                for start, end in zip(self.word_start_frames, self.word_end_frames)]
+

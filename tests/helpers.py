@@ -119,20 +119,3 @@ def g_cost(grammar: fst.Fst, word_ids: Sequence[int], backoff_id: int) -> float:
         state = backoff.nextstate
     return cost + float(grammar.final(state))
 
-
-def synthetic_emissions(token_ids: Sequence[int], num_columns: int, rng, peak: float = 4.0,
-                        noise: float = 1.5, blank: int = 0):
-    """CTC-like log-probabilities [T, num_columns] float32 for a token sequence: each token held
-    1-3 frames, blanks between and around, logits = Gaussian noise + ``peak`` on the spoken column."""
-    import numpy as np
-
-    columns = [blank] * int(rng.integers(1, 4))
-    for index, token in enumerate(token_ids):
-        repeated = index + 1 < len(token_ids) and token_ids[index + 1] == token
-        columns += [token] * int(rng.integers(1, 4))
-        columns += [blank] * int(rng.integers(1 if repeated else 0, 3))
-    logits = rng.normal(0.0, noise, size=(len(columns), num_columns))
-    logits[np.arange(len(columns)), columns] += peak
-    logits -= logits.max(axis=1, keepdims=True)
-    logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
-    return logp.astype(np.float32)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import pywfst
-from helpers import synthetic_emissions
+from pywfst.synthetic import simulate_ctc_emissions as synthetic_emissions
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,15 @@ def test_clean_emissions_decode_to_the_sentence(graph, utterances):
         assert result.score == -result.cost
         assert result.word_frames == sorted(result.word_frames)
         assert all(0 <= f <= emissions.shape[0] for f in result.word_frames)
-        assert result.word_times == [f * 0.04 for f in result.word_frames]
+        # Clean emissions: the best path reads the peak column of every frame.
+        assert result.alignment == emissions.argmax(axis=1).tolist()
+        spans = list(zip(result.word_start_frames, result.word_end_frames))
+        assert result.word_times == [(s * 0.04, (e + 1) * 0.04) for s, e in spans]
+        for word, (start, end) in zip(sentence, spans):
+            first, last = graph.tokens[word[0]], graph.tokens[word[-1]]
+            assert result.alignment[start] == first
+            assert result.alignment[end] in (last, graph.tokens["|"])
+            assert start <= end
 
 
 def test_logits_priors_scale_and_dtypes(graph, utterances):

@@ -5,7 +5,7 @@ import pytest
 import pywrapfst as fst
 
 import pywfst
-from helpers import synthetic_emissions
+from pywfst.synthetic import simulate_ctc_emissions as synthetic_emissions
 
 kaldifst = pytest.importorskip("kaldifst")
 kaldi_decoder = pytest.importorskip("kaldi_decoder")

@@ -1,6 +1,7 @@
 #include "decoder/beam_search.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <limits>
 #include <utility>
 
@@ -9,9 +10,9 @@
 namespace pywfst {
 namespace {
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
-// Compact the word-record arena once it holds this many records more than after the last
-// compaction; keeps memory bounded on long utterances.
-constexpr size_t kCompactionSlack = 1 << 16;
+// Compact the path-record arena once it holds this many records more than twice what survived
+// the last compaction: amortised linear time, memory bounded by what live paths need.
+constexpr size_t kCompactionSlack = 1 << 18;
 }  // namespace
 
 BeamSearch::BeamSearch(std::shared_ptr<const CsrGraph> graph, const DecoderOptions& options)
@@ -25,25 +26,26 @@ void BeamSearch::InitDecoding() {
   for (const Token& token : tokens_) slot_of_state_[token.state] = -1;
   tokens_.clear();
   previous_tokens_.clear();
-  word_records_.clear();
+  records_.clear();
+  records_after_compaction_ = 0;
   int32_t slot;
-  Relax(graph_->Start(), 0.0, 0.0, -1, 0, 0, &slot);
-  ProcessNonemitting(std::numeric_limits<float>::max(), 0);
+  Relax(graph_->Start(), 0.0, 0.0, -1, nullptr, false, &slot);
+  ProcessNonemitting(std::numeric_limits<float>::max());
 }
 
-bool BeamSearch::Relax(StateId state, double cost, double acoustic_cost, int32_t word_record,
-                       Label olabel, int32_t frame, int32_t* slot) {
+bool BeamSearch::Relax(StateId state, double cost, double acoustic_cost, int32_t record,
+                       const GraphArc* arc, bool self_loop, int32_t* slot) {
   int32_t& existing = slot_of_state_[state];
   if (existing >= 0 && !(tokens_[existing].cost > cost)) return false;  // ties keep the first
-  if (olabel != 0) {
-    word_records_.push_back({word_record, olabel, frame});
-    word_record = static_cast<int32_t>(word_records_.size()) - 1;
+  if (arc != nullptr && (arc->ilabel != 0 || arc->olabel != 0)) {
+    records_.push_back({record, self_loop ? -arc->ilabel : arc->ilabel, arc->olabel});
+    record = static_cast<int32_t>(records_.size()) - 1;
   }
   if (existing < 0) {
     existing = static_cast<int32_t>(tokens_.size());
-    tokens_.push_back({state, cost, acoustic_cost, word_record});
+    tokens_.push_back({state, cost, acoustic_cost, record});
   } else {
-    tokens_[existing] = {state, cost, acoustic_cost, word_record};
+    tokens_[existing] = {state, cost, acoustic_cost, record};
   }
   *slot = existing;
   return true;
@@ -91,7 +93,7 @@ double BeamSearch::Cutoff(float* adaptive_beam, int32_t* best_slot) {
   return beam_cutoff;
 }
 
-double BeamSearch::ProcessEmitting(int32_t frame, const std::vector<float>& costs) {
+double BeamSearch::ProcessEmitting(const std::vector<float>& costs) {
   std::swap(tokens_, previous_tokens_);
   for (const Token& token : previous_tokens_) slot_of_state_[token.state] = -1;
   tokens_.clear();
@@ -113,15 +115,15 @@ double BeamSearch::ProcessEmitting(int32_t frame, const std::vector<float>& cost
       const double cost = token.cost + arc.weight + acoustic;
       if (!(cost < next_cutoff)) continue;
       int32_t slot;
-      Relax(arc.nextstate, cost, token.acoustic_cost + acoustic, token.word_record, arc.olabel,
-            frame, &slot);
+      Relax(arc.nextstate, cost, token.acoustic_cost + acoustic, token.record, &arc,
+            arc.nextstate == token.state, &slot);
       next_cutoff = std::min(next_cutoff, cost + adaptive_beam);
     }
   }
   return next_cutoff;
 }
 
-void BeamSearch::ProcessNonemitting(double cutoff, int32_t frame) {
+void BeamSearch::ProcessNonemitting(double cutoff) {
   queue_.clear();
   for (size_t i = 0; i < tokens_.size(); ++i) queue_.push_back(static_cast<int32_t>(i));
   while (!queue_.empty()) {
@@ -132,33 +134,32 @@ void BeamSearch::ProcessNonemitting(double cutoff, int32_t frame) {
       const double cost = token.cost + arc.weight;
       if (cost > cutoff) continue;
       int32_t slot;
-      if (Relax(arc.nextstate, cost, token.acoustic_cost, token.word_record, arc.olabel, frame,
-                &slot))
+      if (Relax(arc.nextstate, cost, token.acoustic_cost, token.record, &arc, false, &slot))
         queue_.push_back(slot);
     }
   }
 }
 
-void BeamSearch::CompactWordRecords() {
+void BeamSearch::CompactRecords() {
   // Mark the records reachable from live tokens, then renumber them in order (a record's
   // predecessor always has a smaller index, so one forward pass rewrites the links).
   std::vector<int32_t>& new_index = compaction_scratch_;
-  new_index.assign(word_records_.size(), -1);
+  new_index.assign(records_.size(), -1);
   for (const Token& token : tokens_)
-    for (int32_t r = token.word_record; r >= 0 && new_index[r] != 0; r = word_records_[r].previous)
+    for (int32_t r = token.record; r >= 0 && new_index[r] != 0; r = records_[r].previous)
       new_index[r] = 0;
   int32_t next = 0;
-  for (size_t r = 0; r < word_records_.size(); ++r) {
+  for (size_t r = 0; r < records_.size(); ++r) {
     if (new_index[r] < 0) continue;
-    WordRecord record = word_records_[r];
+    PathRecord record = records_[r];
     if (record.previous >= 0) record.previous = new_index[record.previous];
     new_index[r] = next;
-    word_records_[next++] = record;
+    records_[next++] = record;
   }
-  word_records_.resize(static_cast<size_t>(next));
+  records_.resize(static_cast<size_t>(next));
   for (Token& token : tokens_)
-    if (token.word_record >= 0) token.word_record = new_index[token.word_record];
-  records_after_compaction_ = word_records_.size();
+    if (token.record >= 0) token.record = new_index[token.record];
+  records_after_compaction_ = records_.size();
 }
 
 DecodeResult BeamSearch::Decode(const FrameScores& scores) {
@@ -168,13 +169,11 @@ DecodeResult BeamSearch::Decode(const FrameScores& scores) {
                             " (input label - 1): give at least ", graph_->MaxInputLabel(),
                             " columns"));
   InitDecoding();
-  records_after_compaction_ = 0;
   const int64_t num_frames = scores.NumFrames();
   for (int64_t t = 0; t < num_frames; ++t) {
     scores.Costs(t, &frame_costs_);
-    const double cutoff = ProcessEmitting(static_cast<int32_t>(t), frame_costs_);
-    ProcessNonemitting(cutoff, static_cast<int32_t>(t + 1));
-    if (word_records_.size() > records_after_compaction_ + kCompactionSlack) CompactWordRecords();
+    ProcessNonemitting(ProcessEmitting(frame_costs_));
+    if (records_.size() > 2 * records_after_compaction_ + kCompactionSlack) CompactRecords();
   }
   return BestPath(num_frames);
 }
@@ -203,9 +202,18 @@ DecodeResult BeamSearch::BestPath(int64_t num_frames) const {
   if (best == nullptr) return result;  // every token was pruned (cannot happen with beam > 0)
   result.total_cost = best_cost;
   result.acoustic_cost = best->acoustic_cost;
-  for (int32_t r = best->word_record; r >= 0; r = word_records_[r].previous)
-    result.words.push_back({word_records_[r].word, word_records_[r].frame});
-  std::reverse(result.words.begin(), result.words.end());
+  std::vector<int32_t> path;
+  for (int32_t r = best->record; r >= 0; r = records_[r].previous) path.push_back(r);
+  int32_t frame = 0;
+  for (auto r = path.rbegin(); r != path.rend(); ++r) {
+    const PathRecord& record = records_[*r];
+    if (record.olabel != 0) result.words.push_back({record.olabel, frame});
+    if (record.ilabel != 0) {
+      result.alignment.push_back(std::abs(record.ilabel));
+      result.continues_token.push_back(record.ilabel < 0);
+      ++frame;
+    }
+  }
   return result;
 }
 

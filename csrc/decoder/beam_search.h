@@ -8,7 +8,8 @@
 //
 // What differs is the memory layout: tokens live in two flat arrays (this frame, next frame)
 // indexed through a state -> slot map that is reset through the token list, and the traceback
-// keeps only word records in a per-utterance arena, so steady-state decoding allocates nothing.
+// is a per-utterance arena of path records (one per emitting step or output label) compacted
+// when it grows, so steady-state decoding allocates nothing.
 //
 // Ownership: a BeamSearch holds a shared_ptr to its graph, so the graph lives as long as any
 // search using it. One BeamSearch must not be used by two threads at once; create one per thread
@@ -40,26 +41,30 @@ class BeamSearch {
     StateId state;
     double cost;           // total cost so far
     double acoustic_cost;  // acoustic part of `cost`
-    int32_t word_record;   // last word record on the path, -1 for none
+    int32_t record;        // last path record of the token's path, -1 for none
   };
-  struct WordRecord {
+  // One step of a path that consumed a frame (ilabel != 0) or output a word (olabel > 0).
+  // ilabel is negated when the arc was a self-loop: the frame continues the previous token.
+  struct PathRecord {
     int32_t previous;
-    Label word;
-    int32_t frame;
+    Label ilabel;
+    Label olabel;
   };
 
   void InitDecoding();
   // Kaldi's GetCutoff: the pruning threshold for tokens_ and the beam that goes with it.
   double Cutoff(float* adaptive_beam, int32_t* best_slot);
-  // Expands emitting arcs of tokens_ (frame t) into next_; returns the cutoff for the closure.
-  double ProcessEmitting(int32_t frame, const std::vector<float>& costs);
+  // Expands the emitting arcs of the previous frame's tokens into tokens_; returns the cutoff
+  // for the epsilon closure.
+  double ProcessEmitting(const std::vector<float>& costs);
   // Epsilon closure of tokens_ under `cutoff`.
-  void ProcessNonemitting(double cutoff, int32_t frame);
-  // Adds or improves the token of `state` in tokens_; returns true when it changed.
-  bool Relax(StateId state, double cost, double acoustic_cost, int32_t word_record, Label olabel,
-             int32_t frame, int32_t* slot);
-  // Drops word records no live token reaches (the arena otherwise grows with the utterance).
-  void CompactWordRecords();
+  void ProcessNonemitting(double cutoff);
+  // Adds or improves the token of `state` in tokens_, reached through `arc` (null for the start
+  // token); returns true when it changed.
+  bool Relax(StateId state, double cost, double acoustic_cost, int32_t record, const GraphArc* arc,
+             bool self_loop, int32_t* slot);
+  // Drops path records no live token reaches (the arena otherwise grows with the utterance).
+  void CompactRecords();
   DecodeResult BestPath(int64_t num_frames) const;
 
   std::shared_ptr<const CsrGraph> graph_;
@@ -68,7 +73,7 @@ class BeamSearch {
   std::vector<Token> tokens_;           // current frame
   std::vector<Token> previous_tokens_;  // frame being expanded
   std::vector<int32_t> slot_of_state_;  // index into tokens_, -1 when the state has none
-  std::vector<WordRecord> word_records_;
+  std::vector<PathRecord> records_;
   std::vector<int32_t> queue_;
   std::vector<double> cost_scratch_;    // for nth_element in Cutoff()
   std::vector<float> frame_costs_;

@@ -74,7 +74,15 @@ void BindDecoder(py::module_& m) {
         std::vector<int32_t> frames;
         for (const DecodedWord& w : r.words) frames.push_back(w.frame);
         return frames;
-      }, "Frame at which the search output each word.")
+      }, "Frame being consumed when the search output each word.")
+      .def_property_readonly("alignment", [](const DecodeResult& r) {
+        std::vector<Label> columns;
+        for (Label label : r.alignment) columns.push_back(label - 1);
+        return columns;
+      }, "Emission column (token id) the best path read at each frame.")
+      .def_property_readonly("continues_token", [](const DecodeResult& r) {
+        return std::vector<bool>(r.continues_token.begin(), r.continues_token.end());
+      }, "Per frame: True when the best path took a self-loop (the previous token goes on).")
       .def_readonly("total_cost", &DecodeResult::total_cost, "Graph + acoustic cost.")
       .def_readonly("acoustic_cost", &DecodeResult::acoustic_cost, "Acoustic part of the cost.")
       .def_property_readonly("graph_cost", &DecodeResult::graph_cost, "Graph part of the cost.")

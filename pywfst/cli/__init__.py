@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .build_graph import build_graph_command
+from .demo import demo_command
 from .info import info_command
 
 EPILOG = """\b
@@ -12,6 +13,7 @@ Examples:
   pywfst build-graph --tokens tokens.txt --lexicon lexicon.txt --lm lm.arpa --out graph/
   pywfst build-graph --tokens chars.txt --spell --word-boundary '|' --lm lm.arpa.gz --out g/
   pywfst info graph/
+  pywfst demo
 """
 
 
@@ -23,6 +25,7 @@ def cli() -> None:
 
 cli.add_command(build_graph_command)
 cli.add_command(info_command)
+cli.add_command(demo_command)
 
 
 def main() -> None:

@@ -21,11 +21,11 @@ from typing import Dict, List, Optional, Union
 import pywrapfst as fst
 
 from ..errors import InputFileError
-from .graph_dir import FORMAT_VERSION, Graph
+from .graph_dir import FORMAT_VERSION, PRONUNCIATIONS_FILE, Graph
 from .grammar import (OOV_MODES, ArpaSummary, compile_arpa, read_arpa_summary, word_loop,
                       write_arpa_with_unk)
 from .lexicon import (Lexicon, Pronunciation, bpe_lexicon, compile_lexicon, read_lexicon,
-                      spell_word, spelling_lexicon)
+                      spell_word, spelling_lexicon, write_pronunciations)
 from .progress import StageLog, peak_rss_mb
 from .symbols import TokenSet, make_word_table, read_tokens
 from .topology import TOPOLOGIES, make_topology
@@ -173,6 +173,7 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
         words = make_word_table(lexicon_words)
         words.write(out / "words.txt")
         tokens.table.write(out / "tokens.txt")
+        write_pronunciations(lexicon, tokens, out / PRONUNCIATIONS_FILE)
         with log.stage("L (lexicon fst)"):
             optional = boundary_id if not options.boundary_mandatory else None
             lexicon_fst = compile_lexicon(lexicon, words.to_id, tokens.num_columns, words["#0"],

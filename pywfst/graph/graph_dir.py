@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Dict, List, Optional, Union
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple, Union
 
 from ..errors import InputFileError
 from .symbols import SymbolTable, read_symbol_table
 
 FORMAT_VERSION = 1
 GRAPH_FILE = "HCLG.fst"
+PRONUNCIATIONS_FILE = "pronunciations.txt"  # every word's token sequences, as the graph has them
 
 
 class Graph:
@@ -25,6 +26,7 @@ class Graph:
         self.words = words
         self.tokens = tokens
         self._native = None
+        self._pronunciations: Optional[Dict[int, FrozenSet[Tuple[int, ...]]]] = None
 
     @classmethod
     def load(cls, path: Union[str, Path]) -> "Graph":
@@ -61,6 +63,39 @@ class Graph:
 
             self._native = _core.CsrGraph.load(str(self.fst_path))
         return self._native
+
+    @property
+    def blank_id(self) -> int:
+        return self.info.get("blank_id", 0)
+
+    @property
+    def states_per_token(self) -> int:
+        options = self.info.get("options", {})
+        return options.get("hmm_states", 1) if options.get("topology") == "hmm" else 1
+
+    @property
+    def optional_token_ids(self) -> Set[int]:
+        """Tokens that may stand between words without belonging to one (an optional '|')."""
+        boundary = self.info.get("word_boundary")
+        return {boundary["token_id"]} if boundary and boundary["optional"] else set()
+
+    @property
+    def pronunciations(self) -> Optional[Dict[int, FrozenSet[Tuple[int, ...]]]]:
+        """word id -> token-id sequences, from pronunciations.txt (None when absent)."""
+        path = self.path / PRONUNCIATIONS_FILE
+        if self._pronunciations is None and path.is_file():
+            found: Dict[int, Set[Tuple[int, ...]]] = {}
+            with open(path, encoding="utf-8") as handle:
+                for line_no, line in enumerate(handle, start=1):
+                    fields = line.split()
+                    try:
+                        word = self.words[fields[0]]
+                        tokens = tuple(self.tokens[t] for t in fields[1:])
+                    except (KeyError, IndexError):
+                        raise InputFileError(path, line_no, "unknown word or token") from None
+                    found.setdefault(word, set()).add(tokens)
+            self._pronunciations = {w: frozenset(p) for w, p in found.items()}
+        return self._pronunciations
 
     def word(self, word_id: int) -> str:
         return self.words.to_symbol.get(word_id, f"<unknown-word-{word_id}>")

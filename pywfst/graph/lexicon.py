@@ -42,6 +42,14 @@ def check_word(word: str, path: Union[str, Path], line_no: Optional[int]) -> Non
         raise InputFileError(path, line_no, f"word {word!r} is reserved by the graph compiler")
 
 
+def write_pronunciations(lexicon: Lexicon, tokens: TokenSet, path: Union[str, Path]) -> None:
+    """The lexicon as the graph was built from it (``word tok1 tok2 ...``, token symbols):
+    the decoder reads it to place word boundaries."""
+    with open(path, "w", encoding="utf-8") as out:
+        for entry in lexicon.entries:
+            out.write(f"{entry.word} {' '.join(tokens.table.to_symbol[t] for t in entry.tokens)}\n")
+
+
 def _parse_probability(text: str) -> Optional[float]:
     try:
         value = float(text)
