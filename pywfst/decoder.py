@@ -100,16 +100,21 @@ class Decoder:
         scores = as_score_array(emissions)
         return self._result(self._search.decode(scores, **self._transform()))
 
-    def decode_batch(self, emissions, lengths: Optional[Sequence[int]] = None) -> List[Result]:
+    def decode_batch(self, emissions, lengths: Optional[Sequence[int]] = None,
+                     names: Optional[Sequence[str]] = None) -> List[Result]:
         """Decodes many utterances in parallel native threads (the GIL is released).
 
         ``emissions`` is a list of [T_i, V] arrays, or one padded [B, T, V] array with ``lengths``
         (frames per utterance; all T when omitted). Results equal one-at-a-time decoding.
+        ``names`` (one per utterance) are used in error messages instead of ``emissions[i]``.
         """
         if isinstance(emissions, (list, tuple)):
             if lengths is not None:
                 raise ValueError("lengths: only for a padded [B, T, V] array, not for a list")
-            batch = [as_score_array(e, f"emissions[{i}]") for i, e in enumerate(emissions)]
+            labels = list(names) if names is not None else [f"emissions[{i}]" for i in range(len(emissions))]
+            if len(labels) != len(emissions):
+                raise ValueError(f"names: {len(labels)} names for {len(emissions)} utterances")
+            batch = [as_score_array(e, label) for e, label in zip(emissions, labels)]
         else:
             padded = as_score_array(emissions, "emissions", ndim=3)
             lengths = _check_lengths(lengths, padded.shape[0], padded.shape[1])
@@ -117,7 +122,9 @@ class Decoder:
         if not batch:
             return []
         natives = _core.decode_batch(self.graph.native, self.options, batch,
-                                     num_threads=self.num_threads, **self._transform())
+                                     num_threads=self.num_threads,
+                                     names=None if names is None else list(names),
+                                     **self._transform())
         return [self._result(n) for n in natives]
 
 

@@ -41,3 +41,42 @@ def test_simulation_greedy_reading():
     assert emissions.dtype == np.float32
     np.testing.assert_allclose(np.exp(emissions).sum(axis=1), 1.0, rtol=1e-5)
     assert greedy_ctc(emissions) == tokens
+
+
+def test_decode_cli_formats_and_errors(char_setup, tmp_path):
+    import json
+
+    import pywfst
+
+    graph = pywfst.build_graph(char_setup["tokens"], tmp_path / "g", spell=True,
+                               word_boundary="|", lm=char_setup["lm"], progress=False)
+    rng = np.random.default_rng(5)
+    sentences = [["the", "cat", "sat"], ["a", "dog", "ran", "away"]]
+    arrays = {}
+    for index, sentence in enumerate(sentences):
+        tokens = [graph.tokens[c] for c in "|".join(sentence)]
+        arrays[f"utt{index}"] = simulate_ctc_emissions(tokens, len(graph.tokens), rng)
+    np.savez(tmp_path / "set.npz", **arrays)
+    np.save(tmp_path / "single.npy", arrays["utt0"])
+    runner = CliRunner()
+    base = ["decode", "--graph", str(tmp_path / "g")]
+    text = runner.invoke(cli, base + [str(tmp_path / "set.npz"), str(tmp_path / "single.npy")])
+    assert text.exit_code == 0, text.output
+    assert text.output.splitlines() == ["utt0 the cat sat", "utt1 a dog ran away", "single the cat sat"]
+    lines = runner.invoke(cli, base + ["--format", "json", str(tmp_path / "set.npz")]).output.splitlines()
+    first = json.loads(lines[0])
+    assert first["text"] == "the cat sat" and [w["word"] for w in first["words"]] == sentences[0]
+    assert all(w["start"] < w["end"] for w in first["words"])
+    ctm = runner.invoke(cli, base + ["--format", "ctm", "--frame-shift", "0.02",
+                                     str(tmp_path / "single.npy")]).output.splitlines()
+    assert [line.split()[4] for line in ctm] == sentences[0]
+    assert all(line.startswith("single 1 ") for line in ctm)
+    bad = arrays["utt1"].copy()
+    bad[2, 3] = np.nan
+    np.savez(tmp_path / "bad.npz", ok=arrays["utt0"], broken=bad)
+    failed = runner.invoke(cli, base + [str(tmp_path / "bad.npz")])
+    assert failed.exit_code == 1
+    assert "bad.npz[broken][2, 3] is nan" in failed.output
+    (tmp_path / "junk.npz").write_text("not numpy")
+    failed = runner.invoke(cli, base + [str(tmp_path / "junk.npz")])
+    assert failed.exit_code == 1 and "junk.npz: not a readable .npy/.npz file" in failed.output

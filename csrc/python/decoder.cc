@@ -116,9 +116,14 @@ Holds the graph (shared ownership). Not for concurrent use from several threads.
       "decode_batch",
       [](std::shared_ptr<CsrGraph> graph, const DecoderOptions& options,
          const std::vector<py::array>& batch, float acoustic_scale, bool log_softmax,
-         const std::optional<py::array_t<float, py::array::c_style>>& log_priors, int num_threads) {
+         const std::optional<py::array_t<float, py::array::c_style>>& log_priors, int num_threads,
+         std::optional<std::vector<std::string>> utterance_names) {
         std::vector<std::string> names;
-        for (size_t i = 0; i < batch.size(); ++i) names.push_back(Concat("emissions[", i, "]"));
+        if (utterance_names && utterance_names->size() != batch.size())
+          throw InputError(Concat("names: ", utterance_names->size(), " names for ", batch.size(),
+                                  " utterances"));
+        for (size_t i = 0; i < batch.size(); ++i)
+          names.push_back(utterance_names ? (*utterance_names)[i] : Concat("emissions[", i, "]"));
         std::vector<FrameScores> utterances;
         for (size_t i = 0; i < batch.size(); ++i) {
           const ScoreMatrix view = ViewScores(batch[i], names[i]);
@@ -131,8 +136,9 @@ Holds the graph (shared ownership). Not for concurrent use from several threads.
       },
       py::arg("graph"), py::arg("options"), py::arg("batch"), py::arg("acoustic_scale") = 1.0f,
       py::arg("log_softmax") = false, py::arg("log_priors") = py::none(),
-      py::arg("num_threads") = 0,
-      "Decode a list of float32 [T, V] arrays on num_threads threads (0: all cores).");
+      py::arg("num_threads") = 0, py::arg("names") = py::none(),
+      "Decode a list of float32 [T, V] arrays on num_threads threads (0: all cores); errors name\n"
+      "the utterance by `names` (default 'emissions[i]').");
 }
 
 }  // namespace pywfst

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .build_graph import build_graph_command
+from .decode import decode_command
 from .demo import demo_command
 from .info import info_command
 
@@ -12,6 +13,7 @@ EPILOG = """\b
 Examples:
   pywfst build-graph --tokens tokens.txt --lexicon lexicon.txt --lm lm.arpa --out graph/
   pywfst build-graph --tokens chars.txt --spell --word-boundary '|' --lm lm.arpa.gz --out g/
+  pywfst decode --graph graph/ --format ctm utterances.npz
   pywfst info graph/
   pywfst demo
 """
@@ -24,6 +26,7 @@ def cli() -> None:
 
 
 cli.add_command(build_graph_command)
+cli.add_command(decode_command)
 cli.add_command(info_command)
 cli.add_command(demo_command)
 
