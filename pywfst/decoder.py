@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import List, Optional, Sequence, Union
 
@@ -50,16 +51,19 @@ class Decoder:
         log_priors: per-column log-priors subtracted from the scores (hybrid DNN-HMM).
         frame_shift: seconds per frame, for word times.
         num_threads: threads for :meth:`decode_batch` (0: all cores).
+        nbest: distinct word sequences to return in ``Result.nbest`` (each state then keeps this
+            many word histories, so decoding costs up to nbest times more).
     """
 
     def __init__(self, graph: Union[Graph, str, Path], beam: float = 16.0, max_active: int = 7000,
                  min_active: int = 200, beam_delta: float = 0.5, acoustic_scale: float = 1.0,
                  log_softmax: bool = False, log_priors=None, frame_shift: float = 0.04,
-                 num_threads: int = 0):
+                 num_threads: int = 0, nbest: int = 1):
         self.graph = graph if isinstance(graph, Graph) else Graph.load(graph)
         options = _core.DecoderOptions()
         options.beam, options.max_active = float(beam), int(max_active)
         options.min_active, options.beam_delta = int(min_active), float(beam_delta)
+        options.nbest = int(nbest)
         options.check()
         if not (acoustic_scale > 0 and np.isfinite(acoustic_scale)):
             raise ValueError(f"acoustic_scale: must be a finite number > 0, got {acoustic_scale}")
@@ -82,16 +86,27 @@ class Decoder:
                 "log_priors": self.log_priors}
 
     def _result(self, native) -> Result:
-        ids = list(native.words)
-        alignment = native.alignment
-        spans = word_spans(ids, native.word_frames, alignment, native.continues_token,
+        hypotheses = [self._hypothesis(h, native) for h in native.hypotheses]
+        if not hypotheses:  # every token pruned: only possible with pathological scores
+            return Result(words=[], word_ids=[], word_frames=[], word_start_frames=[],
+                          word_end_frames=[], alignment=[], cost=float("inf"), acoustic_cost=0.0,
+                          graph_cost=float("inf"), reached_final=False,
+                          num_frames=native.num_frames, frame_shift=self.frame_shift)
+        if self.options.nbest == 1:
+            return hypotheses[0]
+        return dataclasses.replace(hypotheses[0], nbest=hypotheses)
+
+    def _hypothesis(self, hypothesis, native) -> Result:
+        ids = hypothesis.words
+        alignment = hypothesis.alignment
+        spans = word_spans(ids, hypothesis.word_frames, alignment, hypothesis.continues_token,
                            self.graph.blank_id, self.graph.states_per_token,
                            self.graph.pronunciations, self.graph.optional_token_ids)
         return Result(words=[self.graph.word(w) for w in ids], word_ids=ids,
-                      word_frames=native.word_frames,
+                      word_frames=hypothesis.word_frames,
                       word_start_frames=[s for s, _ in spans], word_end_frames=[e for _, e in spans],
-                      alignment=alignment, cost=native.total_cost,
-                      acoustic_cost=native.acoustic_cost, graph_cost=native.graph_cost,
+                      alignment=alignment, cost=hypothesis.total_cost,
+                      acoustic_cost=hypothesis.acoustic_cost, graph_cost=hypothesis.graph_cost,
                       reached_final=native.reached_final, num_frames=native.num_frames,
                       frame_shift=self.frame_shift)
 

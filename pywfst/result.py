@@ -20,6 +20,8 @@ class Result:
     reached_final: bool  # False: no final state survived; this is the best partial path
     num_frames: int
     frame_shift: float = field(default=0.04, repr=False)  # seconds per frame
+    # Distinct word sequences, best first (nbest[0] is this result); [] unless nbest > 1 was asked.
+    nbest: List["Result"] = field(default_factory=list, repr=False)
 
     @property
     def text(self) -> str:

@@ -145,3 +145,18 @@ def test_no_final_state_gives_best_partial_path(tmp_path):
     emissions = np.log(np.full((3, 3), 1 / 3, dtype=np.float32))  # 3 frames: "ab" + one more
     result = pywfst.Decoder(graph).decode(emissions)
     assert not result.reached_final
+
+
+def test_nbest_results(graph, utterances):
+    one_best = pywfst.Decoder(graph)
+    decoder = pywfst.Decoder(graph, nbest=4)
+    for sentence, emissions in utterances[:4]:
+        result = decoder.decode(emissions)
+        assert result.words == one_best.decode(emissions).words == sentence
+        assert len(result.nbest) == 4 and result.nbest[0].words == result.words
+        costs = [h.cost for h in result.nbest]
+        assert costs == sorted(costs)
+        assert len({tuple(h.words) for h in result.nbest}) == 4
+    assert one_best.decode(utterances[0][1]).nbest == []
+    with pytest.raises(ValueError, match="nbest: must be in"):
+        pywfst.Decoder(graph, nbest=0)

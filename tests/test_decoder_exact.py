@@ -105,3 +105,52 @@ def test_wide_beam_equals_exhaustive_search(tmp_path):
         assert result.reached_final
         assert result.cost == pytest.approx(expected_cost, abs=1e-4)
         assert result.word_ids == words
+
+
+def _word_sequences_by_cost(lattice_and_graph: fst.Fst, n: int):
+    """The n cheapest distinct output sequences of an FST with their costs (by OpenFst)."""
+    words = fst.determinize(lattice_and_graph.copy().project("output").rmepsilon())
+    best = fst.shortestpath(words, nshortest=n)
+    result = []
+    for first in best.arcs(best.start()):
+        sequence, cost, arc = [], float(first.weight), first
+        while True:
+            if arc.olabel:
+                sequence.append(arc.olabel)
+            arcs = list(best.arcs(arc.nextstate))
+            if not arcs:
+                cost += float(best.final(arc.nextstate))
+                break
+            arc = arcs[0]
+            cost += float(arc.weight)
+        result.append((sequence, cost))
+    return sorted(result, key=lambda item: item[1])
+
+
+def test_nbest_equals_exhaustive_search(tmp_path):
+    (tmp_path / "tokens.txt").write_text("<blk> 0\na 1\nb 2\nc 3\n")
+    (tmp_path / "lexicon.txt").write_text("ab a b\naa a a\nba b a\nc c\nabc a b c\ncab c a b\nb b\n")
+    graph = pywfst.build_graph(tmp_path / "tokens.txt", tmp_path / "g",
+                               lexicon=tmp_path / "lexicon.txt", progress=False)
+    hclg = fst.Fst.read(str(graph.fst_path))
+    hclg.arcsort("ilabel")
+    decoder = pywfst.Decoder(graph, beam=1e4, max_active=1 << 30, min_active=0, nbest=5)
+    rng = np.random.default_rng(11)
+    checked = 0
+    for _ in range(20):
+        emissions = np.log(rng.dirichlet(np.ones(4), size=int(rng.integers(3, 8)))).astype(np.float32)
+        composed = fst.compose(_emission_lattice(emissions), hclg)
+        if composed.num_states() == 0:
+            continue
+        expected = _word_sequences_by_cost(composed, 50)
+        cost_of = {tuple(words): cost for words, cost in expected}
+        result = decoder.decode(emissions)
+        got = [(h.word_ids, h.cost) for h in result.nbest]
+        # The five cheapest costs, and each sequence at its true cost (ties may swap order).
+        assert [c for _, c in got] == pytest.approx([c for _, c in expected[:5]], abs=1e-4)
+        assert len({tuple(w) for w, _ in got}) == len(got)
+        for words, cost in got:
+            assert cost_of[tuple(words)] == pytest.approx(cost, abs=1e-4)
+        assert result.nbest[0].word_ids == result.word_ids
+        checked += 1
+    assert checked >= 10

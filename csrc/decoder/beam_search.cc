@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <limits>
+#include <unordered_set>
 #include <utility>
 
 #include "common/errors.h"
@@ -13,6 +14,14 @@ constexpr double kInfinity = std::numeric_limits<double>::infinity();
 // Compact the path-record arena once it holds this many records more than twice what survived
 // the last compaction: amortised linear time, memory bounded by what live paths need.
 constexpr size_t kCompactionSlack = 1 << 18;
+
+// Hash of a word history extended by one word (splitmix64 finaliser; collisions ~2^-64).
+uint64_t ExtendHistory(uint64_t history, Label word) {
+  uint64_t h = history + static_cast<uint64_t>(word) + 0x9E3779B97F4A7C15ULL;
+  h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  h = (h ^ (h >> 27)) * 0x94D049BB133111EBULL;
+  return h ^ (h >> 31);
+}
 }  // namespace
 
 BeamSearch::BeamSearch(std::shared_ptr<const CsrGraph> graph, const DecoderOptions& options)
@@ -28,27 +37,43 @@ void BeamSearch::InitDecoding() {
   previous_tokens_.clear();
   records_.clear();
   records_after_compaction_ = 0;
-  int32_t slot;
-  Relax(graph_->Start(), 0.0, 0.0, -1, nullptr, false, &slot);
+  const Token before_start{graph_->Start(), -1, 0.0, 0.0, 0, -1};
+  Relax(before_start, nullptr, 0.0, 0.0, false);
   ProcessNonemitting(std::numeric_limits<float>::max());
 }
 
-bool BeamSearch::Relax(StateId state, double cost, double acoustic_cost, int32_t record,
-                       const GraphArc* arc, bool self_loop, int32_t* slot) {
-  int32_t& existing = slot_of_state_[state];
-  if (existing >= 0 && !(tokens_[existing].cost > cost)) return false;  // ties keep the first
+int32_t BeamSearch::Relax(const Token& from, const GraphArc* arc, double cost,
+                          double acoustic_cost, bool self_loop) {
+  const StateId state = arc != nullptr ? arc->nextstate : from.state;
+  const uint64_t history =
+      arc != nullptr && arc->olabel != 0 ? ExtendHistory(from.history, arc->olabel) : from.history;
+  const int32_t head = slot_of_state_[state];
+  int32_t target = -1, costliest = -1, count = 0;
+  for (int32_t i = head; i >= 0; i = tokens_[i].next) {
+    if (tokens_[i].history == history) {
+      if (!(tokens_[i].cost > cost)) return -1;  // ties keep the first
+      target = i;
+      break;
+    }
+    ++count;
+    if (costliest < 0 || tokens_[i].cost >= tokens_[costliest].cost) costliest = i;
+  }
+  if (target < 0 && count >= options_.nbest) {
+    if (!(tokens_[costliest].cost > cost)) return -1;
+    target = costliest;
+  }
+  int32_t record = from.record;
   if (arc != nullptr && (arc->ilabel != 0 || arc->olabel != 0)) {
     records_.push_back({record, self_loop ? -arc->ilabel : arc->ilabel, arc->olabel});
     record = static_cast<int32_t>(records_.size()) - 1;
   }
-  if (existing < 0) {
-    existing = static_cast<int32_t>(tokens_.size());
-    tokens_.push_back({state, cost, acoustic_cost, record});
-  } else {
-    tokens_[existing] = {state, cost, acoustic_cost, record};
+  if (target >= 0) {
+    tokens_[target] = {state, record, cost, acoustic_cost, history, tokens_[target].next};
+    return target;
   }
-  *slot = existing;
-  return true;
+  tokens_.push_back({state, record, cost, acoustic_cost, history, head});
+  slot_of_state_[state] = static_cast<int32_t>(tokens_.size()) - 1;
+  return slot_of_state_[state];
 }
 
 double BeamSearch::Cutoff(float* adaptive_beam, int32_t* best_slot) {
@@ -114,9 +139,7 @@ double BeamSearch::ProcessEmitting(const std::vector<float>& costs) {
       const float acoustic = costs[arc.ilabel];
       const double cost = token.cost + arc.weight + acoustic;
       if (!(cost < next_cutoff)) continue;
-      int32_t slot;
-      Relax(arc.nextstate, cost, token.acoustic_cost + acoustic, token.record, &arc,
-            arc.nextstate == token.state, &slot);
+      Relax(token, &arc, cost, token.acoustic_cost + acoustic, arc.nextstate == token.state);
       next_cutoff = std::min(next_cutoff, cost + adaptive_beam);
     }
   }
@@ -133,9 +156,8 @@ void BeamSearch::ProcessNonemitting(double cutoff) {
     for (const GraphArc& arc : graph_->EpsilonArcs(token.state)) {
       const double cost = token.cost + arc.weight;
       if (cost > cutoff) continue;
-      int32_t slot;
-      if (Relax(arc.nextstate, cost, token.acoustic_cost, token.record, &arc, false, &slot))
-        queue_.push_back(slot);
+      const int32_t slot = Relax(token, &arc, cost, token.acoustic_cost, false);
+      if (slot >= 0) queue_.push_back(slot);
     }
   }
 }
@@ -175,46 +197,51 @@ DecodeResult BeamSearch::Decode(const FrameScores& scores) {
     ProcessNonemitting(ProcessEmitting(frame_costs_));
     if (records_.size() > 2 * records_after_compaction_ + kCompactionSlack) CompactRecords();
   }
-  return BestPath(num_frames);
+  return Hypotheses(num_frames);
 }
 
-DecodeResult BeamSearch::BestPath(int64_t num_frames) const {
+DecodeResult BeamSearch::Hypotheses(int64_t num_frames) const {
   DecodeResult result;
   result.num_frames = num_frames;
-  const Token* best = nullptr;
-  double best_cost = kInfinity;
-  for (const Token& token : tokens_) {
-    const double final_cost = token.cost + graph_->Final(token.state);
-    if (final_cost < best_cost) {
-      best_cost = final_cost;
-      best = &token;
-    }
+  // (total cost, slot): final tokens with their final weights; without any, all tokens.
+  std::vector<std::pair<double, int32_t>> candidates;
+  for (size_t i = 0; i < tokens_.size(); ++i) {
+    const double final_cost = tokens_[i].cost + graph_->Final(tokens_[i].state);
+    if (final_cost < kInfinity) candidates.emplace_back(final_cost, static_cast<int32_t>(i));
   }
-  result.reached_final = best != nullptr;
-  if (!result.reached_final) {  // no final state survived: the best partial hypothesis
-    for (const Token& token : tokens_) {
-      if (token.cost < best_cost) {
-        best_cost = token.cost;
-        best = &token;
-      }
-    }
+  result.reached_final = !candidates.empty();
+  if (!result.reached_final)
+    for (size_t i = 0; i < tokens_.size(); ++i)
+      candidates.emplace_back(tokens_[i].cost, static_cast<int32_t>(i));
+  // Cheapest first; among equal costs the earlier token, as Kaldi's GetBestPath picks it.
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::unordered_set<uint64_t> seen;
+  for (const auto& [cost, slot] : candidates) {
+    if (static_cast<int32_t>(result.hypotheses.size()) == options_.nbest) break;
+    if (seen.insert(tokens_[slot].history).second)
+      result.hypotheses.push_back(Traceback(tokens_[slot], cost));
   }
-  if (best == nullptr) return result;  // every token was pruned (cannot happen with beam > 0)
-  result.total_cost = best_cost;
-  result.acoustic_cost = best->acoustic_cost;
+  return result;
+}
+
+Hypothesis BeamSearch::Traceback(const Token& token, double total_cost) const {
+  Hypothesis hypothesis;
+  hypothesis.total_cost = total_cost;
+  hypothesis.acoustic_cost = token.acoustic_cost;
   std::vector<int32_t> path;
-  for (int32_t r = best->record; r >= 0; r = records_[r].previous) path.push_back(r);
+  for (int32_t r = token.record; r >= 0; r = records_[r].previous) path.push_back(r);
   int32_t frame = 0;
   for (auto r = path.rbegin(); r != path.rend(); ++r) {
     const PathRecord& record = records_[*r];
-    if (record.olabel != 0) result.words.push_back({record.olabel, frame});
+    if (record.olabel != 0) hypothesis.words.push_back({record.olabel, frame});
     if (record.ilabel != 0) {
-      result.alignment.push_back(std::abs(record.ilabel));
-      result.continues_token.push_back(record.ilabel < 0);
+      hypothesis.alignment.push_back(std::abs(record.ilabel));
+      hypothesis.continues_token.push_back(record.ilabel < 0);
       ++frame;
     }
   }
-  return result;
+  return hypothesis;
 }
 
 }  // namespace pywfst

@@ -6,10 +6,15 @@
 // nth_element), a first bound for the next frame from the best token's arcs, and an epsilon
 // closure with a LIFO queue after every frame.
 //
-// What differs is the memory layout: tokens live in two flat arrays (this frame, next frame)
-// indexed through a state -> slot map that is reset through the token list, and the traceback
-// is a per-utterance arena of path records (one per emitting step or output label) compacted
-// when it grows, so steady-state decoding allocates nothing.
+// N-best: with options.nbest = n > 1 each state keeps up to n tokens with distinct word
+// histories (Schwartz & Chow 1990, "word-dependent N-best"). Without pruning this is exact: a
+// word sequence outside the n best histories at some state on its path is beaten by n others
+// that share its continuation. With n = 1 it is plain Viterbi, identical to FasterDecoder.
+//
+// Memory layout: tokens live in two flat arrays (this frame, next frame) reached through a
+// state -> first-token map that is reset through the token list; the traceback is a
+// per-utterance arena of path records (one per emitting step or output label) compacted when it
+// grows, so steady-state decoding allocates nothing.
 //
 // Ownership: a BeamSearch holds a shared_ptr to its graph, so the graph lives as long as any
 // search using it. One BeamSearch must not be used by two threads at once; create one per thread
@@ -39,9 +44,11 @@ class BeamSearch {
  private:
   struct Token {
     StateId state;
+    int32_t record;        // last path record of the token's path, -1 for none
     double cost;           // total cost so far
     double acoustic_cost;  // acoustic part of `cost`
-    int32_t record;        // last path record of the token's path, -1 for none
+    uint64_t history;      // hash of the word sequence so far
+    int32_t next;          // next token of the same state (n-best), -1 for none
   };
   // One step of a path that consumed a frame (ilabel != 0) or output a word (olabel > 0).
   // ilabel is negated when the arc was a self-loop: the frame continues the previous token.
@@ -52,27 +59,29 @@ class BeamSearch {
   };
 
   void InitDecoding();
-  // Kaldi's GetCutoff: the pruning threshold for tokens_ and the beam that goes with it.
+  // Kaldi's GetCutoff over previous_tokens_: the pruning threshold and the beam that goes with it.
   double Cutoff(float* adaptive_beam, int32_t* best_slot);
   // Expands the emitting arcs of the previous frame's tokens into tokens_; returns the cutoff
   // for the epsilon closure.
   double ProcessEmitting(const std::vector<float>& costs);
   // Epsilon closure of tokens_ under `cutoff`.
   void ProcessNonemitting(double cutoff);
-  // Adds or improves the token of `state` in tokens_, reached through `arc` (null for the start
-  // token); returns true when it changed.
-  bool Relax(StateId state, double cost, double acoustic_cost, int32_t record, const GraphArc* arc,
-             bool self_loop, int32_t* slot);
+  // Offers `from` extended by `arc` (null for the start token) to `arc`'s state in tokens_: it
+  // replaces the token with the same word history when cheaper, else takes a free place (fewer
+  // than nbest tokens) or the place of the costliest one. Returns the slot used, or -1.
+  int32_t Relax(const Token& from, const GraphArc* arc, double cost, double acoustic_cost,
+                bool self_loop);
   // Drops path records no live token reaches (the arena otherwise grows with the utterance).
   void CompactRecords();
-  DecodeResult BestPath(int64_t num_frames) const;
+  DecodeResult Hypotheses(int64_t num_frames) const;
+  Hypothesis Traceback(const Token& token, double total_cost) const;
 
   std::shared_ptr<const CsrGraph> graph_;
   DecoderOptions options_;
 
   std::vector<Token> tokens_;           // current frame
   std::vector<Token> previous_tokens_;  // frame being expanded
-  std::vector<int32_t> slot_of_state_;  // index into tokens_, -1 when the state has none
+  std::vector<int32_t> slot_of_state_;  // first token of a state in tokens_, -1 for none
   std::vector<PathRecord> records_;
   std::vector<int32_t> queue_;
   std::vector<double> cost_scratch_;    // for nth_element in Cutoff()

@@ -1,4 +1,4 @@
-// The outcome of decoding one utterance: the best word sequence and its costs.
+// The outcome of decoding one utterance: the best word sequences and their costs.
 #pragma once
 
 #include <cstdint>
@@ -13,15 +13,21 @@ struct DecodedWord {
   int32_t frame;    // frame being consumed when the search took the arc that output the word
 };
 
-struct DecodeResult {
+// One path through the graph.
+struct Hypothesis {
   std::vector<DecodedWord> words;
-  std::vector<Label> alignment;  // input label (emission column + 1) of the best path per frame
-  std::vector<bool> continues_token;  // per frame: the path took a self-loop (same token goes on)
-  double total_cost = 0.0;     // graph + acoustic cost of the best path (final weight included)
-  double acoustic_cost = 0.0;  // sum of the acoustic costs along the best path
-  bool reached_final = false;  // false: no final state survived, the best partial path is given
-  int64_t num_frames = 0;
+  std::vector<Label> alignment;       // input label (emission column + 1) per frame
+  std::vector<bool> continues_token;  // per frame: a self-loop (the same token goes on)
+  double total_cost = 0.0;     // graph + acoustic cost (final weight included when final)
+  double acoustic_cost = 0.0;  // sum of the acoustic costs along the path
   double graph_cost() const { return total_cost - acoustic_cost; }
+};
+
+struct DecodeResult {
+  // Best first; distinct word sequences. Empty only if every token was pruned.
+  std::vector<Hypothesis> hypotheses;
+  bool reached_final = false;  // false: no final state survived, partial paths are given
+  int64_t num_frames = 0;
 };
 
 }  // namespace pywfst

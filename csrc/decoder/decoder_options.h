@@ -19,6 +19,8 @@ struct DecoderOptions {
   int32_t min_active = 200;
   // Added to an adaptive beam so that it is not exactly at a token's cost.
   float beam_delta = 0.5f;
+  // Distinct word sequences to return; each state keeps this many word histories.
+  int32_t nbest = 1;
 
   void Check() const {
     if (!(beam > 0.0f) || !std::isfinite(beam))
@@ -27,6 +29,7 @@ struct DecoderOptions {
     if (min_active < 0 || min_active > max_active)
       throw InputError(Concat("min_active: must be in [0, max_active=", max_active, "], got ",
                               min_active));
+    if (nbest < 1 || nbest > 1000) throw InputError(Concat("nbest: must be in [1, 1000], got ", nbest));
     if (!(beam_delta >= 0.0f) || !std::isfinite(beam_delta))
       throw InputError(Concat("beam_delta: must be a finite number >= 0, got ", beam_delta));
   }

@@ -62,32 +62,37 @@ void BindDecoder(py::module_& m) {
       .def_readwrite("max_active", &DecoderOptions::max_active, "At most this many tokens a frame.")
       .def_readwrite("min_active", &DecoderOptions::min_active, "At least this many tokens a frame.")
       .def_readwrite("beam_delta", &DecoderOptions::beam_delta, "Slack added to adaptive beams.")
+      .def_readwrite("nbest", &DecoderOptions::nbest, "Distinct word sequences to keep and return.")
       .def("check", &DecoderOptions::Check, "Raise ValueError naming the first invalid option.");
 
-  py::class_<DecodeResult>(m, "DecodeResult", "Best path of one utterance.")
-      .def_property_readonly("words", [](const DecodeResult& r) {
+  py::class_<Hypothesis>(m, "Hypothesis", "One path: words, frame alignment and costs.")
+      .def_property_readonly("words", [](const Hypothesis& h) {
         std::vector<Label> words;
-        for (const DecodedWord& w : r.words) words.push_back(w.word);
+        for (const DecodedWord& w : h.words) words.push_back(w.word);
         return words;
-      }, "Word ids (graph output labels) of the best path.")
-      .def_property_readonly("word_frames", [](const DecodeResult& r) {
+      }, "Word ids (graph output labels).")
+      .def_property_readonly("word_frames", [](const Hypothesis& h) {
         std::vector<int32_t> frames;
-        for (const DecodedWord& w : r.words) frames.push_back(w.frame);
+        for (const DecodedWord& w : h.words) frames.push_back(w.frame);
         return frames;
       }, "Frame being consumed when the search output each word.")
-      .def_property_readonly("alignment", [](const DecodeResult& r) {
+      .def_property_readonly("alignment", [](const Hypothesis& h) {
         std::vector<Label> columns;
-        for (Label label : r.alignment) columns.push_back(label - 1);
+        for (Label label : h.alignment) columns.push_back(label - 1);
         return columns;
-      }, "Emission column (token id) the best path read at each frame.")
-      .def_property_readonly("continues_token", [](const DecodeResult& r) {
-        return std::vector<bool>(r.continues_token.begin(), r.continues_token.end());
-      }, "Per frame: True when the best path took a self-loop (the previous token goes on).")
-      .def_readonly("total_cost", &DecodeResult::total_cost, "Graph + acoustic cost.")
-      .def_readonly("acoustic_cost", &DecodeResult::acoustic_cost, "Acoustic part of the cost.")
-      .def_property_readonly("graph_cost", &DecodeResult::graph_cost, "Graph part of the cost.")
+      }, "Emission column (token id) the path read at each frame.")
+      .def_property_readonly("continues_token", [](const Hypothesis& h) {
+        return std::vector<bool>(h.continues_token.begin(), h.continues_token.end());
+      }, "Per frame: True when the path took a self-loop (the previous token goes on).")
+      .def_readonly("total_cost", &Hypothesis::total_cost, "Graph + acoustic cost.")
+      .def_readonly("acoustic_cost", &Hypothesis::acoustic_cost, "Acoustic part of the cost.")
+      .def_property_readonly("graph_cost", &Hypothesis::graph_cost, "Graph part of the cost.");
+
+  py::class_<DecodeResult>(m, "DecodeResult", "Hypotheses of one utterance, best first.")
+      .def_readonly("hypotheses", &DecodeResult::hypotheses,
+                    "Distinct word sequences, cheapest first (up to options.nbest).")
       .def_readonly("reached_final", &DecodeResult::reached_final,
-                    "False when no final state survived (the best partial path is returned).")
+                    "False when no final state survived (partial paths are returned).")
       .def_readonly("num_frames", &DecodeResult::num_frames, "Frames decoded.");
 
   py::class_<BeamSearch>(m, "BeamSearch", R"doc(
