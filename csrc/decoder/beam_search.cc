@@ -37,41 +37,54 @@ void BeamSearch::InitDecoding() {
   previous_tokens_.clear();
   records_.clear();
   records_after_compaction_ = 0;
-  const Token before_start{graph_->Start(), -1, 0.0, 0.0, 0, -1};
+  const Token before_start{graph_->Start(), -1, 0.0, 0.0, 0, -1, 0, 0};
   Relax(before_start, nullptr, 0.0, 0.0, false);
   ProcessNonemitting(std::numeric_limits<float>::max());
+  for (Token& token : tokens_) Commit(&token);
 }
 
-int32_t BeamSearch::Relax(const Token& from, const GraphArc* arc, double cost,
-                          double acoustic_cost, bool self_loop) {
+inline int32_t BeamSearch::Relax(const Token& from, const GraphArc* arc, double cost,
+                                 double acoustic_cost, bool self_loop) {
   const StateId state = arc != nullptr ? arc->nextstate : from.state;
-  const uint64_t history =
-      arc != nullptr && arc->olabel != 0 ? ExtendHistory(from.history, arc->olabel) : from.history;
   const int32_t head = slot_of_state_[state];
-  int32_t target = -1, costliest = -1, count = 0;
-  for (int32_t i = head; i >= 0; i = tokens_[i].next) {
-    if (tokens_[i].history == history) {
-      if (!(tokens_[i].cost > cost)) return -1;  // ties keep the first
-      target = i;
-      break;
+  uint64_t history = from.history;
+  int32_t target = -1;
+  if (options_.nbest == 1) {  // plain Viterbi: one token per state, histories are not needed
+    if (head >= 0) {
+      if (!(tokens_[head].cost > cost)) return -1;  // ties keep the first
+      target = head;
     }
-    ++count;
-    if (costliest < 0 || tokens_[i].cost >= tokens_[costliest].cost) costliest = i;
+  } else {
+    if (arc != nullptr && arc->olabel != 0) history = ExtendHistory(history, arc->olabel);
+    int32_t costliest = -1, count = 0;
+    for (int32_t i = head; i >= 0; i = tokens_[i].next) {
+      if (tokens_[i].history == history) {
+        if (!(tokens_[i].cost > cost)) return -1;
+        target = i;
+        break;
+      }
+      ++count;
+      if (costliest < 0 || tokens_[i].cost >= tokens_[costliest].cost) costliest = i;
+    }
+    if (target < 0 && count >= options_.nbest) {
+      if (!(tokens_[costliest].cost > cost)) return -1;
+      target = costliest;
+    }
   }
-  if (target < 0 && count >= options_.nbest) {
-    if (!(tokens_[costliest].cost > cost)) return -1;
-    target = costliest;
+  // The new token's pending step: an emitting arc starts one (`from` is committed); an epsilon
+  // arc carries `from`'s on, adding its output label (the caller committed `from` if it had one).
+  Label pending_ilabel = from.pending_ilabel, pending_olabel = from.pending_olabel;
+  if (arc != nullptr) {
+    if (arc->ilabel != 0) pending_ilabel = self_loop ? -arc->ilabel : arc->ilabel;
+    if (arc->olabel != 0) pending_olabel = arc->olabel;
   }
-  int32_t record = from.record;
-  if (arc != nullptr && (arc->ilabel != 0 || arc->olabel != 0)) {
-    records_.push_back({record, self_loop ? -arc->ilabel : arc->ilabel, arc->olabel});
-    record = static_cast<int32_t>(records_.size()) - 1;
-  }
+  const Token token{state, from.record, cost, acoustic_cost, history,
+                    target >= 0 ? tokens_[target].next : head, pending_ilabel, pending_olabel};
   if (target >= 0) {
-    tokens_[target] = {state, record, cost, acoustic_cost, history, tokens_[target].next};
+    tokens_[target] = token;
     return target;
   }
-  tokens_.push_back({state, record, cost, acoustic_cost, history, head});
+  tokens_.push_back(token);
   slot_of_state_[state] = static_cast<int32_t>(tokens_.size()) - 1;
   return slot_of_state_[state];
 }
@@ -150,16 +163,27 @@ void BeamSearch::ProcessNonemitting(double cutoff) {
   queue_.clear();
   for (size_t i = 0; i < tokens_.size(); ++i) queue_.push_back(static_cast<int32_t>(i));
   while (!queue_.empty()) {
-    const Token token = tokens_[queue_.back()];
+    Token token = tokens_[queue_.back()];
     queue_.pop_back();
     if (token.cost > cutoff) continue;
     for (const GraphArc& arc : graph_->EpsilonArcs(token.state)) {
       const double cost = token.cost + arc.weight;
       if (cost > cutoff) continue;
+      // A token holds one pending output label: write the first before adding a second. (The
+      // copy is committed; should the slot keep the same path, its own commit at the end of the
+      // frame writes an equivalent record, which is harmless.)
+      if (arc.olabel != 0 && token.pending_olabel != 0) Commit(&token);
       const int32_t slot = Relax(token, &arc, cost, token.acoustic_cost, false);
       if (slot >= 0) queue_.push_back(slot);
     }
   }
+}
+
+void BeamSearch::Commit(Token* token) {
+  if (token->pending_ilabel == 0 && token->pending_olabel == 0) return;
+  records_.push_back({token->record, token->pending_ilabel, token->pending_olabel});
+  token->record = static_cast<int32_t>(records_.size()) - 1;
+  token->pending_ilabel = token->pending_olabel = 0;
 }
 
 void BeamSearch::CompactRecords() {
@@ -195,6 +219,7 @@ DecodeResult BeamSearch::Decode(const FrameScores& scores) {
   for (int64_t t = 0; t < num_frames; ++t) {
     scores.Costs(t, &frame_costs_);
     ProcessNonemitting(ProcessEmitting(frame_costs_));
+    for (Token& token : tokens_) Commit(&token);
     if (records_.size() > 2 * records_after_compaction_ + kCompactionSlack) CompactRecords();
   }
   return Hypotheses(num_frames);

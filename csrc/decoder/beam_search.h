@@ -13,8 +13,8 @@
 //
 // Memory layout: tokens live in two flat arrays (this frame, next frame) reached through a
 // state -> first-token map that is reset through the token list; the traceback is a
-// per-utterance arena of path records (one per emitting step or output label) compacted when it
-// grows, so steady-state decoding allocates nothing.
+// per-utterance arena of path records, written once per surviving token and frame and
+// compacted when it grows, so steady-state decoding allocates nothing.
 //
 // Ownership: a BeamSearch holds a shared_ptr to its graph, so the graph lives as long as any
 // search using it. One BeamSearch must not be used by two threads at once; create one per thread
@@ -49,6 +49,11 @@ class BeamSearch {
     double acoustic_cost;  // acoustic part of `cost`
     uint64_t history;      // hash of the word sequence so far
     int32_t next;          // next token of the same state (n-best), -1 for none
+    // This frame's step, not yet in the record arena (a record per surviving token is written
+    // at the end of the frame, not one per relaxation): ilabel (negated for a self-loop) and
+    // olabel, both 0 when there is none.
+    Label pending_ilabel;
+    Label pending_olabel;
   };
   // One step of a path that consumed a frame (ilabel != 0) or output a word (olabel > 0).
   // ilabel is negated when the arc was a self-loop: the frame continues the previous token.
@@ -71,6 +76,8 @@ class BeamSearch {
   // than nbest tokens) or the place of the costliest one. Returns the slot used, or -1.
   int32_t Relax(const Token& from, const GraphArc* arc, double cost, double acoustic_cost,
                 bool self_loop);
+  // Writes `token`'s pending step as a path record.
+  void Commit(Token* token);
   // Drops path records no live token reaches (the arena otherwise grows with the utterance).
   void CompactRecords();
   DecodeResult Hypotheses(int64_t num_frames) const;
