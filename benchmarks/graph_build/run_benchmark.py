@@ -261,6 +261,13 @@ def markdown(result: dict) -> str:
             f"{p['stages']['LG'] / k['stages']['LG']:.2f} | {p['stages']['TLG'] / k['stages']['TLG']:.2f} | "
             f"{p['peak_rss_mb'] / k['peak_rss_mb']:.2f} | wall {'met' if ok_wall else 'NOT met'}, "
             f"RSS {'met' if ok_rss else 'NOT met'} |")
+    lines += ["", "Cross-check (check_same_graph.py): corpus sentences as CTC label sequences (first "
+              "pronunciation, a blank between repeated phones) composed with both graphs:", ""]
+    for topo, r in result["topologies"].items():
+        c = r["cross_check"]
+        lines.append(f"- {topo}: {c['same_best_cost']}/{c['sentences']} same best-path cost "
+                     f"(largest difference {c['max_abs_cost_diff']:.4f}), {c['same_best_words']}/"
+                     f"{c['sentences']} same words.")
     lines += ["", "Intermediate graphs (states / arcs):", "",
               "| topo | L_disambig pywfst | L_disambig kaldi (timed only) | T | G (kaldi arpa2fst) | "
               "LG pywfst | LG kaldi |", "|---|---|---|---|---|---|---|"]
@@ -291,6 +298,8 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=HERE / "work", help="prepare_data.py's output dir")
     ap.add_argument("--results", type=Path, default=HERE / "results", help="where results go")
     ap.add_argument("--kaldi-bin", help="dir of Kaldi binaries (default: riva wheel in ./venv)")
+    ap.add_argument("--check-sentences", type=int, default=50,
+                    help="sentences for the pywfst-vs-Kaldi best-path cross-check (default 50)")
     ap.add_argument("--pywfst", default="auto",
                     help="which pywfst: auto (default), installed, worktree, git:REV")
     args = ap.parse_args()
@@ -365,7 +374,14 @@ def main() -> None:
             "kaldi_TLG": fst_counts(kdir / "TLG.fst"),
             "kaldi_L_disambig": fst_counts(kdir / "L_disambig_kaldi.fst"),
         }
-        result["topologies"][topo] = {"pywfst": psum, "kaldi": ksum, "counts": counts}
+        from check_same_graph import check
+
+        same = check(bench / f"pywfst-{topo}", kdir / "TLG.fst", args.work, args.check_sentences,
+                     seed=0, max_words=12)
+        print(f"cross-check {topo}: {same['same_best_cost']}/{same['sentences']} same best cost, "
+              f"{same['same_best_words']} same words", flush=True)
+        result["topologies"][topo] = {"pywfst": psum, "kaldi": ksum, "counts": counts,
+                                      "cross_check": same}
     result["pywfst_stage_names"] = stage_names
     args.results.mkdir(parents=True, exist_ok=True)
     (args.results / "results.json").write_text(json.dumps(result, indent=2) + "\n")
