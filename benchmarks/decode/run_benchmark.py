@@ -1,0 +1,406 @@
+#!/usr/bin/env python3
+"""Side-by-side decoding benchmark: pywfst vs Kaldi's FasterDecoder, flashlight-text's
+LexiconDecoder (torchaudio's ctc_decoder engine) and pyctcdecode, on the same simulated char-CTC
+emissions, the same spelling lexicon and the same 3-gram ARPA LM.
+
+  . .venv/bin/activate
+  python benchmarks/decode/run_benchmark.py            # full run (~10 min after the first setup)
+  python benchmarks/decode/run_benchmark.py --quick    # 40 utterances, a few minutes
+  python benchmarks/decode/run_benchmark.py --tune     # re-tune LM weights on the dev split first
+
+Steps: prepare_data.py (WordNet text -> vocabulary, pruned 3-gram, held-out dev/test sentences,
+simulated emissions), `pywfst build-graph` (two graphs: '|' optional, the default, and '|'
+mandatory after each word), then rounds: in each round every system decodes the test utterances
+once in its own process (worker.py; pyctcdecode in venv-pyctc), so the systems alternate and
+share the machine's noise; the tables give medians over rounds. Thread scaling runs last:
+decode_batch with 1 and 2 threads, alternating, in one process.
+
+Writes results/results.json and results/results.md (and results/tuning.* with --tune).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+WORK = HERE / "work"
+DATA = WORK / "data"
+RESULTS = HERE / "results"
+PYCTC_PYTHON = HERE / "venv-pyctc" / "bin" / "python"
+FRAME_SECONDS = 0.04
+
+sys.path.insert(0, str(REPO))  # pywfst.metrics (edit distance) from this checkout
+from pywfst.metrics import error_rate  # noqa: E402
+
+# Search settings. The pywfst/Kaldi beam is in cost units (scaled -log prob); flashlight's and
+# pyctcdecode's are their library defaults (torchaudio's ctc_decoder defaults for flashlight).
+BASE_PARAMS = {
+    "pywfst": {"beam": 16.0, "max_active": 7000, "min_active": 200, "acoustic_scale": 1.5},
+    "flashlight": {"beam_size": 50, "beam_size_token": None, "beam_threshold": 50.0,
+                   "lm_weight": 2.0, "word_score": 0.0, "sil_score": 0.0},
+    "pyctcdecode": {"alpha": 0.5, "beta": 1.0, "beam_width": 100, "beam_prune_logp": -10.0,
+                    "token_min_logp": -5.0},
+}
+# Weight grids searched by --tune on the dev split (lowest WER wins; ties: the earlier setting).
+GRIDS = {
+    "pywfst": [{"acoustic_scale": s} for s in (1.0, 1.25, 1.5, 1.75, 2.0, 2.5)],
+    "flashlight": [{"lm_weight": w, "word_score": s} for w in (0.5, 0.8, 1.15, 1.5, 2.0, 3.0)
+                   for s in (-1.0, 0.0, 1.0, 2.0)],
+    "pyctcdecode": [{"alpha": a, "beta": b} for a in (0.3, 0.5, 0.8, 1.2)
+                    for b in (0.0, 1.0, 2.0, 3.0)],
+}
+TUNE_LIMITS = {"pywfst": 200, "flashlight": 200, "pyctcdecode": 40}
+GRAPHS = {"optional": "graph_ctc", "mandatory": "graph_ctc_mandatory"}
+# name -> (worker system, params key, graph, label)
+SYSTEMS = {
+    "pywfst": ("pywfst", "pywfst", "optional", "pywfst (decode, '|' optional: default graph)"),
+    "kaldi": ("kaldi", "pywfst", "optional", "kaldi-decoder FasterDecoder (same HCLG.fst)"),
+    "flashlight": ("flashlight", "flashlight", None,
+                   "flashlight-text LexiconDecoder + KenLM (torchaudio ctc_decoder engine)"),
+    "pyctcdecode": ("pyctcdecode", "pyctcdecode", None, "pyctcdecode + KenLM (own venv)"),
+    "pywfst-mandatory": ("pywfst", "pywfst-mandatory", "mandatory",
+                         "pywfst (decode, '|' mandatory after each word)"),
+}
+
+
+def log(message: str) -> None:
+    print(f"[decode-bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def wer(refs, outputs) -> float:
+    return round(error_rate(list(zip(refs, [o["text"] for o in outputs]))), 2)
+
+
+# --------------------------------------------------------------------------- setup
+
+
+def prepare_data() -> dict:
+    subprocess.run([sys.executable, str(HERE / "prepare_data.py"), "--out", str(DATA)], check=True)
+    return json.loads((DATA / "data.json").read_text())
+
+
+def build_graphs() -> dict:
+    """Builds each graph unless graph.json says it was built from the current lm.arpa."""
+    lm_hash = sha256(DATA / "lm.arpa")
+    info = {}
+    for kind, name in GRAPHS.items():
+        out = WORK / name
+        meta = out / "graph.json"
+        if not (meta.exists() and json.loads(meta.read_text())["inputs"]["lm"]["sha256"] == lm_hash):
+            cmd = [str(Path(sys.executable).parent / "pywfst"), "build-graph",
+                   "--tokens", str(DATA / "tokens.txt"), "--spell", "--word-boundary", "|",
+                   "--lm", str(DATA / "lm.arpa"), "--topo", "ctc", "--out", str(out), "--force",
+                   "--quiet"] + (["--boundary-mandatory"] if kind == "mandatory" else [])
+            log(" ".join(cmd))
+            subprocess.run(cmd, check=True)
+        graph = json.loads(meta.read_text())
+        info[kind] = {"dir": name, "hclg": graph["fst_counts"]["HCLG"],
+                      "hclg_bytes": (out / "HCLG.fst").stat().st_size,
+                      "build_seconds": graph["build"]["total_seconds"],
+                      "build_peak_rss_mb": graph["build"]["peak_rss_mb"],
+                      "word_boundary": graph["word_boundary"]}
+        log(f"graph {name}: {info[kind]['hclg']['states']} states, {info[kind]['hclg']['arcs']} "
+            f"arcs, built in {info[kind]['build_seconds']:.1f} s")
+    return info
+
+
+def machine_info() -> dict:
+    def run(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        except (OSError, subprocess.CalledProcessError):
+            return ""
+    mem = next((l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal")), "0")
+    versions = {}
+    for python, packages in ((sys.executable, ["pywfst", "kaldi-decoder", "kaldifst",
+                                                "flashlight-text", "kenlm", "numpy", "kaldingram"]),
+                             (str(PYCTC_PYTHON), ["pyctcdecode", "kenlm", "numpy"])):
+        if not Path(python).exists():
+            continue
+        code = ("import importlib.metadata as m, json, sys; "
+                "print(json.dumps({p: m.version(p) for p in sys.argv[1:]}))")
+        out = run([python, "-c", code] + packages)
+        key = "main venv" if python == sys.executable else "venv-pyctc"
+        versions[key] = json.loads(out) if out else {}
+    git = run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]).strip()
+    dirty = run(["git", "-C", str(REPO), "status", "--porcelain", "--", "pywfst", "csrc"]).strip()
+    return {"lscpu": "\n".join(run(["lscpu"]).splitlines()[:14]), "nproc": os.cpu_count(),
+            "mem_total_gib": round(int(mem) / 2**20, 1), "kernel": platform.release(),
+            "python": platform.python_version(), "versions": versions,
+            "pywfst_git": git + (" (pywfst/ or csrc/ modified)" if dirty else "")}
+
+
+# --------------------------------------------------------------------------- workers
+
+
+def python_for(system: str) -> str:
+    return str(PYCTC_PYTHON) if system == "pyctcdecode" else sys.executable
+
+
+def run_worker(system: str, graph: str | None, out: Path, **options) -> dict:
+    cmd = [python_for(system), str(HERE / "worker.py"), system, "--data", str(DATA),
+           "--out", str(out)]
+    if graph:
+        cmd += ["--graph", str(WORK / graph)]
+    for key, value in options.items():
+        if value is not None:
+            cmd += [f"--{key}", value if isinstance(value, str) else json.dumps(value)]
+    subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL if system in (
+        "flashlight", "pyctcdecode") else None)  # kenlm's ARPA loading banner
+    return json.loads(out.read_text())
+
+
+def tune(systems, params: dict) -> dict:
+    """Grid-searches each system's weights on the dev split; returns the chosen settings."""
+    tuned = {}
+    rows = []
+    for name in systems:
+        worker, key, graph, _ = SYSTEMS[name]
+        if name == "kaldi" or key in tuned:
+            continue
+        grid_key = key.split("-")[0]
+        grid = [dict(params[key], **point) for point in GRIDS[grid_key]]
+        log(f"tuning {name} on dev ({len(grid)} settings, {TUNE_LIMITS[worker]} utterances)")
+        report = run_worker(worker, GRAPHS.get(graph), WORK / f"tune_{name}.json", split="dev",
+                            limit=str(TUNE_LIMITS[worker]), grid=grid)
+        refs = report["refs"]
+        scored = [(wer(refs, [{"text": t} for t in row["texts"]]), i, row)
+                  for i, row in enumerate(report["grid"])]
+        best = min(scored, key=lambda item: (item[0], item[1]))
+        tuned[key] = best[2]["params"]
+        for value, _, row in scored:
+            varied = {k: row["params"][k] for k in GRIDS[grid_key][0]}
+            rows.append({"system": name, "params": row["params"], "varied": varied, "dev_wer": value,
+                         "seconds": round(row["seconds"], 2), "utterances": len(refs),
+                         "chosen": row is best[2]})
+        log(f"  {name}: best dev WER {best[0]} with {tuned[key]}")
+    return {"params": tuned, "grid": rows}
+
+
+def median(values):
+    return statistics.median(values) if values else None
+
+
+def summarize_single(name: str, reports: list, data: dict) -> dict:
+    first = reports[0]
+    totals = [median(r["pass_seconds"]) for r in reports]  # one pass per round: that pass
+    # per utterance: the median of its times over rounds (and passes)
+    per_utt = [median([t for r in reports for t in r["utterance_seconds"][i]])
+               for i in range(first["utterances"])]
+    audio = first["frames"] * FRAME_SECONDS
+    return {
+        "label": SYSTEMS[name][3], "params": first["params"], "utterances": first["utterances"],
+        "frames": first["frames"], "audio_seconds": round(audio, 1),
+        "wer": wer(first["refs"], first["outputs"]),
+        "cer": round(error_rate(list(zip(first["refs"], [o["text"] for o in first["outputs"]])),
+                                unit="char"), 2),
+        "decode_seconds_runs": [round(t, 4) for t in totals],
+        "decode_seconds": round(median(totals), 4),
+        "per_utterance_ms_median": round(1000 * median(per_utt), 3),
+        "per_utterance_ms_mean": round(1000 * median(totals) / first["utterances"], 3),
+        "x_realtime": round(audio / median(totals), 1),
+        "load_seconds": round(median([r["load_seconds"] for r in reports]), 2),
+        "rss_after_load_mib": max(r["rss_after_load_mib"] for r in reports),
+        "peak_rss_mib": max(r["peak_rss_mib"] for r in reports),
+    }
+
+
+def kaldi_agreement(pywfst_report: dict, kaldi_report: dict) -> dict:
+    same_words = same_both = 0
+    for ours, theirs in zip(pywfst_report["outputs"], kaldi_report["outputs"]):
+        words = ours["word_ids"] == theirs["word_ids"]
+        same_words += words
+        same_both += words and abs(ours["cost"] - theirs["cost"]) <= 1e-4 * max(1.0, abs(ours["cost"]))
+    count = len(pywfst_report["outputs"])
+    return {"utterances": count, "same_words_pct": round(100.0 * same_words / count, 2),
+            "same_words_and_cost_pct": round(100.0 * same_both / count, 2)}
+
+
+def write_markdown(result: dict) -> str:
+    s = result["systems"]
+    base = s["pywfst"]
+    lines = [
+        "# Decode benchmark results",
+        "",
+        f"Run {result['started']} ({'--quick' if result['quick'] else 'full'}), "
+        f"{result['rounds']} rounds, medians. Test split: {base['utterances']} utterances, "
+        f"{base['frames']} frames = {base['audio_seconds']} s of audio at 40 ms/frame "
+        f"(simulated char-CTC emissions, see README). LM: {result['data']['lm']['ngrams']}; "
+        f"vocabulary {result['data']['vocabulary']} words.",
+        "",
+        "| system | WER % | CER % | decode s | ms/utt (median) | x-realtime | time / pywfst "
+        "| peak RSS MiB | RSS after load MiB | load s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, row in s.items():
+        ratio = row["decode_seconds"] / base["decode_seconds"]
+        lines.append(f"| {row['label']} | {row['wer']:.2f} | {row['cer']:.2f} | "
+                     f"{row['decode_seconds']:.3f} | {row['per_utterance_ms_median']:.2f} | "
+                     f"{row['x_realtime']:.0f} | {ratio:.2f} | {row['peak_rss_mib']:.0f} | "
+                     f"{row['rss_after_load_mib']:.0f} | {row['load_seconds']:.1f} |")
+    lines += ["", "Settings:", ""]
+    for name, row in s.items():
+        lines.append(f"- {name}: `{json.dumps(row['params'])}`")
+    agreement = result.get("kaldi_agreement")
+    threads = result.get("threads")
+    lines += ["", "## Acceptance checks", ""]
+    for check in result["checks"]:
+        lines.append(f"- {'PASS' if check['pass'] else 'FAIL'}: {check['what']}: {check['measured']}")
+    if agreement:
+        lines += ["", f"1-best vs Kaldi on {agreement['utterances']} utterances: same words "
+                  f"{agreement['same_words_pct']} %, same words and cost (rel. 1e-4) "
+                  f"{agreement['same_words_and_cost_pct']} %."]
+    if threads:
+        lines += ["", f"Thread scaling (decode_batch, {threads['utterances']} utterances, "
+                  f"{threads['passes']} alternating passes): 1 thread "
+                  f"{threads['seconds_1']:.3f} s, 2 threads {threads['seconds_2']:.3f} s "
+                  f"(median); speed-up {threads['speedup']:.2f}x (median of paired ratios "
+                  f"{threads['speedup_paired']:.2f}x); x-realtime with 2 threads "
+                  f"{threads['x_realtime_2']:.0f}; peak RSS {threads['peak_rss_mib']:.0f} MiB; "
+                  f"results identical across thread counts: {threads['same_results']}."]
+    graphs = result["graphs"]
+    lines += ["", "Graphs: " + "; ".join(
+        f"{g['dir']}: {g['hclg']['states']} states, {g['hclg']['arcs']} arcs, "
+        f"{g['hclg_bytes'] / 2**20:.0f} MiB, built in {g['build_seconds']:.0f} s "
+        f"(peak {g['build_peak_rss_mb']:.0f} MiB)" for g in graphs.values()) + "."]
+    m = result["machine"]
+    lines += ["", f"Machine: {m['nproc']} CPUs, {m['mem_total_gib']} GiB, kernel {m['kernel']}, "
+              f"Python {m['python']}, pywfst {m['pywfst_git']}; load average before/after "
+              f"{result['loadavg_before']} / {result['loadavg_after']}.", "", "```",
+              m["lscpu"], "```", "", f"Versions: `{json.dumps(m['versions'])}`", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="40 test utterances (a smoke run)")
+    parser.add_argument("--limit", type=int, help="test utterances (default 300; --quick 40)")
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds (default 3)")
+    parser.add_argument("--thread-passes", type=int, default=5)
+    parser.add_argument("--systems", default=",".join(SYSTEMS),
+                        help="comma-separated subset of " + ",".join(SYSTEMS))
+    parser.add_argument("--tune", action="store_true",
+                        help="grid-search LM weights on the dev split (writes results/tuning.*)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    limit = args.limit or (40 if args.quick else 300)
+    systems = [s for s in args.systems.split(",") if s]
+    for name in systems:
+        if name not in SYSTEMS:
+            parser.error(f"unknown system {name!r}")
+    if "pyctcdecode" in systems and not PYCTC_PYTHON.exists():
+        log(f"{PYCTC_PYTHON} missing (run benchmarks/decode/setup.sh): skipping pyctcdecode")
+        systems.remove("pyctcdecode")
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
+    loadavg_before = open("/proc/loadavg").read().split()[:3]
+    WORK.mkdir(exist_ok=True)
+    args.out.mkdir(exist_ok=True)
+
+    data = prepare_data()
+    graphs = build_graphs()
+
+    params = {key: dict(value) for key, value in BASE_PARAMS.items()}
+    params["pywfst-mandatory"] = dict(BASE_PARAMS["pywfst"])
+    tuned_file = args.out / "tuned_params.json"
+    if args.tune:
+        tuning = tune(systems, params)
+        tuned_file.write_text(json.dumps(tuning["params"], indent=2) + "\n")
+        (args.out / "tuning.json").write_text(json.dumps(tuning["grid"], indent=1) + "\n")
+        lines = ["# LM-weight tuning on the dev split", "",
+                 "| system | settings | dev WER % | utterances | seconds | chosen |",
+                 "| --- | --- | ---: | ---: | ---: | --- |"]
+        for row in tuning["grid"]:
+            lines.append(f"| {row['system']} | {json.dumps(row['varied'])} | {row['dev_wer']:.2f} | "
+                         f"{row['utterances']} | {row['seconds']:.1f} | "
+                         f"{'**yes**' if row['chosen'] else ''} |")
+        (args.out / "tuning.md").write_text("\n".join(lines) + "\n")
+    if tuned_file.exists():
+        for key, value in json.loads(tuned_file.read_text()).items():
+            params[key] = value
+    else:
+        log(f"{tuned_file} missing: using library-default weights (run with --tune)")
+
+    reports = {name: [] for name in systems}
+    for round_index in range(args.rounds):
+        for name in systems:
+            worker, key, graph, _ = SYSTEMS[name]
+            log(f"round {round_index + 1}/{args.rounds}: {name}")
+            reports[name].append(run_worker(worker, GRAPHS.get(graph),
+                                            WORK / f"run_{name}_{round_index}.json",
+                                            split="test", limit=str(limit),
+                                            params=params[key]))
+    summary = {name: summarize_single(name, reports[name], data) for name in systems}
+
+    threads = None
+    if "pywfst" in systems and args.thread_passes > 0:
+        log(f"thread scaling: decode_batch 1 vs 2 threads, {args.thread_passes} passes")
+        report = run_worker("pywfst-threads", GRAPHS["optional"], WORK / "run_threads.json",
+                            split="test", limit=str(limit), passes=str(args.thread_passes),
+                            threads="1,2", params=params["pywfst"])
+        one, two = report["batch_seconds"]["1"], report["batch_seconds"]["2"]
+        audio = report["frames"] * FRAME_SECONDS
+        threads = {"utterances": report["utterances"], "passes": args.thread_passes,
+                   "seconds_1_runs": one, "seconds_2_runs": two,
+                   "seconds_1": median(one), "seconds_2": median(two),
+                   "speedup": median(one) / median(two),
+                   "speedup_paired": median([a / b for a, b in zip(one, two)]),
+                   "x_realtime_1": audio / median(one), "x_realtime_2": audio / median(two),
+                   "peak_rss_mib": report["peak_rss_mib"],
+                   "same_results": report["same_results_across_thread_counts"]}
+
+    checks = []
+    base = summary.get("pywfst")
+    if base and "kaldi" in summary:
+        agreement = kaldi_agreement(reports["pywfst"][0], reports["kaldi"][0])
+        ratio = summary["kaldi"]["decode_seconds"] / base["decode_seconds"]
+        checks.append({"what": ">= 3x faster than Kaldi FasterDecoder with the same 1-best",
+                       "pass": ratio >= 3.0 and agreement["same_words_pct"] == 100.0,
+                       "measured": f"{ratio:.2f}x, same 1-best words "
+                                   f"{agreement['same_words_pct']} %"})
+    else:
+        agreement = None
+    for peer, target in (("flashlight", 5.0), ("pyctcdecode", 20.0)):
+        if base and peer in summary:
+            ratio = summary[peer]["decode_seconds"] / base["decode_seconds"]
+            ok = base["wer"] <= summary[peer]["wer"] and ratio >= target
+            checks.append({"what": f"WER no worse than {peer} and >= {target:.0f}x faster",
+                           "pass": ok, "measured": f"WER {base['wer']:.2f} vs "
+                           f"{summary[peer]['wer']:.2f}, {ratio:.2f}x"})
+    if threads:
+        checks.append({"what": "decode_batch thread scaling on 2 cores >= 1.8x",
+                       "pass": threads["speedup"] >= 1.8,
+                       "measured": f"{threads['speedup']:.2f}x"})
+
+    result = {"started": started, "quick": args.quick, "rounds": args.rounds, "limit": limit,
+              "data": data, "graphs": graphs, "params": params, "systems": summary,
+              "kaldi_agreement": agreement, "threads": threads, "checks": checks,
+              "loadavg_before": " ".join(loadavg_before),
+              "loadavg_after": " ".join(open("/proc/loadavg").read().split()[:3]),
+              "machine": machine_info()}
+    stem = "results_quick" if args.quick else "results"
+    (args.out / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")
+    markdown = write_markdown(result)
+    (args.out / f"{stem}.md").write_text(markdown)
+    print(markdown)
+
+
+if __name__ == "__main__":
+    main()
