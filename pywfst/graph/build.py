@@ -18,10 +18,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Union
 
-import pywrapfst as fst
-
 from ..errors import InputFileError
 from .graph_dir import FORMAT_VERSION, PRONUNCIATIONS_FILE, Graph
+from .compose import compile_lg, compose_topology
 from .grammar import (OOV_MODES, ArpaSummary, compile_arpa, read_arpa_summary, word_loop,
                       write_arpa_with_unk)
 from .lexicon import (Lexicon, Pronunciation, bpe_lexicon, compile_lexicon, read_lexicon,
@@ -60,9 +59,13 @@ def _sha256(path: PathLike) -> str:
     return digest.hexdigest()
 
 
-def _fst_counts(graph: fst.Fst) -> Dict[str, int]:
-    states = graph.num_states()
-    return {"states": states, "arcs": sum(graph.num_arcs(s) for s in range(states))}
+def native_fst_counts(path: PathLike) -> Dict[str, int]:
+    """States and arcs of an FST file, read by the decoder's own loader (which also proves the
+    decoder can load it)."""
+    from .. import _core
+
+    graph = _core.CsrGraph.load(str(path))
+    return {"states": graph.num_states, "arcs": graph.num_arcs}
 
 
 def _boundary_id(tokens: TokenSet, options: BuildOptions) -> Optional[int]:
@@ -183,46 +186,36 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
         lm_counts = None
         with log.stage("G (grammar fst)"):
             if arpa is None:
-                grammar = word_loop([words[w] for w in lexicon_words])
-                grammar.write(str(out / "G.fst"))
+                word_loop([words[w] for w in lexicon_words]).write(str(out / "G.fst"))
             else:
                 arpa_for_g = lm_path
                 if options.oov == "unk" and remaining:
                     arpa_for_g = out / "lm_unk.arpa"
                     lm_counts = write_arpa_with_unk(arpa, set(remaining), options.unk_word, arpa_for_g)
-                grammar = compile_arpa(arpa_for_g, out / "words.txt", out / "G.fst")
+                compile_arpa(arpa_for_g, out / "words.txt", out / "G.fst")
                 if arpa_for_g != lm_path:
                     Path(arpa_for_g).unlink()
         with log.stage("LG = min(det(L o G))"):
-            lg = fst.compose(lexicon_fst.fst, grammar)
-            del grammar
-            lg = fst.determinize(lg)
-            mapper = fst.EncodeMapper("standard", encode_labels=True, encode_weights=True)
-            lg.encode(mapper)
-            lg.minimize()
-            lg.decode(mapper)
-            lg.arcsort("ilabel")
+            lg = compile_lg(out / "L_disambig.fst", out / "G.fst")
             if options.keep_intermediate:
                 lg.write(str(out / "LG.fst"))
         with log.stage("T (topology)"):
             topo = make_topology(options.topology, [i for _, i in tokens.real_tokens()],
                                  tokens.blank_id, tokens.num_columns, lexicon_fst.disambig_labels,
                                  options.hmm_states)
-            if options.keep_intermediate:
-                topo.fst.write(str(out / "T.fst"))
+            topo.fst.write(str(out / "T.fst"))
         with log.stage("HCLG = T o LG"):
-            hclg = fst.compose(topo.fst, lg)
+            hclg = compose_topology(out / "T.fst", lg)
             del lg
-            disambig_inputs = range(topo.num_columns + 1,
-                                    topo.num_columns + 1 + len(lexicon_fst.disambig_labels))
-            hclg.relabel_pairs(ipairs=[(label, 0) for label in disambig_inputs])
-            hclg.connect()
-            hclg.arcsort("ilabel")
-        if hclg.num_states() == 0:
+            if not options.keep_intermediate:
+                (out / "T.fst").unlink()
+        if hclg.num_states == 0:
             raise ValueError("the decoding graph is empty: no word of the lexicon is in the LM "
                              "(or no path reaches a final state)")
         with log.stage("write HCLG.fst"):
             hclg.write(str(out / "HCLG.fst"))
+            del hclg
+            hclg_counts = native_fst_counts(out / "HCLG.fst")
     finally:
         log.close()
     inputs = {"tokens": tokens_path, "lexicon": lexicon_path, "lm": lm_path, "bpe_model": bpe_model}
@@ -252,8 +245,8 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
         },
         "unspellable_lm_words": len(unspelled),
         "fst_counts": {
-            "L_disambig": _fst_counts(lexicon_fst.fst),
-            "HCLG": _fst_counts(hclg),
+            "L_disambig": native_fst_counts(out / "L_disambig.fst"),
+            "HCLG": hclg_counts,
         },
         "build": {"stages": log.records, "total_seconds": round(time.perf_counter() - started, 3),
                   "peak_rss_mb": round(peak_rss_mb(), 1)},

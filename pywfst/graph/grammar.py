@@ -187,9 +187,9 @@ def _captured_stderr() -> Iterator[IO[str]]:
 
 
 def compile_arpa(arpa_path: Union[str, Path], words_txt: Union[str, Path],
-                 out_fst: Union[str, Path]) -> fst.VectorFst:
-    """G from an ARPA with kaldilm: backoff arcs read #0, <s>/</s> become epsilon/final weights,
-    n-grams with words outside ``words_txt`` are skipped (they were counted beforehand)."""
+                 out_fst: Union[str, Path]) -> None:
+    """Writes G from an ARPA with kaldilm: backoff arcs read #0, <s>/</s> become epsilon/final
+    weights, n-grams with words outside ``words_txt`` are skipped (they were counted before)."""
     import kaldilm
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -208,8 +208,6 @@ def compile_arpa(arpa_path: Union[str, Path], words_txt: Union[str, Path],
                 log.seek(0)
                 raise InputFileError(arpa_path, None,
                                      f"kaldilm could not compile it: {error}\n{log.read()[-2000:]}") from None
-    grammar = fst.Fst.read(str(out_fst))
-    return fst.VectorFst(grammar) if grammar.fst_type() != "vector" else grammar
 
 
 def word_loop(word_ids: List[int]) -> fst.VectorFst:

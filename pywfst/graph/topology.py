@@ -9,8 +9,8 @@
   DNN-HMM); state k of token t reads emission column ``t * hmm_states + k``.
 - ``identity``: exactly one frame per token.
 
-Every topology passes LG's disambiguation symbols through with self-loops; their input labels lie
-above every emission label so that the builder can turn them into epsilons after composition.
+Every topology passes LG's disambiguation symbols through with epsilon-input self-loops, so that
+T ∘ LG holds epsilons where LG read them (Kaldi removes them with fstrmsymbols afterwards).
 """
 
 from __future__ import annotations
@@ -40,11 +40,11 @@ def _arc(ilabel: int, olabel: int, nextstate: int) -> fst.Arc:
     return fst.Arc(ilabel, olabel, fst.Weight.one("tropical"), nextstate)
 
 
-def _add_disambig_loops(result: fst.VectorFst, states: Sequence[int], disambig_labels: Sequence[int],
-                        first_input_label: int) -> None:
+def _add_disambig_loops(result: fst.VectorFst, states: Sequence[int],
+                        disambig_labels: Sequence[int]) -> None:
     for state in states:
-        for k, label in enumerate(disambig_labels):
-            result.add_arc(state, _arc(first_input_label + k, label, state))
+        for label in disambig_labels:
+            result.add_arc(state, _arc(0, label, state))
 
 
 def make_topology(kind: str, token_ids: Sequence[int], blank_id: int, num_token_columns: int,
@@ -62,7 +62,7 @@ def make_topology(kind: str, token_ids: Sequence[int], blank_id: int, num_token_
     tokens: List[int] = [t for t in token_ids if t != blank_id]
     builder = {"ctc": _ctc, "ctc-compact": _ctc_compact, "hmm": _hmm, "identity": _identity}[kind]
     result, num_columns, loop_states = builder(tokens, blank_id, num_token_columns, hmm_states)
-    _add_disambig_loops(result, loop_states, disambig_labels, num_columns + 1)
+    _add_disambig_loops(result, loop_states, disambig_labels)
     result.arcsort("olabel")
     return Topology(result, num_columns)
 

@@ -1,0 +1,43 @@
+"""The heavy graph algebra, with Kaldi's own FST algorithms through kaldifst.
+
+LG = min(det(L ∘ G)) as Kaldi's mkgraph.sh builds it: composition, DeterminizeStar (epsilon
+removal and determinization in one pass; Mohri 1997 with Kaldi's string-weight
+implementation) and minimization of the label- and weight-encoded acceptor (no weight pushing,
+so the search sees the costs where G put them). Then HCLG = T ∘ LG. Measured on CMUdict with a
+1.4 M n-gram LM these are faster than pywrapfst's Determinize / Minimize on the same input
+(benchmarks/graph_build). Inputs and outputs go through OpenFst files, the common format of
+pywrapfst, kaldifst and the native decoder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Union
+
+import kaldifst
+
+PathLike = Union[str, Path]
+WEIGHT_DELTA = 1e-6
+
+
+def compile_lg(lexicon_fst: PathLike, grammar_fst: PathLike) -> "kaldifst.StdVectorFst":
+    """min(det(L ∘ G)) from L_disambig.fst (olabel-sorted) and G.fst (ilabel-sorted)."""
+    lexicon = kaldifst.StdVectorFst.read(str(lexicon_fst))
+    grammar = kaldifst.StdVectorFst.read(str(grammar_fst))
+    # L ∘ G of trim inputs is trim: a word enters only where G accepts it, so no connect pass.
+    lg = kaldifst.compose(lexicon, grammar, connect=False)
+    del lexicon, grammar
+    if kaldifst.determinize_star(lg):  # True means it stopped early (it has no state limit here)
+        raise RuntimeError("determinization of L o G stopped early")
+    # Kaldi's default delta (1/1024) also quantizes every weight to that grid; a tiny delta
+    # keeps G's costs as they are (equal weights stay equal, so the minimal LG is the same).
+    kaldifst.minimize_encoded(lg, delta=WEIGHT_DELTA)
+    kaldifst.arcsort(lg, sort_type="ilabel")
+    return lg
+
+
+def compose_topology(topology_fst: PathLike, lg: "kaldifst.StdVectorFst") -> "kaldifst.StdVectorFst":
+    """T ∘ LG. T reads disambiguation symbols with epsilon input, so none is left in the result;
+    T can finish from any state, so the composition is trim without a connect pass."""
+    topology = kaldifst.StdVectorFst.read(str(topology_fst))
+    return kaldifst.compose(topology, lg, connect=False)
