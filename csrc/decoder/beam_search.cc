@@ -37,14 +37,14 @@ void BeamSearch::InitDecoding() {
   previous_tokens_.clear();
   records_.clear();
   records_after_compaction_ = 0;
-  const Token before_start{graph_->Start(), -1, 0.0, 0.0, 0, -1, 0, 0};
-  Relax(before_start, nullptr, 0.0, 0.0, false);
+  const Token before_start{graph_->Start(), -1, 0.0, 0, -1, 0, 0};
+  Relax(before_start, nullptr, 0.0, false);
   ProcessNonemitting(std::numeric_limits<float>::max());
   for (Token& token : tokens_) Commit(&token);
 }
 
 inline int32_t BeamSearch::Relax(const Token& from, const GraphArc* arc, double cost,
-                                 double acoustic_cost, bool self_loop) {
+                                 bool self_loop) {
   const StateId state = arc != nullptr ? arc->nextstate : from.state;
   const int32_t head = slot_of_state_[state];
   uint64_t history = from.history;
@@ -78,7 +78,7 @@ inline int32_t BeamSearch::Relax(const Token& from, const GraphArc* arc, double 
     if (arc->ilabel != 0) pending_ilabel = self_loop ? -arc->ilabel : arc->ilabel;
     if (arc->olabel != 0) pending_olabel = arc->olabel;
   }
-  const Token token{state, from.record, cost, acoustic_cost, history,
+  const Token token{state, from.record, cost, history,
                     target >= 0 ? tokens_[target].next : head, pending_ilabel, pending_olabel};
   if (target >= 0) {
     tokens_[target] = token;
@@ -146,13 +146,23 @@ double BeamSearch::ProcessEmitting(const std::vector<float>& costs) {
       next_cutoff = std::min(next_cutoff, cost + adaptive_beam);
     }
   }
-  for (const Token& token : previous_tokens_) {
+  // Tokens come in no graph order, so each one's offsets and arcs would be a cache miss:
+  // fetch them a few tokens ahead.
+  constexpr size_t kOffsetsAhead = 8, kArcsAhead = 4;
+  const size_t num_tokens = previous_tokens_.size();
+  for (size_t i = 0; i < std::min(num_tokens, kOffsetsAhead); ++i)
+    graph_->PrefetchOffsets(previous_tokens_[i].state);
+  for (size_t i = 0; i < num_tokens; ++i) {
+    if (i + kOffsetsAhead < num_tokens) graph_->PrefetchOffsets(previous_tokens_[i + kOffsetsAhead].state);
+    if (i + kArcsAhead < num_tokens) graph_->PrefetchEmittingArcs(previous_tokens_[i + kArcsAhead].state);
+    const Token& token = previous_tokens_[i];
     if (!(token.cost < cutoff)) continue;
-    for (const GraphArc& arc : graph_->EmittingArcs(token.state)) {
-      const float acoustic = costs[arc.ilabel];
-      const double cost = token.cost + arc.weight + acoustic;
+    const ArcRange arcs = graph_->EmittingArcs(token.state);
+    for (const GraphArc& arc : arcs) __builtin_prefetch(slot_of_state_.data() + arc.nextstate);
+    for (const GraphArc& arc : arcs) {
+      const double cost = token.cost + arc.weight + costs[arc.ilabel];
       if (!(cost < next_cutoff)) continue;
-      Relax(token, &arc, cost, token.acoustic_cost + acoustic, arc.nextstate == token.state);
+      Relax(token, &arc, cost, arc.nextstate == token.state);
       next_cutoff = std::min(next_cutoff, cost + adaptive_beam);
     }
   }
@@ -162,7 +172,9 @@ double BeamSearch::ProcessEmitting(const std::vector<float>& costs) {
 void BeamSearch::ProcessNonemitting(double cutoff) {
   queue_.clear();
   for (size_t i = 0; i < tokens_.size(); ++i) queue_.push_back(static_cast<int32_t>(i));
+  constexpr size_t kAhead = 8;  // the queue is worked from its back: prefetch further down
   while (!queue_.empty()) {
+    if (queue_.size() > kAhead) graph_->PrefetchOffsets(tokens_[queue_[queue_.size() - kAhead]].state);
     Token token = tokens_[queue_.back()];
     queue_.pop_back();
     if (token.cost > cutoff) continue;
@@ -173,7 +185,7 @@ void BeamSearch::ProcessNonemitting(double cutoff) {
       // copy is committed; should the slot keep the same path, its own commit at the end of the
       // frame writes an equivalent record, which is harmless.)
       if (arc.olabel != 0 && token.pending_olabel != 0) Commit(&token);
-      const int32_t slot = Relax(token, &arc, cost, token.acoustic_cost, false);
+      const int32_t slot = Relax(token, &arc, cost, false);
       if (slot >= 0) queue_.push_back(slot);
     }
   }
@@ -222,12 +234,12 @@ DecodeResult BeamSearch::Decode(const FrameScores& scores) {
     for (Token& token : tokens_) Commit(&token);
     if (records_.size() > 2 * records_after_compaction_ + kCompactionSlack) CompactRecords();
   }
-  return Hypotheses(num_frames);
+  return Hypotheses(scores);
 }
 
-DecodeResult BeamSearch::Hypotheses(int64_t num_frames) const {
+DecodeResult BeamSearch::Hypotheses(const FrameScores& scores) {
   DecodeResult result;
-  result.num_frames = num_frames;
+  result.num_frames = scores.NumFrames();
   // (total cost, slot): final tokens with their final weights; without any, all tokens.
   std::vector<std::pair<double, int32_t>> candidates;
   for (size_t i = 0; i < tokens_.size(); ++i) {
@@ -247,13 +259,19 @@ DecodeResult BeamSearch::Hypotheses(int64_t num_frames) const {
     if (seen.insert(tokens_[slot].history).second)
       result.hypotheses.push_back(Traceback(tokens_[slot], cost));
   }
+  // Acoustic costs, summed in frame order as the search added them (so they are exact).
+  for (int64_t t = 0; t < result.num_frames && !result.hypotheses.empty(); ++t) {
+    scores.Costs(t, &frame_costs_);
+    for (Hypothesis& hypothesis : result.hypotheses)
+      if (t < static_cast<int64_t>(hypothesis.alignment.size()))
+        hypothesis.acoustic_cost += frame_costs_[hypothesis.alignment[t]];
+  }
   return result;
 }
 
 Hypothesis BeamSearch::Traceback(const Token& token, double total_cost) const {
   Hypothesis hypothesis;
   hypothesis.total_cost = total_cost;
-  hypothesis.acoustic_cost = token.acoustic_cost;
   std::vector<int32_t> path;
   for (int32_t r = token.record; r >= 0; r = records_[r].previous) path.push_back(r);
   int32_t frame = 0;

@@ -45,8 +45,7 @@ class BeamSearch {
   struct Token {
     StateId state;
     int32_t record;        // last path record of the token's path, -1 for none
-    double cost;           // total cost so far
-    double acoustic_cost;  // acoustic part of `cost`
+    double cost;           // total cost so far (its acoustic part is summed at traceback)
     uint64_t history;      // hash of the word sequence so far
     int32_t next;          // next token of the same state (n-best), -1 for none
     // This frame's step, not yet in the record arena (a record per surviving token is written
@@ -74,13 +73,14 @@ class BeamSearch {
   // Offers `from` extended by `arc` (null for the start token) to `arc`'s state in tokens_: it
   // replaces the token with the same word history when cheaper, else takes a free place (fewer
   // than nbest tokens) or the place of the costliest one. Returns the slot used, or -1.
-  int32_t Relax(const Token& from, const GraphArc* arc, double cost, double acoustic_cost,
-                bool self_loop);
+  int32_t Relax(const Token& from, const GraphArc* arc, double cost, bool self_loop);
   // Writes `token`'s pending step as a path record.
   void Commit(Token* token);
   // Drops path records no live token reaches (the arena otherwise grows with the utterance).
   void CompactRecords();
-  DecodeResult Hypotheses(int64_t num_frames) const;
+  // The best distinct word sequences among the last frame's tokens; `scores` give back each
+  // one's acoustic cost.
+  DecodeResult Hypotheses(const FrameScores& scores);
   Hypothesis Traceback(const Token& token, double total_cost) const;
 
   std::shared_ptr<const CsrGraph> graph_;

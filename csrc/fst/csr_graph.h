@@ -56,6 +56,15 @@ class CsrGraph {
   ArcRange EpsilonArcs(StateId s) const {
     return {epsilon_.data() + epsilon_offsets_[s], epsilon_.data() + epsilon_offsets_[s + 1]};
   }
+  // Cache hints for the search, which visits states in no useful order: the first brings a
+  // state's arc offsets in, the second (once those are in) its first emitting arcs.
+  void PrefetchOffsets(StateId s) const {
+    __builtin_prefetch(emitting_offsets_.data() + s);
+    __builtin_prefetch(epsilon_offsets_.data() + s);
+  }
+  void PrefetchEmittingArcs(StateId s) const {
+    __builtin_prefetch(emitting_.data() + emitting_offsets_[s]);
+  }
   int64_t NumEmittingArcs() const { return static_cast<int64_t>(emitting_.size()); }
   int64_t NumEpsilonArcs() const { return static_cast<int64_t>(epsilon_.size()); }
   // Largest input label on any arc (0 when there is none); emissions need > MaxInputLabel()-1 columns.
