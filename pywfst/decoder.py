@@ -53,17 +53,19 @@ class Decoder:
         num_threads: threads for :meth:`decode_batch` (0: all cores).
         nbest: distinct word sequences to return in ``Result.nbest`` (each state then keeps this
             many word histories, so decoding costs up to nbest times more).
+        lattice_beam: with nbest > 1, a state keeps another word history only within this cost
+            of its best one (lower: faster n-best, fewer alternatives).
     """
 
     def __init__(self, graph: Union[Graph, str, Path], beam: float = 16.0, max_active: int = 7000,
                  min_active: int = 200, beam_delta: float = 0.5, acoustic_scale: float = 1.0,
                  log_softmax: bool = False, log_priors=None, frame_shift: float = 0.04,
-                 num_threads: int = 0, nbest: int = 1):
+                 num_threads: int = 0, nbest: int = 1, lattice_beam: float = 10.0):
         self.graph = graph if isinstance(graph, Graph) else Graph.load(graph)
         options = _core.DecoderOptions()
         options.beam, options.max_active = float(beam), int(max_active)
         options.min_active, options.beam_delta = int(min_active), float(beam_delta)
-        options.nbest = int(nbest)
+        options.nbest, options.lattice_beam = int(nbest), float(lattice_beam)
         options.check()
         if not (acoustic_scale > 0 and np.isfinite(acoustic_scale)):
             raise ValueError(f"acoustic_scale: must be a finite number > 0, got {acoustic_scale}")

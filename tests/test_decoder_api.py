@@ -160,3 +160,8 @@ def test_nbest_results(graph, utterances):
     assert one_best.decode(utterances[0][1]).nbest == []
     with pytest.raises(ValueError, match="nbest: must be in"):
         pywfst.Decoder(graph, nbest=0)
+    narrow = pywfst.Decoder(graph, nbest=4, lattice_beam=0.01).decode(utterances[0][1])
+    assert narrow.words == utterances[0][0]
+    assert all(h.cost <= narrow.cost + 0.01 for h in narrow.nbest) and len(narrow.nbest) < 4
+    with pytest.raises(ValueError, match="lattice_beam"):
+        pywfst.Decoder(graph, lattice_beam=0)

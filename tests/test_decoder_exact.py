@@ -134,7 +134,8 @@ def test_nbest_equals_exhaustive_search(tmp_path):
                                lexicon=tmp_path / "lexicon.txt", progress=False)
     hclg = fst.Fst.read(str(graph.fst_path))
     hclg.arcsort("ilabel")
-    decoder = pywfst.Decoder(graph, beam=1e4, max_active=1 << 30, min_active=0, nbest=5)
+    decoder = pywfst.Decoder(graph, beam=1e4, max_active=1 << 30, min_active=0, nbest=5,
+                             lattice_beam=1e4)
     rng = np.random.default_rng(11)
     checked = 0
     for _ in range(20):

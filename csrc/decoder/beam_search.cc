@@ -57,6 +57,7 @@ inline int32_t BeamSearch::Relax(const Token& from, const GraphArc* arc, double 
   } else {
     if (arc != nullptr && arc->olabel != 0) history = ExtendHistory(history, arc->olabel);
     int32_t costliest = -1, count = 0;
+    double cheapest = kInfinity;
     for (int32_t i = head; i >= 0; i = tokens_[i].next) {
       if (tokens_[i].history == history) {
         if (!(tokens_[i].cost > cost)) return -1;
@@ -64,8 +65,10 @@ inline int32_t BeamSearch::Relax(const Token& from, const GraphArc* arc, double 
         break;
       }
       ++count;
+      cheapest = std::min(cheapest, tokens_[i].cost);
       if (costliest < 0 || tokens_[i].cost >= tokens_[costliest].cost) costliest = i;
     }
+    if (target < 0 && cost > cheapest + options_.lattice_beam) return -1;
     if (target < 0 && count >= options_.nbest) {
       if (!(tokens_[costliest].cost > cost)) return -1;
       target = costliest;
@@ -256,6 +259,7 @@ DecodeResult BeamSearch::Hypotheses(const FrameScores& scores) {
   std::unordered_set<uint64_t> seen;
   for (const auto& [cost, slot] : candidates) {
     if (static_cast<int32_t>(result.hypotheses.size()) == options_.nbest) break;
+    if (cost > candidates.front().first + options_.lattice_beam) break;
     if (seen.insert(tokens_[slot].history).second)
       result.hypotheses.push_back(Traceback(tokens_[slot], cost));
   }

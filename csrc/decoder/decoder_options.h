@@ -21,6 +21,10 @@ struct DecoderOptions {
   float beam_delta = 0.5f;
   // Distinct word sequences to return; each state keeps this many word histories.
   int32_t nbest = 1;
+  // With nbest > 1: a state keeps another word history only if it costs at most this much more
+  // than the state's best token, and hypotheses costlier than the best by more are not returned
+  // (Kaldi's lattice_beam plays this part in its lattices).
+  float lattice_beam = 10.0f;
 
   void Check() const {
     if (!(beam > 0.0f) || !std::isfinite(beam))
@@ -30,6 +34,8 @@ struct DecoderOptions {
       throw InputError(Concat("min_active: must be in [0, max_active=", max_active, "], got ",
                               min_active));
     if (nbest < 1 || nbest > 1000) throw InputError(Concat("nbest: must be in [1, 1000], got ", nbest));
+    if (!(lattice_beam > 0.0f))
+      throw InputError(Concat("lattice_beam: must be a number > 0, got ", lattice_beam));
     if (!(beam_delta >= 0.0f) || !std::isfinite(beam_delta))
       throw InputError(Concat("beam_delta: must be a finite number >= 0, got ", beam_delta));
   }

@@ -63,6 +63,8 @@ void BindDecoder(py::module_& m) {
       .def_readwrite("min_active", &DecoderOptions::min_active, "At least this many tokens a frame.")
       .def_readwrite("beam_delta", &DecoderOptions::beam_delta, "Slack added to adaptive beams.")
       .def_readwrite("nbest", &DecoderOptions::nbest, "Distinct word sequences to keep and return.")
+      .def_readwrite("lattice_beam", &DecoderOptions::lattice_beam,
+                     "With nbest > 1: keep other word histories within this cost of a state's best.")
       .def("check", &DecoderOptions::Check, "Raise ValueError naming the first invalid option.");
 
   py::class_<Hypothesis>(m, "Hypothesis", "One path: words, frame alignment and costs.")
