@@ -79,12 +79,13 @@ def _rss_kib(pid: int) -> int:
 
 def run_stage(name: str, commands: Sequence[Sequence[str]], stdin: Optional[Path] = None,
               stdout: Optional[Path] = None, log: Optional[IO[str]] = None,
-              env: Optional[dict] = None, echo: bool = True) -> dict:
+              env: Optional[dict] = None, echo: bool = True, cwd: Optional[Path] = None) -> dict:
     """Runs `commands` as a pipe (cmd1 | cmd2 | ...), stdin/stdout from/to files if given.
     stderr of every process goes to `log` (or ours). Raises on any non-zero exit status."""
     commands = [[str(a) for a in c] for c in commands]
     if echo:
-        text = " | ".join(shlex.join([Path(c[0]).name, *c[1:]]) for c in commands)
+        text = " | ".join(shlex.join([Path(c[0]).name, *("<code>" if "\n" in a else a for a in c[1:])])
+                          for c in commands)
         if stdin:
             text += f" < {stdin}"
         if stdout:
@@ -109,7 +110,7 @@ def run_stage(name: str, commands: Sequence[Sequence[str]], stdin: Optional[Path
                 argv = [GNU_TIME, "-q", "-f", "%M %U %S", "-o", tf, *cmd]
             p = subprocess.Popen(argv, stdin=prev,
                                  stdout=(fout if fout else None) if last else subprocess.PIPE,
-                                 stderr=err, env=env)
+                                 stderr=err, env=env, cwd=cwd)
             if prev not in (fin, subprocess.DEVNULL) and prev is not None:
                 prev.close()  # only the child holds the read end now
             prev = p.stdout

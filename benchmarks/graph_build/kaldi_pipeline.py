@@ -4,11 +4,12 @@
   G    arpa2fst --disambig-symbol=#0 --read-symbol-table=words.txt lm.arpa G.fst
   LG   fsttablecompose L_disambig.fst G.fst | fstdeterminizestar --use-log=true
          | fstminimizeencoded | fstarcsort --sort_type=ilabel > LG.fst
-  TLG  fsttablecompose T.fst LG.fst | fstrelabel --relabel_ipairs=disambig_to_eps > TLG.fst
+  TLG  fsttablecompose T.fst LG.fst [| fstrelabel --relabel_ipairs=disambig_to_eps] > TLG.fst
 
 This is mkgraph.sh's LG (less fstpushspecial, which the wheel does not ship; riva's
 mkgraph_ctc.sh omits it too) and riva/EESEN's TLG (no determinization of T o LG). The last step
-removes the topology's disambiguation self-loop labels from TLG's input side, as Kaldi's
+(only when T reads its disambiguation self-loops from non-epsilon input labels) removes those
+labels from TLG's input side, as Kaldi's
 `fstrmsymbols disambig.int` does in mkgraph.sh; the wheel does not ship fstrmsymbols, so OpenFst's
 `fstrelabel` (Debian libfst-tools, C++) maps those input labels to epsilon, the same operation.
 
@@ -40,15 +41,21 @@ RELABEL = "/usr/bin/fstrelabel"  # Debian libfst-tools (OpenFst 1.7.9)
 
 
 def t_disambig_inputs(t_fst: Path, graph_json: Path | None, explicit: str | None) -> list[int]:
-    """Input labels of T's disambiguation self-loops: explicit list, else from graph.json
-    (pywfst: emission_columns + 1 + k for each L disambiguation symbol k)."""
+    """Input labels of T's disambiguation self-loops, to become epsilon in TLG: the explicit list
+    ('none' for none), else every input label of T above graph.json's emission_columns (pywfst's
+    T before 2026-11-25 read them as emission_columns + 1 + k; later ones read epsilon, as riva's
+    T does: then there is nothing to remove and the relabel step is skipped)."""
     if explicit:
+        if explicit.strip().lower() == "none":
+            return []
         return [int(x) for x in explicit.replace(",", " ").split()]
     if graph_json and graph_json.is_file():
-        info = json.loads(graph_json.read_text())
-        first = info["emission_columns"] + 1
-        return list(range(first, first + len(info["disambig_token_ids"])))
-    raise SystemExit("give --t-disambig-ids (T's input labels to remove) or a graph.json")
+        import pywrapfst as fst
+
+        columns = json.loads(graph_json.read_text())["emission_columns"]
+        t = fst.Fst.read(str(t_fst))
+        return sorted({a.ilabel for s in t.states() for a in t.arcs(s) if a.ilabel > columns})
+    raise SystemExit("give --t-disambig-ids (T's input labels to remove, or 'none') or a graph.json")
 
 
 def kaldi_lexicon_stage(kb: Path, lexicon: Path, tokens: Path, out: Path, log) -> dict:
@@ -139,10 +146,10 @@ def run(args) -> dict:
         [kb / "fstminimizeencoded"],
         [kb / "fstarcsort", "--sort_type=ilabel"],
     ], stdout=out / "LG.fst", log=log))
-    stages.append(run_stage("TLG", [
-        [kb / "fsttablecompose", tfst, out / "LG.fst"],
-        [RELABEL, f"--relabel_ipairs={pairs}"],
-    ], stdout=out / "TLG.fst", log=log))
+    tlg = [[kb / "fsttablecompose", tfst, out / "LG.fst"]]
+    if ids:  # fstrmsymbols' job: T's disambiguation inputs become epsilon
+        tlg.append([RELABEL, f"--relabel_ipairs={pairs}"])
+    stages.append(run_stage("TLG", tlg, stdout=out / "TLG.fst", log=log))
     total = time.perf_counter() - t0
     log.close()
 
@@ -172,7 +179,7 @@ def main() -> None:
     ap.add_argument("--lexicon-fst", type=Path, help="L_disambig.fst (default: from --from-pywfst)")
     ap.add_argument("--topology-fst", type=Path, help="T.fst with disambig self-loops")
     ap.add_argument("--words", type=Path, help="words.txt with #0")
-    ap.add_argument("--t-disambig-ids", help="T's disambig input labels, e.g. '41,42,43'")
+    ap.add_argument("--t-disambig-ids", help="T's disambig input labels to remove, e.g. '41,42,43', or 'none'")
     ap.add_argument("--lm", type=Path, required=True, help="ARPA LM")
     ap.add_argument("--lexicon", type=Path, help="lexicon.txt: also time Kaldi's own L build")
     ap.add_argument("--tokens", type=Path, help="tokens.txt (with --lexicon)")

@@ -32,18 +32,29 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 from bench_util import fst_counts, kaldi_bin_dir, machine_info, run_stage  # noqa: E402
 
-PYWFST_CLI = "import sys; from pywfst.cli import main; sys.argv[0] = 'pywfst'; main()"
+# For a git snapshot on PYTHONPATH, an editable install's import hook (a meta-path finder from
+# a .pth file) must not serve `pywfst` from the working tree instead.
+_SNAPSHOT_GUARD = ("import os, sys\n"
+                   "if os.environ.get('PYWFST_BENCH_SNAPSHOT'):\n"
+                   "    sys.meta_path[:] = [f for f in sys.meta_path\n"
+                   "                        if not type(f).__module__.startswith('_editable')]\n")
+PYWFST_CLI = _SNAPSHOT_GUARD + "from pywfst.cli import main; sys.argv[0] = 'pywfst'; main()\n"
 
 
 class PywfstSource:
     """Which pywfst runs: `installed` (the venv's package), `worktree` (this checkout's files,
     edits in progress included) or `git:REV` (a snapshot of pywfst/ at REV, exported with
-    `git archive` into work/: what a commit builds, immune to concurrent edits). `auto`:
-    installed if the venv has a `pywfst` command, else git:HEAD."""
+    `git archive` into work/: what a commit builds, immune to concurrent edits; the installed
+    package's compiled `_core` module is copied beside it, as `import pywfst` loads it).
+    `auto`: git:HEAD when the installed pywfst is an editable install of this checkout (or none
+    is installed), else the installed one."""
 
     def __init__(self, spec: str, work: Path):
+        installed = _installed_pywfst_dir()
         if spec == "auto":
-            spec = "installed" if (Path(sys.executable).parent / "pywfst").exists() else "git:HEAD"
+            editable = installed is None or (installed / "__init__.py").resolve().is_relative_to(ROOT) \
+                or _is_editable()
+            spec = "git:HEAD" if editable else "installed"
         self.spec = spec
         self.pythonpath: str | None = None
         if spec == "worktree":
@@ -58,6 +69,9 @@ class PywfstSource:
                 archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "pywfst"],
                                          capture_output=True, check=True).stdout
                 subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+            if installed is not None:
+                for so in installed.glob("_core*.so"):
+                    shutil.copy2(so, dest / "pywfst" / so.name)
             self.pythonpath = str(dest)
             self.label = f"git {rev}"
         elif spec == "installed":
@@ -72,20 +86,41 @@ class PywfstSource:
 
     def env(self) -> dict:
         env = dict(os.environ)
+        if self.spec.startswith("git:"):
+            env["PYWFST_BENCH_SNAPSHOT"] = "1"
         if self.pythonpath:
             env["PYTHONPATH"] = self.pythonpath + (
                 os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         return env
 
     def check(self) -> None:
-        probe = subprocess.run([sys.executable, "-c", "import pywfst.graph, pywfst.cli; "
-                                "print(pywfst.__file__)"], capture_output=True, text=True,
+        probe = subprocess.run([sys.executable, "-c", _SNAPSHOT_GUARD + "import pywfst.graph, "
+                                "pywfst.cli; print(pywfst.__file__)"], capture_output=True, text=True,
                                env=self.env(), cwd=str(HERE))
         if probe.returncode != 0:
             raise SystemExit(f"pywfst ({self.label}) does not import:\n{probe.stderr}")
         self.path = probe.stdout.strip()
+        if self.pythonpath and not Path(self.path).resolve().is_relative_to(Path(self.pythonpath).resolve()):
+            raise SystemExit(f"pywfst ({self.label}) imports from {self.path}, not {self.pythonpath}")
         if self.spec == "installed" and Path(self.path).resolve().is_relative_to(ROOT):
             self.label += f" (editable: worktree {git_describe()})"
+
+
+def _installed_pywfst_dir() -> Path | None:
+    """The venv's installed pywfst package directory (site-packages), if any."""
+    import sysconfig
+
+    for key in ("platlib", "purelib"):
+        d = Path(sysconfig.get_paths()[key]) / "pywfst"
+        if d.is_dir():
+            return d
+    return None
+
+
+def _is_editable() -> bool:
+    import sysconfig
+
+    return any(Path(sysconfig.get_paths()["purelib"]).glob("_editable*pywfst*"))
 
 
 def pywfst_cmd(args, topo: str, out: Path, keep: bool) -> list:
@@ -119,7 +154,8 @@ def run_pywfst(args, topo: str, out: Path, keep: bool, log) -> dict:
     if out.exists():
         shutil.rmtree(out)
     stage = run_stage(f"pywfst {topo}", [pywfst_cmd(args, topo, out, keep)], log=log,
-                      env=args.pywfst_source.env())
+                      env=args.pywfst_source.env(), cwd=out.parent)  # not the repo root: no
+    # implicit import of its pywfst/ through python -c's '' path entry
     info = json.loads((out / "graph.json").read_text())
     return {
         "wall_s": stage["wall_s"],
