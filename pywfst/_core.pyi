@@ -1,7 +1,8 @@
 """Type stub for pywfst._core, the native extension (csrc/python/)."""
 
 import os
-from typing import List, Tuple, Union
+import numpy
+from typing import List, Optional, Sequence, Tuple, Union
 
 class CsrGraph:
     """A read-only decoding graph in compressed-sparse-row form.
@@ -37,3 +38,55 @@ class CsrGraph:
         """Final weight of ``state`` (+inf when not final); IndexError when out of range."""
     def arcs(self, state: int) -> List[Tuple[int, int, float, int]]:
         """``(ilabel, olabel, weight, nextstate)`` tuples: emitting arcs first, then epsilon."""
+
+class DecoderOptions:
+    """Pruning options of the beam search (defaults of Kaldi's lattice decoders)."""
+
+    beam: float
+    max_active: int
+    min_active: int
+    beam_delta: float
+    nbest: int
+    lattice_beam: float
+    def __init__(self) -> None: ...
+    def check(self) -> None:
+        """Raise ValueError naming the first invalid option."""
+
+class Hypothesis:
+    """One path: word ids, frames, per-frame alignment and costs."""
+
+    @property
+    def words(self) -> List[int]: ...
+    @property
+    def word_frames(self) -> List[int]: ...
+    @property
+    def alignment(self) -> List[int]: ...
+    @property
+    def continues_token(self) -> List[bool]: ...
+    @property
+    def total_cost(self) -> float: ...
+    @property
+    def acoustic_cost(self) -> float: ...
+    @property
+    def graph_cost(self) -> float: ...
+
+class DecodeResult:
+    @property
+    def hypotheses(self) -> List[Hypothesis]: ...
+    @property
+    def reached_final(self) -> bool: ...
+    @property
+    def num_frames(self) -> int: ...
+
+class BeamSearch:
+    """Token-passing Viterbi beam search; holds its graph. One thread at a time."""
+
+    def __init__(self, graph: CsrGraph, options: DecoderOptions) -> None: ...
+    def decode(self, scores: "numpy.ndarray", acoustic_scale: float = 1.0,
+               log_softmax: bool = False,
+               log_priors: Optional["numpy.ndarray"] = None) -> DecodeResult: ...
+
+def decode_batch(graph: CsrGraph, options: DecoderOptions, batch: Sequence["numpy.ndarray"],
+                 acoustic_scale: float = 1.0, log_softmax: bool = False,
+                 log_priors: Optional["numpy.ndarray"] = None, num_threads: int = 0,
+                 names: Optional[Sequence[str]] = None) -> List[DecodeResult]: ...

@@ -77,14 +77,22 @@ def _emission_lattice(emissions: np.ndarray) -> fst.VectorFst:
     return lattice
 
 
-def test_wide_beam_equals_exhaustive_search(tmp_path):
-    """On a tiny graph, exhaustive Viterbi (emission lattice composed with HCLG) is the truth."""
+@pytest.fixture
+def tiny_graph(tmp_path):
+    """A graph small enough for exhaustive search: homophone-free words, some prefixes of others,
+    and the HCLG as an ilabel-sorted pywrapfst FST."""
     (tmp_path / "tokens.txt").write_text("<blk> 0\na 1\nb 2\nc 3\n")
-    (tmp_path / "lexicon.txt").write_text("ab a b\naa a a\nba b a\nc c\nabc a b c\ncab c a b\n")
+    (tmp_path / "lexicon.txt").write_text("ab a b\naa a a\nba b a\nc c\nabc a b c\ncab c a b\nb b\n")
     graph = pywfst.build_graph(tmp_path / "tokens.txt", tmp_path / "g",
                                lexicon=tmp_path / "lexicon.txt", progress=False)
     hclg = fst.Fst.read(str(graph.fst_path))
     hclg.arcsort("ilabel")
+    return graph, hclg
+
+
+def test_wide_beam_equals_exhaustive_search(tiny_graph):
+    """On a tiny graph, exhaustive Viterbi (emission lattice composed with HCLG) is the truth."""
+    graph, hclg = tiny_graph
     decoder = pywfst.Decoder(graph, beam=1e4, max_active=1 << 30, min_active=0)
     rng = np.random.default_rng(7)
     for _ in range(30):
@@ -127,13 +135,8 @@ def _word_sequences_by_cost(lattice_and_graph: fst.Fst, n: int):
     return sorted(result, key=lambda item: item[1])
 
 
-def test_nbest_equals_exhaustive_search(tmp_path):
-    (tmp_path / "tokens.txt").write_text("<blk> 0\na 1\nb 2\nc 3\n")
-    (tmp_path / "lexicon.txt").write_text("ab a b\naa a a\nba b a\nc c\nabc a b c\ncab c a b\nb b\n")
-    graph = pywfst.build_graph(tmp_path / "tokens.txt", tmp_path / "g",
-                               lexicon=tmp_path / "lexicon.txt", progress=False)
-    hclg = fst.Fst.read(str(graph.fst_path))
-    hclg.arcsort("ilabel")
+def test_nbest_equals_exhaustive_search(tiny_graph):
+    graph, hclg = tiny_graph
     decoder = pywfst.Decoder(graph, beam=1e4, max_active=1 << 30, min_active=0, nbest=5,
                              lattice_beam=1e4)
     rng = np.random.default_rng(11)
