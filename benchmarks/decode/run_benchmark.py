@@ -47,16 +47,24 @@ BASE_PARAMS = {
     "pywfst": {"beam": 16.0, "max_active": 7000, "min_active": 200, "acoustic_scale": 1.5},
     "flashlight": {"beam_size": 50, "beam_size_token": None, "beam_threshold": 50.0,
                    "lm_weight": 2.0, "word_score": 0.0, "sil_score": 0.0},
-    "pyctcdecode": {"alpha": 0.5, "beta": 1.0, "beam_width": 100, "beam_prune_logp": -10.0,
-                    "token_min_logp": -5.0},
+    "pyctcdecode": {"alpha": 0.5, "beta": 1.0, "unk_score_offset": -10.0, "beam_width": 100,
+                    "beam_prune_logp": -10.0, "token_min_logp": -5.0},
 }
 # Weight grids searched by --tune on the dev split (lowest WER wins; ties: the earlier setting).
 GRIDS = {
     "pywfst": [{"acoustic_scale": s} for s in (1.0, 1.25, 1.5, 1.75, 2.0, 2.5)],
     "flashlight": [{"lm_weight": w, "word_score": s} for w in (0.5, 0.8, 1.15, 1.5, 2.0, 3.0)
                    for s in (-1.0, 0.0, 1.0, 2.0)],
-    "pyctcdecode": [{"alpha": a, "beta": b} for a in (0.3, 0.5, 0.8, 1.2)
-                    for b in (0.0, 1.0, 2.0, 3.0)],
+    "pyctcdecode": [{"alpha": a, "beta": b, "unk_score_offset": u} for a in (0.3, 0.5, 0.8)
+                    for b in (0.0, 1.0, 2.0) for u in (-10.0, -30.0)],
+}
+# Speed/accuracy operating points on the dev split (--sweep): pywfst's beam and max_active,
+# flashlight's beam_size (its beam_threshold stays at torchaudio's 50).
+SWEEPS = {
+    "pywfst": [{"beam": b, "max_active": m} for b in (16.0, 12.0, 10.0, 8.0)
+               for m in (7000, 1000, 300)],
+    "flashlight": [{"beam_size": b} for b in (10, 25, 50, 100, 200)],
+    "pywfst-mandatory": [{"beam": b, "max_active": m} for b in (16.0, 10.0) for m in (7000, 300)],
 }
 TUNE_LIMITS = {"pywfst": 200, "flashlight": 200, "pyctcdecode": 40}
 GRAPHS = {"optional": "graph_ctc", "mandatory": "graph_ctc_mandatory"}
@@ -139,12 +147,19 @@ def machine_info() -> dict:
         out = run([python, "-c", code] + packages)
         key = "main venv" if python == sys.executable else "venv-pyctc"
         versions[key] = json.loads(out) if out else {}
+    core = run([sys.executable, "-c", "import pywfst._core as c; print(c.__file__)"]).strip()
+    newest_source = max((p.stat().st_mtime for p in (REPO / "csrc").rglob("*") if p.is_file()),
+                        default=0.0)
+    native = {"module": core, "built": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(
+        os.path.getmtime(core))) if core else None,
+        "older_than_csrc": bool(core) and os.path.getmtime(core) < newest_source}
     git = run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]).strip()
     dirty = run(["git", "-C", str(REPO), "status", "--porcelain", "--", "pywfst", "csrc"]).strip()
     return {"lscpu": "\n".join(run(["lscpu"]).splitlines()[:14]), "nproc": os.cpu_count(),
             "mem_total_gib": round(int(mem) / 2**20, 1), "kernel": platform.release(),
             "python": platform.python_version(), "versions": versions,
-            "pywfst_git": git + (" (pywfst/ or csrc/ modified)" if dirty else "")}
+            "pywfst_git": git + (" (pywfst/ or csrc/ modified)" if dirty else ""),
+            "pywfst_native": native}
 
 
 # --------------------------------------------------------------------------- workers
@@ -183,7 +198,7 @@ def tune(systems, params: dict) -> dict:
         refs = report["refs"]
         scored = [(wer(refs, [{"text": t} for t in row["texts"]]), i, row)
                   for i, row in enumerate(report["grid"])]
-        best = min(scored, key=lambda item: (item[0], item[1]))
+        best = min(scored, key=lambda item: (item[0], item[2]["seconds"]))  # ties: the faster
         tuned[key] = best[2]["params"]
         for value, _, row in scored:
             varied = {k: row["params"][k] for k in GRIDS[grid_key][0]}
@@ -192,6 +207,29 @@ def tune(systems, params: dict) -> dict:
                          "chosen": row is best[2]})
         log(f"  {name}: best dev WER {best[0]} with {tuned[key]}")
     return {"params": tuned, "grid": rows}
+
+
+def sweep(systems, params: dict, limit: int, repeats: int = 3) -> list:
+    """Decodes the dev split at several beams per system (each setting `repeats` times in a
+    row, median time): the speed/WER trade-off behind the main table's single settings."""
+    rows = []
+    for name, points in SWEEPS.items():
+        if name not in systems:
+            continue
+        worker, key, graph, _ = SYSTEMS[name]
+        grid = [dict(params[key], **point) for point in points for _ in range(repeats)]
+        log(f"sweep {name}: {len(points)} settings x {repeats} on {limit} dev utterances")
+        report = run_worker(worker, GRAPHS.get(graph), WORK / f"sweep_{name}.json", split="dev",
+                            limit=str(limit), grid=grid)
+        audio = report["frames"] * FRAME_SECONDS
+        for index, point in enumerate(points):
+            runs = report["grid"][index * repeats:(index + 1) * repeats]
+            seconds = median([r["seconds"] for r in runs])
+            rows.append({"system": name, "setting": point, "params": runs[0]["params"],
+                         "dev_wer": wer(report["refs"], [{"text": t} for t in runs[0]["texts"]]),
+                         "seconds": round(seconds, 3), "x_realtime": round(audio / seconds, 1),
+                         "utterances": report["utterances"]})
+    return rows
 
 
 def median(values):
@@ -275,6 +313,15 @@ def write_markdown(result: dict) -> str:
                   f"{threads['speedup_paired']:.2f}x); x-realtime with 2 threads "
                   f"{threads['x_realtime_2']:.0f}; peak RSS {threads['peak_rss_mib']:.0f} MiB; "
                   f"results identical across thread counts: {threads['same_results']}."]
+    if result.get("sweep"):
+        rows = result["sweep"]
+        lines += ["", f"## Speed/WER operating points (dev split, {rows[0]['utterances']} "
+                  "utterances, median of 3 passes in one process)", "",
+                  "| system | setting | dev WER % | decode s | x-realtime |",
+                  "| --- | --- | ---: | ---: | ---: |"]
+        for row in rows:
+            lines.append(f"| {row['system']} | `{json.dumps(row['setting'])}` | "
+                         f"{row['dev_wer']:.2f} | {row['seconds']:.3f} | {row['x_realtime']:.0f} |")
     graphs = result["graphs"]
     lines += ["", "Graphs: " + "; ".join(
         f"{g['dir']}: {g['hclg']['states']} states, {g['hclg']['arcs']} arcs, "
@@ -282,7 +329,10 @@ def write_markdown(result: dict) -> str:
         f"(peak {g['build_peak_rss_mb']:.0f} MiB)" for g in graphs.values()) + "."]
     m = result["machine"]
     lines += ["", f"Machine: {m['nproc']} CPUs, {m['mem_total_gib']} GiB, kernel {m['kernel']}, "
-              f"Python {m['python']}, pywfst {m['pywfst_git']}; load average before/after "
+              f"Python {m['python']}, pywfst {m['pywfst_git']}, native module built "
+              f"{m['pywfst_native']['built']}"
+              f"{' (OLDER than csrc/: rebuild!)' if m['pywfst_native']['older_than_csrc'] else ''}"
+              f"; load average before/after "
               f"{result['loadavg_before']} / {result['loadavg_after']}.", "", "```",
               m["lscpu"], "```", "", f"Versions: `{json.dumps(m['versions'])}`", ""]
     return "\n".join(lines)
@@ -299,6 +349,9 @@ def main() -> None:
                         help="comma-separated subset of " + ",".join(SYSTEMS))
     parser.add_argument("--tune", action="store_true",
                         help="grid-search LM weights on the dev split (writes results/tuning.*)")
+    parser.add_argument("--tune-only", action="store_true", help="stop after --tune")
+    parser.add_argument("--no-sweep", action="store_true",
+                        help="skip the beam sweep on the dev split")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     limit = args.limit or (40 if args.quick else 300)
@@ -332,6 +385,8 @@ def main() -> None:
                          f"{row['utterances']} | {row['seconds']:.1f} | "
                          f"{'**yes**' if row['chosen'] else ''} |")
         (args.out / "tuning.md").write_text("\n".join(lines) + "\n")
+        if args.tune_only:
+            return
     if tuned_file.exists():
         for key, value in json.loads(tuned_file.read_text()).items():
             params[key] = value
@@ -366,6 +421,8 @@ def main() -> None:
                    "peak_rss_mib": report["peak_rss_mib"],
                    "same_results": report["same_results_across_thread_counts"]}
 
+    sweep_rows = [] if args.no_sweep else sweep(systems, params, 30 if args.quick else 100)
+
     checks = []
     base = summary.get("pywfst")
     if base and "kaldi" in summary:
@@ -392,6 +449,7 @@ def main() -> None:
     result = {"started": started, "quick": args.quick, "rounds": args.rounds, "limit": limit,
               "data": data, "graphs": graphs, "params": params, "systems": summary,
               "kaldi_agreement": agreement, "threads": threads, "checks": checks,
+              "sweep": sweep_rows,
               "loadavg_before": " ".join(loadavg_before),
               "loadavg_after": " ".join(open("/proc/loadavg").read().split()[:3]),
               "machine": machine_info()}

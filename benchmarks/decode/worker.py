@@ -168,7 +168,8 @@ def setup_pyctcdecode(args, params):
     labels = [{"<blk>": "", "|": " "}.get(t, t) for t in read_tokens(args.data)]
     decoder = cached(("pyctcdecode", args.data), lambda: build_ctcdecoder(
         labels, kenlm_model_path=os.path.join(args.data, "lm.arpa")))
-    decoder.reset_params(alpha=params["alpha"], beta=params["beta"])
+    decoder.reset_params(alpha=params["alpha"], beta=params["beta"],
+                         unk_score_offset=float(params.get("unk_score_offset", -10.0)))
 
     def decode(emissions):
         text = decoder.decode(emissions, beam_width=params["beam_width"],
