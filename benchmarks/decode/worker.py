@@ -241,16 +241,19 @@ def run_threads(args, params, utterances):
     for decoder in decoders.values():
         decoder.decode_batch(utterances[:WARMUP_UTTERANCES * 2])
     seconds = {n: [] for n in args.threads}
+    cpu = {n: [] for n in args.threads}  # process CPU time: were the cores there to be had?
     texts = {}
     for _ in range(args.passes):
         for n, decoder in decoders.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             results = decoder.decode_batch(utterances)
             seconds[n].append(time.perf_counter() - start)
+            cpu[n].append(time.process_time() - start_cpu)
             texts[n] = [r.text for r in results]
     first = texts[args.threads[0]]
     return {"load_seconds": load_seconds, "rss_after_load_mib": rss_after_load,
             "batch_seconds": {str(n): s for n, s in seconds.items()},
+            "cpu_seconds": {str(n): c for n, c in cpu.items()},
             "same_results_across_thread_counts": all(t == first for t in texts.values()),
             "outputs": [{"text": t} for t in first]}
 
