@@ -226,8 +226,34 @@ def run_grid(args, grid, utterances):
     return {"grid": rows}
 
 
+def control_scaling(thread_counts, passes: int, blocks: int = 400) -> dict:
+    """What this machine gives right now: the same GIL-free work (sha256 of 1 MB blocks) on 1 and
+    2 threads. On a shared machine another process can hold a core; then no decoder scales."""
+    import hashlib
+    import threading
+
+    block = b"x" * (1 << 20)
+
+    def burn(count):
+        for _ in range(count):
+            hashlib.sha256(block).digest()
+
+    seconds = {n: [] for n in thread_counts}
+    for _ in range(passes):
+        for n in thread_counts:
+            threads = [threading.Thread(target=burn, args=(blocks // n,)) for _ in range(n)]
+            start = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            seconds[n].append(time.perf_counter() - start)
+    return {str(n): s for n, s in seconds.items()}
+
+
 def run_threads(args, params, utterances):
-    """decode_batch over the whole split with 1 and with 2 threads, alternating."""
+    """decode_batch over the whole split with 1 and with 2 threads, alternating; before and after,
+    the same thread counts on a control workload."""
     import pywfst
 
     t0 = time.perf_counter()
@@ -240,6 +266,7 @@ def run_threads(args, params, utterances):
     rss_after_load = rss_mib()["rss"]
     for decoder in decoders.values():
         decoder.decode_batch(utterances[:WARMUP_UTTERANCES * 2])
+    control_before = control_scaling(args.threads, 3)
     seconds = {n: [] for n in args.threads}
     cpu = {n: [] for n in args.threads}  # process CPU time: were the cores there to be had?
     texts = {}
@@ -251,7 +278,8 @@ def run_threads(args, params, utterances):
             cpu[n].append(time.process_time() - start_cpu)
             texts[n] = [r.text for r in results]
     first = texts[args.threads[0]]
-    return {"load_seconds": load_seconds, "rss_after_load_mib": rss_after_load,
+    return {"control_seconds_before": control_before,
+            "control_seconds_after": control_scaling(args.threads, 3),"load_seconds": load_seconds, "rss_after_load_mib": rss_after_load,
             "batch_seconds": {str(n): s for n, s in seconds.items()},
             "cpu_seconds": {str(n): c for n, c in cpu.items()},
             "same_results_across_thread_counts": all(t == first for t in texts.values()),
