@@ -32,7 +32,12 @@ print(pathlib.Path(d.__file__).parent / "scripts" / "prepare_TLG_fst" / "bin")
 EOF
 )"
 echo "Kaldi binaries: $BIN"
-for b in arpa2fst fsttablecompose fstdeterminizestar fstminimizeencoded fstarcsort; do
-  "$BIN/$b" --help >/dev/null 2>&1 || { echo "cannot run $BIN/$b" >&2; exit 1; }
+# Exit status 126/127 (or a loader error) means the binary cannot run here; OpenFst's own tools
+# exit 1 after printing --help, which is fine.
+for b in arpa2fst fsttablecompose fstdeterminizestar fstminimizeencoded fstarcsort fstcompile fstaddselfloops; do
+  out="$("$BIN/$b" --help 2>&1)" && rc=0 || rc=$?
+  if [ "$rc" -ge 126 ] || ! grep -qi usage <<<"$out"; then
+    echo "cannot run $BIN/$b (exit $rc): $out" >&2; exit 1
+  fi
 done
 echo "setup ok"
