@@ -196,7 +196,7 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
                 if arpa_for_g != lm_path:
                     Path(arpa_for_g).unlink()
         with log.stage("LG = min(det(L o G))"):
-            lg = compile_lg(out / "L_disambig.fst", out / "G.fst")
+            lg = compile_lg(out / "L_disambig.fst", out / "G.fst", scratch=out / "LG.det.fst")
             if options.keep_intermediate:
                 lg.write(str(out / "LG.fst"))
         with log.stage("T (topology)"):
