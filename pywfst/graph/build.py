@@ -9,6 +9,7 @@ when everything succeeded: it is built under a temporary name and renamed at the
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -128,10 +129,10 @@ def build_graph(tokens: PathLike, out_dir: PathLike, lexicon: Optional[PathLike]
     BuildOptions or as keywords (``topology="ctc-compact"``, ``oov="unk"``, ...).
     """
     options = options or BuildOptions()
-    for key, value in option_overrides.items():
+    for key in option_overrides:
         if not hasattr(options, key):
             raise TypeError(f"build_graph() got an unknown option {key!r}")
-        setattr(options, key, value)
+    options = dataclasses.replace(options, **option_overrides)  # the caller's object stays as is
     options.check()
     out_dir = Path(out_dir)
     if out_dir.exists() and not force:
@@ -142,12 +143,16 @@ def build_graph(tokens: PathLike, out_dir: PathLike, lexicon: Optional[PathLike]
     partial.mkdir(parents=True)
     try:
         info = _build_into(partial, Path(tokens), lexicon, lm, spell, bpe_model, options, progress)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        partial.rename(out_dir)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
+    # Replace an old graph only once the new one is complete, and never leave neither.
+    replaced = out_dir.with_name(f".{out_dir.name}.replaced")
+    if out_dir.exists():
+        shutil.rmtree(replaced, ignore_errors=True)
+        out_dir.rename(replaced)
+    partial.rename(out_dir)
+    shutil.rmtree(replaced, ignore_errors=True)
     if progress:
         print(summary_text(info, out_dir), file=sys.stderr)
     return Graph.load(out_dir)
