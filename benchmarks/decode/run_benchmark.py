@@ -69,7 +69,8 @@ SWEEPS = {
 }
 # A second pywfst operating point (from the sweep): Kaldi's min_active of 200 sets a floor on the
 # work per frame that flashlight's 50-hypothesis beam does not have. Same acoustic scale.
-DERIVED = {"pywfst-b10": ("pywfst", {"beam": 10.0, "min_active": 20})}
+DERIVED = {"pywfst-b10": ("pywfst", {"beam": 10.0, "min_active": 20}),
+           "pywfst-mandatory-b10": ("pywfst-mandatory", {"beam": 10.0, "min_active": 20})}
 TUNE_LIMITS = {"pywfst": 200, "flashlight": 200, "pyctcdecode": 40}
 GRAPHS = {"optional": "graph_ctc", "mandatory": "graph_ctc_mandatory"}
 # name -> (worker system, params key, graph, label)
@@ -83,6 +84,8 @@ SYSTEMS = {
     "kaldi-b10": ("kaldi", "pywfst-b10", "optional", "kaldi-decoder, beam 10, min_active 20"),
     "pywfst-mandatory": ("pywfst", "pywfst-mandatory", "mandatory",
                          "pywfst (decode, '|' mandatory after each word)"),
+    "pywfst-mandatory-b10": ("pywfst", "pywfst-mandatory-b10", "mandatory",
+                             "pywfst, '|' mandatory, beam 10, min_active 20"),
 }
 
 
@@ -455,7 +458,7 @@ def main() -> None:
                            "pass": ratio >= 3.0 and agreement[ours]["same_words_pct"] == 100.0,
                            "measured": f"{ratio:.2f}x, same 1-best words "
                                        f"{agreement[ours]['same_words_pct']} %"})
-    for ours in ("pywfst", "pywfst-b10", "pywfst-mandatory"):
+    for ours in ("pywfst", "pywfst-b10", "pywfst-mandatory", "pywfst-mandatory-b10"):
         for peer, target in (("flashlight", 5.0), ("pyctcdecode", 20.0)):
             if ours in summary and peer in summary:
                 base, other = summary[ours], summary[peer]
