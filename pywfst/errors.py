@@ -12,5 +12,9 @@ class InputFileError(ValueError):
     def __init__(self, path: Union[str, Path], line: Optional[int], message: str):
         self.path = str(path)
         self.line = line
+        self.message = message
         where = f"{self.path}:{line}" if line is not None else self.path
         super().__init__(f"{where}: {message}")
+
+    def __reduce__(self):  # picklable, so it can cross from a worker process
+        return (type(self), (self.path, self.line, self.message))

@@ -145,3 +145,21 @@ def test_disambiguation_rule():
     # homophones get #1, #2; a prefix of another pronunciation gets #1; unique ones get nothing
     assert suffixes == [1, 2, 1, 0, 1, 0]
     assert highest == 2
+
+
+def test_input_file_error_survives_pickling():
+    import pickle
+
+    error = pickle.loads(pickle.dumps(pywfst.InputFileError("lm.arpa", 7, "bad line")))
+    assert str(error) == "lm.arpa:7: bad line" and error.line == 7
+
+
+def test_grammar_compiler_errors_cross_the_process_boundary(tmp_path):
+    from pywfst.graph.grammar import GrammarCompilation
+
+    (tmp_path / "words.txt").write_text("<eps> 0\na 1\n#0 2\n<s> 3\n</s> 4\n")
+    (tmp_path / "lm.arpa").write_text("\\data\\\nngram 1=1\n\n\\1-grams:\n-0.5 a\n")  # no \end\
+    with pytest.raises(pywfst.InputFileError, match="lm.arpa"):
+        with GrammarCompilation(tmp_path / "lm.arpa", tmp_path / "words.txt",
+                                tmp_path / "G.fst") as job:
+            job.wait()

@@ -22,7 +22,7 @@ from typing import Dict, List, Optional, Union
 from ..errors import InputFileError
 from .graph_dir import FORMAT_VERSION, PRONUNCIATIONS_FILE, Graph
 from .compose import compile_lg, compose_topology
-from .grammar import (OOV_MODES, ArpaSummary, compile_arpa, read_arpa_summary, word_loop,
+from .grammar import (OOV_MODES, ArpaSummary, GrammarCompilation, read_arpa_summary, word_loop,
                       write_arpa_with_unk)
 from .lexicon import (Lexicon, Pronunciation, bpe_lexicon, compile_lexicon, read_lexicon,
                       spell_word, spelling_lexicon, write_pronunciations)
@@ -182,24 +182,26 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
         words.write(out / "words.txt")
         tokens.table.write(out / "tokens.txt")
         write_pronunciations(lexicon, tokens, out / PRONUNCIATIONS_FILE)
-        with log.stage("L (lexicon fst)"):
-            optional = boundary_id if not options.boundary_mandatory else None
-            lexicon_fst = compile_lexicon(lexicon, words.to_id, tokens.num_columns, words["#0"],
-                                          optional)
-            lexicon_fst.fst.arcsort("olabel")
-            lexicon_fst.fst.write(str(out / "L_disambig.fst"))
         lm_counts = None
-        with log.stage("G (grammar fst)"):
-            if arpa is None:
-                word_loop([words[w] for w in lexicon_words]).write(str(out / "G.fst"))
-            else:
-                arpa_for_g = lm_path
-                if options.oov == "unk" and remaining:
-                    arpa_for_g = out / "lm_unk.arpa"
-                    lm_counts = write_arpa_with_unk(arpa, set(remaining), options.unk_word, arpa_for_g)
-                compile_arpa(arpa_for_g, out / "words.txt", out / "G.fst")
-                if arpa_for_g != lm_path:
-                    Path(arpa_for_g).unlink()
+        arpa_for_g = lm_path
+        if arpa is not None and options.oov == "unk" and remaining:
+            arpa_for_g = out / "lm_unk.arpa"
+            lm_counts = write_arpa_with_unk(arpa, set(remaining), options.unk_word, arpa_for_g)
+        # kaldilm holds the GIL, so G compiles in a child process while L is built here.
+        with GrammarCompilation(arpa_for_g, out / "words.txt", out / "G.fst") as grammar_job:
+            with log.stage("L (lexicon fst)"):
+                optional = boundary_id if not options.boundary_mandatory else None
+                lexicon_fst = compile_lexicon(lexicon, words.to_id, tokens.num_columns,
+                                              words["#0"], optional)
+                lexicon_fst.fst.arcsort("olabel")
+                lexicon_fst.fst.write(str(out / "L_disambig.fst"))
+            with log.stage("G (grammar fst)"):
+                if arpa is None:
+                    word_loop([words[w] for w in lexicon_words]).write(str(out / "G.fst"))
+                else:
+                    grammar_job.wait()
+        if arpa_for_g != lm_path:
+            Path(arpa_for_g).unlink()
         with log.stage("LG = min(det(L o G))"):
             lg = compile_lg(out / "L_disambig.fst", out / "G.fst", scratch=out / "LG.det.fst")
             if options.keep_intermediate:

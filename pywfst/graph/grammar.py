@@ -7,13 +7,15 @@ before anything is dropped.
 
 from __future__ import annotations
 
-import contextlib
+import concurrent.futures
 import gzip
+import multiprocessing
 import math
 import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from concurrent.futures.process import BrokenProcessPool
 from typing import Dict, IO, Iterator, List, Optional, Set, Tuple, Union
 
 import pywrapfst as fst
@@ -173,25 +175,16 @@ def _log10_add(a: float, b: float) -> float:
     return high + math.log10(1.0 + 10.0 ** (low - high))
 
 
-@contextlib.contextmanager
-def _captured_stderr() -> Iterator[IO[str]]:
-    """Captures what native code writes to file descriptor 2 (kaldilm logs every line it reads)."""
-    with tempfile.TemporaryFile(mode="w+") as capture:
-        saved = os.dup(2)
-        os.dup2(capture.fileno(), 2)
-        try:
-            yield capture
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
 def compile_arpa(arpa_path: Union[str, Path], words_txt: Union[str, Path],
-                 out_fst: Union[str, Path]) -> None:
+                 out_fst: Union[str, Path], log_path: Union[str, Path]) -> None:
     """Writes G from an ARPA with kaldilm: backoff arcs read #0, <s>/</s> become epsilon/final
-    weights, n-grams with words outside ``words_txt`` are skipped (they were counted before)."""
+    weights, n-grams with words outside ``words_txt`` are skipped (they were counted before).
+    Meant for a child process: kaldilm logs every line it reads to file descriptor 2, which goes
+    to ``log_path``, and it aborts the process on some errors."""
     import kaldilm
 
+    with open(log_path, "w") as log:
+        os.dup2(log.fileno(), 2)
     with tempfile.TemporaryDirectory() as scratch:
         plain = Path(arpa_path)
         with open(arpa_path, "rb") as probe:
@@ -200,14 +193,46 @@ def compile_arpa(arpa_path: Union[str, Path], words_txt: Union[str, Path],
                 with gzip.open(arpa_path, "rb") as packed, open(plain, "wb") as unpacked:
                     while chunk := packed.read(1 << 20):
                         unpacked.write(chunk)
-        with _captured_stderr() as log:
-            try:
-                kaldilm.arpa2fst(str(plain), str(out_fst), disambig_symbol="#0",
-                                 read_symbol_table=str(words_txt), max_arpa_warnings=0)
-            except Exception as error:
-                log.seek(0)
-                raise InputFileError(arpa_path, None,
-                                     f"kaldilm could not compile it: {error}\n{log.read()[-2000:]}") from None
+        kaldilm.arpa2fst(str(plain), str(out_fst), disambig_symbol="#0",
+                         read_symbol_table=str(words_txt), max_arpa_warnings=0)
+
+
+class GrammarCompilation:
+    """Runs :func:`compile_arpa` in a forked child process: kaldilm holds the GIL (so the caller
+    builds L meanwhile) and may abort on bad input (so it cannot take the caller down).
+    ``wait()`` returns once G.fst is written, or raises InputFileError with kaldilm's log."""
+
+    def __init__(self, arpa_path: Optional[Union[str, Path]], words_txt: Union[str, Path],
+                 out_fst: Union[str, Path]):
+        self._arpa_path = arpa_path
+        self._log_path = Path(out_fst).with_suffix(".log")
+        self._args = (arpa_path, words_txt, out_fst, self._log_path)
+        self._pool: Optional[concurrent.futures.ProcessPoolExecutor] = None
+        self._future = None
+
+    def __enter__(self) -> "GrammarCompilation":
+        if self._arpa_path is not None:
+            context = multiprocessing.get_context("fork")
+            self._pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context)
+            self._future = self._pool.submit(compile_arpa, *self._args)
+        return self
+
+    def wait(self) -> None:
+        if self._future is None:
+            return
+        try:
+            self._future.result()
+        except Exception as error:  # kaldilm's exception, or the child died
+            log = self._log_path.read_text(errors="replace")[-2000:] if self._log_path.exists() else ""
+            reason = "crashed" if isinstance(error, BrokenProcessPool) else f"failed ({error})"
+            raise InputFileError(self._arpa_path, None,
+                                 f"kaldilm {reason} compiling it:\n{log}") from None
+        self._log_path.unlink()
+
+    def __exit__(self, *exc_info) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        self._log_path.unlink(missing_ok=True)
 
 
 def word_loop(word_ids: List[int]) -> fst.VectorFst:
