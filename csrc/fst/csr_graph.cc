@@ -84,8 +84,8 @@ void CsrGraph::Split(const std::vector<GraphArc>& arcs, const std::vector<int64_
   }
 
   // Pass 1: validate every arc and count emitting/epsilon arcs per state.
-  emitting_offsets_.assign(num_states + 1, 0);
-  epsilon_offsets_.assign(num_states + 1, 0);
+  ranges_.assign(num_states + 1, StateRange{0, 0});
+  num_emitting_arcs_ = 0;
   max_ilabel_ = 0;
   max_olabel_ = 0;
   for (StateId s = 0; s < n; ++s) {
@@ -114,16 +114,16 @@ void CsrGraph::Split(const std::vector<GraphArc>& arcs, const std::vector<int64_
       if (arc.olabel > max_olabel_) max_olabel_ = arc.olabel;
       if (arc.ilabel > 0) ++num_emitting;
     }
-    emitting_offsets_[s + 1] = emitting_offsets_[s] + num_emitting;
-    epsilon_offsets_[s + 1] = epsilon_offsets_[s] + (end - begin - num_emitting);
+    ranges_[s] = {begin, begin + num_emitting};
+    num_emitting_arcs_ += num_emitting;
   }
+  ranges_[n] = {offsets[n], offsets[n]};
 
-  // Pass 2: copy into exactly sized arrays, keeping each state's arcs in file order.
-  emitting_.resize(static_cast<size_t>(emitting_offsets_[n]));
-  epsilon_.resize(static_cast<size_t>(epsilon_offsets_[n]));
+  // Pass 2: copy into an exactly sized array, each kind of arc in file order within its state.
+  arcs_.resize(arcs.size());
   for (StateId s = 0; s < n; ++s) {
-    GraphArc* emit = emitting_.data() + emitting_offsets_[s];
-    GraphArc* eps = epsilon_.data() + epsilon_offsets_[s];
+    GraphArc* emit = arcs_.data() + ranges_[s].begin;
+    GraphArc* eps = arcs_.data() + ranges_[s].epsilon_begin;
     for (int64_t a = offsets[s]; a < offsets[s + 1]; ++a) {
       if (arcs[a].ilabel > 0) {
         *emit++ = arcs[a];
@@ -136,8 +136,7 @@ void CsrGraph::Split(const std::vector<GraphArc>& arcs, const std::vector<int64_
 
 size_t CsrGraph::MemoryBytes() const {
   return sizeof(*this) + finals_.capacity() * sizeof(float) +
-         (emitting_offsets_.capacity() + epsilon_offsets_.capacity()) * sizeof(int64_t) +
-         (emitting_.capacity() + epsilon_.capacity()) * sizeof(GraphArc);
+         ranges_.capacity() * sizeof(StateRange) + arcs_.capacity() * sizeof(GraphArc);
 }
 
 }  // namespace pywfst

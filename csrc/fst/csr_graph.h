@@ -1,7 +1,9 @@
 // CsrGraph: a read-only decoding graph in compressed-sparse-row form, the layout the decoders use.
 //
 // Arcs of each state are split into emitting arcs (ilabel > 0, consume one frame) and epsilon arcs
-// (ilabel == 0), each kind stored contiguously per state, like Kaldi's CudaFst. Input labels follow
+// (ilabel == 0), each kind contiguous (like Kaldi's CudaFst): one arc array holds every state's
+// emitting arcs followed by its epsilon arcs, and one 16-byte entry per state gives both ranges,
+// so the search finds either kind of a state with a single cache line. Input labels follow
 // the project convention: token_id + 1, 0 is epsilon. Weights are tropical costs (-log prob); a
 // state that is not final has Final(s) == +infinity.
 //
@@ -51,22 +53,17 @@ class CsrGraph {
   StateId Start() const { return start_; }
   float Final(StateId s) const { return finals_[s]; }
   ArcRange EmittingArcs(StateId s) const {
-    return {emitting_.data() + emitting_offsets_[s], emitting_.data() + emitting_offsets_[s + 1]};
+    return {arcs_.data() + ranges_[s].begin, arcs_.data() + ranges_[s].epsilon_begin};
   }
   ArcRange EpsilonArcs(StateId s) const {
-    return {epsilon_.data() + epsilon_offsets_[s], epsilon_.data() + epsilon_offsets_[s + 1]};
+    return {arcs_.data() + ranges_[s].epsilon_begin, arcs_.data() + ranges_[s + 1].begin};
   }
   // Cache hints for the search, which visits states in no useful order: the first brings a
   // state's arc offsets in, the second (once those are in) its first emitting arcs.
-  void PrefetchOffsets(StateId s) const {
-    __builtin_prefetch(emitting_offsets_.data() + s);
-    __builtin_prefetch(epsilon_offsets_.data() + s);
-  }
-  void PrefetchEmittingArcs(StateId s) const {
-    __builtin_prefetch(emitting_.data() + emitting_offsets_[s]);
-  }
-  int64_t NumEmittingArcs() const { return static_cast<int64_t>(emitting_.size()); }
-  int64_t NumEpsilonArcs() const { return static_cast<int64_t>(epsilon_.size()); }
+  void PrefetchOffsets(StateId s) const { __builtin_prefetch(ranges_.data() + s); }
+  void PrefetchEmittingArcs(StateId s) const { __builtin_prefetch(arcs_.data() + ranges_[s].begin); }
+  int64_t NumEmittingArcs() const { return num_emitting_arcs_; }
+  int64_t NumEpsilonArcs() const { return static_cast<int64_t>(arcs_.size()) - num_emitting_arcs_; }
   // Largest input label on any arc (0 when there is none); emissions need > MaxInputLabel()-1 columns.
   Label MaxInputLabel() const { return max_ilabel_; }
   Label MaxOutputLabel() const { return max_olabel_; }
@@ -79,8 +76,13 @@ class CsrGraph {
 
   StateId start_;
   std::vector<float> finals_;
-  std::vector<int64_t> emitting_offsets_, epsilon_offsets_;  // size NumStates() + 1
-  std::vector<GraphArc> emitting_, epsilon_;
+  struct StateRange {
+    int64_t begin;          // first arc of the state (its emitting arcs come first)
+    int64_t epsilon_begin;  // first epsilon arc; the state's arcs end at the next state's begin
+  };
+  std::vector<StateRange> ranges_;  // size NumStates() + 1
+  std::vector<GraphArc> arcs_;
+  int64_t num_emitting_arcs_ = 0;
   Label max_ilabel_ = 0, max_olabel_ = 0;
 };
 
