@@ -173,8 +173,11 @@ double BeamSearch::ProcessEmitting(const std::vector<float>& costs) {
 }
 
 void BeamSearch::ProcessNonemitting(double cutoff) {
+  // Only tokens with epsilon arcs have anything to do here (FasterDecoder queues all of them;
+  // the others would be popped and skipped, so the result is the same).
   queue_.clear();
-  for (size_t i = 0; i < tokens_.size(); ++i) queue_.push_back(static_cast<int32_t>(i));
+  for (size_t i = 0; i < tokens_.size(); ++i)
+    if (graph_->HasEpsilonArcs(tokens_[i].state)) queue_.push_back(static_cast<int32_t>(i));
   constexpr size_t kAhead = 8;  // the queue is worked from its back: prefetch further down
   while (!queue_.empty()) {
     if (queue_.size() > kAhead) graph_->PrefetchOffsets(tokens_[queue_[queue_.size() - kAhead]].state);

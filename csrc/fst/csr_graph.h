@@ -62,6 +62,7 @@ class CsrGraph {
   // state's arc offsets in, the second (once those are in) its first emitting arcs.
   void PrefetchOffsets(StateId s) const { __builtin_prefetch(ranges_.data() + s); }
   void PrefetchEmittingArcs(StateId s) const { __builtin_prefetch(arcs_.data() + ranges_[s].begin); }
+  bool HasEpsilonArcs(StateId s) const { return ranges_[s].epsilon_begin != ranges_[s + 1].begin; }
   int64_t NumEmittingArcs() const { return num_emitting_arcs_; }
   int64_t NumEpsilonArcs() const { return static_cast<int64_t>(arcs_.size()) - num_emitting_arcs_; }
   // Largest input label on any arc (0 when there is none); emissions need > MaxInputLabel()-1 columns.
