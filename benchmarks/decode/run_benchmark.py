@@ -178,6 +178,18 @@ def python_for(system: str) -> str:
     return str(PYCTC_PYTHON) if system == "pyctcdecode" else sys.executable
 
 
+def native_mtime() -> float | None:
+    code = "import os, pywfst._core as c; print(os.path.getmtime(c.__file__))"
+    try:
+        return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                    check=True).stdout)
+    except (OSError, ValueError, subprocess.CalledProcessError):
+        return None
+
+
+NATIVE_SEEN: set = set()  # native-module builds the workers ran (more than one: inconsistent)
+
+
 def run_worker(system: str, graph: str | None, out: Path, **options) -> dict:
     cmd = [python_for(system), str(HERE / "worker.py"), system, "--data", str(DATA),
            "--out", str(out)]
@@ -188,7 +200,12 @@ def run_worker(system: str, graph: str | None, out: Path, **options) -> dict:
             cmd += [f"--{key}", value if isinstance(value, str) else json.dumps(value)]
     subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL if system in (
         "flashlight", "pyctcdecode") else None)  # kenlm's ARPA loading banner
-    return json.loads(out.read_text())
+    report = json.loads(out.read_text())
+    if "pywfst_native_mtime" in report:
+        NATIVE_SEEN.add(report["pywfst_native_mtime"])
+        if len(NATIVE_SEEN) > 1:
+            log("WARNING: pywfst's native module was rebuilt during this run: results mix builds")
+    return report
 
 
 def tune(systems, params: dict) -> dict:
@@ -283,9 +300,11 @@ def kaldi_agreement(pywfst_report: dict, kaldi_report: dict) -> dict:
 def write_markdown(result: dict) -> str:
     s = result["systems"]
     base = s["pywfst"]
-    lines = [
-        "# Decode benchmark results",
-        "",
+    lines = ["# Decode benchmark results", ""]
+    if len(result.get("native_builds_seen", [])) > 1:
+        lines += ["**INCONSISTENT RUN: pywfst's native module was rebuilt while it ran; the rows "
+                  "mix two builds. Run again.**", ""]
+    lines += [
         f"Run {result['started']} ({'--quick' if result['quick'] else 'full'}), "
         f"{result['rounds']} rounds, medians. Test split: {base['utterances']} utterances, "
         f"{base['frames']} frames = {base['audio_seconds']} s of audio at 40 ms/frame "
@@ -478,6 +497,7 @@ def main() -> None:
               "data": data, "graphs": graphs, "params": params, "systems": summary,
               "kaldi_agreement": agreement, "threads": threads, "checks": checks,
               "sweep": sweep_rows,
+              "native_builds_seen": sorted(NATIVE_SEEN),
               "loadavg_before": " ".join(loadavg_before),
               "loadavg_after": " ".join(open("/proc/loadavg").read().split()[:3]),
               "machine": machine_info()}

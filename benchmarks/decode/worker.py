@@ -308,6 +308,9 @@ def main() -> None:
         report = run_threads(args, params, utterances)
     else:
         report = run_single(args, params, utterances)
+    native = sys.modules.get("pywfst._core")
+    if native is not None:  # which build of the native module this process ran
+        report["pywfst_native_mtime"] = os.path.getmtime(native.__file__)
     report.update(system=args.system, params=params, split=args.split,
                   utterances=len(utterances), frames=int(sum(len(u) for u in utterances)),
                   refs=refs, peak_rss_mib=rss_mib()["peak"], python=sys.version.split()[0],
