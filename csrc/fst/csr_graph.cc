@@ -118,6 +118,10 @@ void CsrGraph::Split(const std::vector<GraphArc>& arcs, const std::vector<int64_
     num_emitting_arcs_ += num_emitting;
   }
   ranges_[n] = {offsets[n], offsets[n]};
+  has_epsilon_.assign((num_states + 63) / 64, 0);
+  for (StateId s = 0; s < n; ++s)
+    if (ranges_[s].epsilon_begin != ranges_[s + 1].begin)
+      has_epsilon_[s >> 6] |= uint64_t{1} << (s & 63);
 
   // Pass 2: copy into an exactly sized array, each kind of arc in file order within its state.
   arcs_.resize(arcs.size());
@@ -136,7 +140,8 @@ void CsrGraph::Split(const std::vector<GraphArc>& arcs, const std::vector<int64_
 
 size_t CsrGraph::MemoryBytes() const {
   return sizeof(*this) + finals_.capacity() * sizeof(float) +
-         ranges_.capacity() * sizeof(StateRange) + arcs_.capacity() * sizeof(GraphArc);
+         ranges_.capacity() * sizeof(StateRange) + arcs_.capacity() * sizeof(GraphArc) +
+         has_epsilon_.capacity() * sizeof(uint64_t);
 }
 
 }  // namespace pywfst

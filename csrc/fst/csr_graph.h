@@ -62,7 +62,8 @@ class CsrGraph {
   // state's arc offsets in, the second (once those are in) its first emitting arcs.
   void PrefetchOffsets(StateId s) const { __builtin_prefetch(ranges_.data() + s); }
   void PrefetchEmittingArcs(StateId s) const { __builtin_prefetch(arcs_.data() + ranges_[s].begin); }
-  bool HasEpsilonArcs(StateId s) const { return ranges_[s].epsilon_begin != ranges_[s + 1].begin; }
+  // From a bitset (one bit per state, small enough to stay in cache), not from the ranges.
+  bool HasEpsilonArcs(StateId s) const { return (has_epsilon_[s >> 6] >> (s & 63)) & 1; }
   int64_t NumEmittingArcs() const { return num_emitting_arcs_; }
   int64_t NumEpsilonArcs() const { return static_cast<int64_t>(arcs_.size()) - num_emitting_arcs_; }
   // Largest input label on any arc (0 when there is none); emissions need > MaxInputLabel()-1 columns.
@@ -83,6 +84,7 @@ class CsrGraph {
   };
   std::vector<StateRange> ranges_;  // size NumStates() + 1
   std::vector<GraphArc> arcs_;
+  std::vector<uint64_t> has_epsilon_;  // bit s: state s has epsilon arcs
   int64_t num_emitting_arcs_ = 0;
   Label max_ilabel_ = 0, max_olabel_ = 0;
 };
