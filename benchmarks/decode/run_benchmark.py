@@ -258,6 +258,43 @@ def sweep(systems, params: dict, limit: int, repeats: int = 3) -> list:
     return rows
 
 
+def measure_threads(params: dict, limit: int, passes: int, attempts: int = 3) -> dict:
+    """decode_batch on 1 vs 2 threads. The control workload run before and after tells whether
+    the shared machine gave this process two cores; when it did not (control < 1.8x), wait 30 s
+    and try again, up to `attempts` times; the attempt with the best control is reported."""
+    tries = []
+    for attempt in range(attempts):
+        log(f"thread scaling: decode_batch 1 vs 2 threads, {passes} passes (attempt {attempt + 1})")
+        report = run_worker("pywfst-threads", GRAPHS["optional"], WORK / "run_threads.json",
+                            split="test", limit=str(limit), passes=str(passes), threads="1,2",
+                            params=params["pywfst"])
+        one, two = report["batch_seconds"]["1"], report["batch_seconds"]["2"]
+        audio = report["frames"] * FRAME_SECONDS
+        control = [median(report[k]["1"]) / median(report[k]["2"])
+                   for k in ("control_seconds_before", "control_seconds_after")]
+        tries.append({"utterances": report["utterances"], "passes": passes,
+                      "measured_at": time.strftime("%H:%M:%S"),
+                      "seconds_1_runs": one, "seconds_2_runs": two,
+                      "seconds_1": median(one), "seconds_2": median(two),
+                      "speedup": median(one) / median(two),
+                      "speedup_paired": median([a / b for a, b in zip(one, two)]),
+                      "x_realtime_1": audio / median(one), "x_realtime_2": audio / median(two),
+                      "cpu_per_wall_1": median([c / w for c, w in zip(report["cpu_seconds"]["1"], one)]),
+                      "cpu_per_wall_2": median([c / w for c, w in zip(report["cpu_seconds"]["2"], two)]),
+                      "control_speedup_before": control[0], "control_speedup_after": control[1],
+                      "peak_rss_mib": report["peak_rss_mib"],
+                      "same_results": report["same_results_across_thread_counts"]})
+        if min(control) >= 1.8:
+            break
+        if attempt + 1 < attempts:
+            log(f"  control {control[0]:.2f}x / {control[1]:.2f}x: the machine is busy; retrying")
+            time.sleep(30)
+    best = max(tries, key=lambda t: min(t["control_speedup_before"], t["control_speedup_after"]))
+    return dict(best, attempts=len(tries), chosen_attempt=tries.index(best) + 1, all_attempts=[
+        {k: t[k] for k in ("measured_at", "speedup", "control_speedup_before",
+                           "control_speedup_after")} for t in tries])
+
+
 def median(values):
     return statistics.median(values) if values else None
 
@@ -345,7 +382,12 @@ def write_markdown(result: dict) -> str:
                   f"results identical across thread counts: {threads['same_results']}. "
                   f"Control (sha256 of 1 MB blocks, no GIL, same work on 1 and 2 threads) right "
                   f"before / after: {threads['control_speedup_before']:.2f}x / "
-                  f"{threads['control_speedup_after']:.2f}x, i.e. what the machine allowed."]
+                  f"{threads['control_speedup_after']:.2f}x, i.e. what the machine allowed "
+                  f"(attempt {threads['chosen_attempt']} "
+                  f"of {threads['attempts']}: "
+                  + ", ".join(f"{a['measured_at']} {a['speedup']:.2f}x (control "
+                              f"{a['control_speedup_before']:.2f}/{a['control_speedup_after']:.2f})"
+                              for a in threads["all_attempts"]) + ")."]
     if result.get("sweep"):
         rows = result["sweep"]
         lines += ["", f"## Speed/WER operating points (dev split, {rows[0]['utterances']} "
@@ -441,28 +483,7 @@ def main() -> None:
 
     threads = None
     if "pywfst" in systems and args.thread_passes > 0:
-        log(f"thread scaling: decode_batch 1 vs 2 threads, {args.thread_passes} passes")
-        report = run_worker("pywfst-threads", GRAPHS["optional"], WORK / "run_threads.json",
-                            split="test", limit=str(limit), passes=str(args.thread_passes),
-                            threads="1,2", params=params["pywfst"])
-        one, two = report["batch_seconds"]["1"], report["batch_seconds"]["2"]
-        audio = report["frames"] * FRAME_SECONDS
-        threads = {"utterances": report["utterances"], "passes": args.thread_passes,
-                   "seconds_1_runs": one, "seconds_2_runs": two,
-                   "seconds_1": median(one), "seconds_2": median(two),
-                   "speedup": median(one) / median(two),
-                   "speedup_paired": median([a / b for a, b in zip(one, two)]),
-                   "x_realtime_1": audio / median(one), "x_realtime_2": audio / median(two),
-                   "cpu_per_wall_1": median([c / w for c, w in zip(report["cpu_seconds"]["1"], one)]),
-                   "cpu_per_wall_2": median([c / w for c, w in zip(report["cpu_seconds"]["2"], two)]),
-                   "cpu_seconds_1_runs": report["cpu_seconds"]["1"],
-                   "cpu_seconds_2_runs": report["cpu_seconds"]["2"],
-                   "control_speedup_before": median(report["control_seconds_before"]["1"])
-                   / median(report["control_seconds_before"]["2"]),
-                   "control_speedup_after": median(report["control_seconds_after"]["1"])
-                   / median(report["control_seconds_after"]["2"]),
-                   "peak_rss_mib": report["peak_rss_mib"],
-                   "same_results": report["same_results_across_thread_counts"]}
+        threads = measure_threads(params, limit, args.thread_passes)
 
     sweep_rows = [] if args.no_sweep else sweep(systems, params, 30 if args.quick else 100)
 
