@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 from typing import List, Optional, Sequence, Union
 
@@ -90,8 +91,8 @@ class Decoder:
     def _result(self, native) -> Result:
         hypotheses = [self._hypothesis(h, native) for h in native.hypotheses]
         if not hypotheses:  # every token pruned: only possible with pathological scores
-            return Result(words=[], word_ids=[], word_frames=[], word_start_frames=[],
-                          word_end_frames=[], alignment=[], cost=float("inf"), acoustic_cost=0.0,
+            return Result(words=[], word_ids=[], word_frames=[], alignment=[],
+                          cost=float("inf"), acoustic_cost=0.0,
                           graph_cost=float("inf"), reached_final=False,
                           num_frames=native.num_frames, frame_shift=self.frame_shift)
         if self.options.nbest == 1:
@@ -101,16 +102,17 @@ class Decoder:
     def _hypothesis(self, hypothesis, native) -> Result:
         ids = hypothesis.words
         alignment = hypothesis.alignment
-        spans = word_spans(ids, hypothesis.word_frames, alignment, hypothesis.continues_token,
-                           self.graph.blank_id, self.graph.states_per_token,
-                           self.graph.pronunciations, self.graph.optional_token_ids)
-        return Result(words=[self.graph.word(w) for w in ids], word_ids=ids,
-                      word_frames=hypothesis.word_frames,
-                      word_start_frames=[s for s, _ in spans], word_end_frames=[e for _, e in spans],
-                      alignment=alignment, cost=hypothesis.total_cost,
-                      acoustic_cost=hypothesis.acoustic_cost, graph_cost=hypothesis.graph_cost,
-                      reached_final=native.reached_final, num_frames=native.num_frames,
-                      frame_shift=self.frame_shift)
+        graph = self.graph
+        locate = functools.partial(word_spans, ids, hypothesis.word_frames, alignment,
+                                   hypothesis.continues_token, graph.blank_id,
+                                   graph.states_per_token, graph.pronunciations,
+                                   graph.optional_token_ids)
+        return Result(words=[graph.word(w) for w in ids], word_ids=ids,
+                      word_frames=hypothesis.word_frames, alignment=alignment,
+                      cost=hypothesis.total_cost, acoustic_cost=hypothesis.acoustic_cost,
+                      graph_cost=hypothesis.graph_cost, reached_final=native.reached_final,
+                      num_frames=native.num_frames, frame_shift=self.frame_shift,
+                      locate_words=locate)
 
     def decode(self, emissions) -> Result:
         """Decodes one utterance: scores [T, V] (numpy or CPU torch; float32, float16, float64)."""

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Tuple
+from functools import cached_property
+from typing import Callable, List, Optional, Tuple
+
+Span = Tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -11,8 +14,6 @@ class Result:
     words: List[str]
     word_ids: List[int]
     word_frames: List[int]  # frame being consumed when the search output each word
-    word_start_frames: List[int]  # first frame of each word (first non-blank frame)
-    word_end_frames: List[int]  # last frame of each word (inclusive, trailing blanks excluded)
     alignment: List[int]  # emission column (token id) of the best path at each frame
     cost: float  # total cost of the best path: graph + acoustic (-log scores, scaled)
     acoustic_cost: float
@@ -22,6 +23,28 @@ class Result:
     frame_shift: float = field(default=0.04, repr=False)  # seconds per frame
     # Distinct word sequences, best first (nbest[0] is this result); [] unless nbest > 1 was asked.
     nbest: List["Result"] = field(default_factory=list, repr=False)
+    # Finds each word's (first, last) frame; called once, on first use of the word times.
+    locate_words: Optional[Callable[[], List[Span]]] = field(default=None, repr=False,
+                                                             compare=False)
+
+    @cached_property
+    def word_spans(self) -> List[Span]:
+        """(first frame, last frame) of each word, the last one included."""
+        return self.locate_words() if self.locate_words is not None else []
+
+    @property
+    def word_start_frames(self) -> List[int]:
+        return [start for start, _ in self.word_spans]
+
+    @property
+    def word_end_frames(self) -> List[int]:
+        return [end for _, end in self.word_spans]
+
+    def __getstate__(self) -> dict:
+        # Pickles the word spans themselves rather than what computes them.
+        state = dict(self.__dict__, locate_words=None)
+        state["word_spans"] = self.word_spans
+        return state
 
     @property
     def text(self) -> str:
@@ -36,5 +59,5 @@ class Result:
     def word_times(self) -> List[Tuple[float, float]]:
         """(start, end) seconds of each word: frames x frame_shift, the end frame included."""
         return [(start * self.frame_shift, (end + 1) * self.frame_shift)
-                for start, end in zip(self.word_start_frames, self.word_end_frames)]
+                for start, end in self.word_spans]
 

@@ -165,3 +165,11 @@ def test_nbest_results(graph, utterances):
     assert all(h.cost <= narrow.cost + 0.01 for h in narrow.nbest) and len(narrow.nbest) < 4
     with pytest.raises(ValueError, match="lattice_beam"):
         pywfst.Decoder(graph, lattice_beam=0)
+
+
+def test_results_pickle_with_their_word_times(graph, utterances):
+    import pickle
+
+    result = pywfst.Decoder(graph).decode(utterances[0][1])
+    clone = pickle.loads(pickle.dumps(result))
+    assert clone == result and clone.word_times == result.word_times and clone.text == result.text
