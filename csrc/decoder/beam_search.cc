@@ -158,8 +158,9 @@ double BeamSearch::ProcessEmitting(const std::vector<float>& costs) {
   for (size_t i = 0; i < num_tokens; ++i) {
     if (i + kOffsetsAhead < num_tokens) graph_->PrefetchOffsets(previous_tokens_[i + kOffsetsAhead].state);
     if (i + kArcsAhead < num_tokens) graph_->PrefetchEmittingArcs(previous_tokens_[i + kArcsAhead].state);
-    const Token& token = previous_tokens_[i];
+    Token& token = previous_tokens_[i];
     if (!(token.cost < cutoff)) continue;
+    Commit(&token);  // only tokens that live on get their step recorded
     const ArcRange arcs = graph_->EmittingArcs(token.state);
     for (const GraphArc& arc : arcs) __builtin_prefetch(slot_of_state_.data() + arc.nextstate);
     for (const GraphArc& arc : arcs) {
@@ -237,9 +238,9 @@ DecodeResult BeamSearch::Decode(const FrameScores& scores) {
   for (int64_t t = 0; t < num_frames; ++t) {
     scores.Costs(t, &frame_costs_);
     ProcessNonemitting(ProcessEmitting(frame_costs_));
-    for (Token& token : tokens_) Commit(&token);
     if (records_.size() > 2 * records_after_compaction_ + kCompactionSlack) CompactRecords();
   }
+  for (Token& token : tokens_) Commit(&token);
   return Hypotheses(scores);
 }
 
