@@ -130,19 +130,19 @@ class Decoder:
         if isinstance(emissions, (list, tuple)):
             if lengths is not None:
                 raise ValueError("lengths: only for a padded [B, T, V] array, not for a list")
-            labels = list(names) if names is not None else [f"emissions[{i}]" for i in range(len(emissions))]
-            if len(labels) != len(emissions):
-                raise ValueError(f"names: {len(labels)} names for {len(emissions)} utterances")
-            batch = [as_score_array(e, label) for e, label in zip(emissions, labels)]
+            batch = list(emissions)
         else:
             padded = as_score_array(emissions, "emissions", ndim=3)
             lengths = _check_lengths(lengths, padded.shape[0], padded.shape[1])
             batch = [padded[i, :length] for i, length in enumerate(lengths)]
+        labels = list(names) if names is not None else [f"emissions[{i}]" for i in range(len(batch))]
+        if len(labels) != len(batch):
+            raise ValueError(f"names: {len(labels)} names for {len(batch)} utterances")
+        batch = [as_score_array(e, label) for e, label in zip(batch, labels)]
         if not batch:
             return []
         natives = _core.decode_batch(self.graph.native, self.options, batch,
-                                     num_threads=self.num_threads,
-                                     names=None if names is None else list(names),
+                                     num_threads=self.num_threads, names=labels,
                                      **self._transform())
         return [self._result(n) for n in natives]
 

@@ -20,7 +20,6 @@ Writes results/results.json and results/results.md (and results/tuning.* with --
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
@@ -39,6 +38,7 @@ PYCTC_PYTHON = HERE / "venv-pyctc" / "bin" / "python"
 FRAME_SECONDS = 0.04
 
 sys.path.insert(0, str(REPO))  # pywfst.metrics (edit distance) from this checkout
+from pywfst.graph.build import file_sha256  # noqa: E402
 from pywfst.metrics import error_rate  # noqa: E402
 
 # Search settings. The pywfst/Kaldi beam is in cost units (scaled -log prob); flashlight's and
@@ -93,14 +93,6 @@ def log(message: str) -> None:
     print(f"[decode-bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def wer(refs, outputs) -> float:
     return round(error_rate(list(zip(refs, [o["text"] for o in outputs]))), 2)
 
@@ -115,7 +107,7 @@ def prepare_data() -> dict:
 
 def build_graphs() -> dict:
     """Builds each graph unless graph.json says it was built from the current lm.arpa."""
-    lm_hash = sha256(DATA / "lm.arpa")
+    lm_hash = file_sha256(DATA / "lm.arpa")  # as graph.json records it
     info = {}
     for kind, name in GRAPHS.items():
         out = WORK / name

@@ -39,8 +39,6 @@ class BeamSearch {
   // largest input label, or hold NaN / +inf.
   DecodeResult Decode(const FrameScores& scores);
 
-  const DecoderOptions& Options() const { return options_; }
-
  private:
   struct Token {
     StateId state;

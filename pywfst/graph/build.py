@@ -52,7 +52,8 @@ class BuildOptions:
             raise ValueError(f"hmm_states: must be >= 1, got {self.hmm_states}")
 
 
-def _sha256(path: PathLike) -> str:
+def file_sha256(path: PathLike) -> str:
+    """SHA-256 of a file, as graph.json records each input."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(1 << 20):
@@ -233,7 +234,7 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
         "word_boundary": None if boundary_id is None else {
             "token": options.word_boundary, "token_id": boundary_id,
             "optional": not options.boundary_mandatory},
-        "inputs": {k: {"path": str(v), "sha256": _sha256(v)} for k, v in inputs.items() if v},
+        "inputs": {k: {"path": str(v), "sha256": file_sha256(v)} for k, v in inputs.items() if v},
         "emission_columns": topo.num_columns,
         "blank_id": tokens.blank_id,
         "num_tokens": len(tokens.real_tokens()),
