@@ -1,0 +1,75 @@
+"""The reference acoustic model in torch, for training; ``export_weights`` folds it into the plain
+arrays that :mod:`pywfst.am.model` runs with numpy. Needs the ``torch`` extra."""
+
+from __future__ import annotations
+
+from typing import Dict
+
+import numpy as np
+import torch
+from torch import nn
+
+from .model import ModelShape
+
+
+class SeparableBlock(nn.Module):
+    """Residual block: depthwise conv over time, then a pointwise (1x1) conv, each with BN+ReLU."""
+
+    def __init__(self, channels: int, kernel: int, dropout: float):
+        super().__init__()
+        self.depthwise = nn.Conv1d(channels, channels, kernel, padding=kernel // 2, groups=channels)
+        self.depthwise_norm = nn.BatchNorm1d(channels)
+        self.pointwise = nn.Conv1d(channels, channels, 1)
+        self.pointwise_norm = nn.BatchNorm1d(channels)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.relu(self.depthwise_norm(self.depthwise(x)))
+        y = torch.relu(self.pointwise_norm(self.pointwise(y)))
+        return x + self.dropout(y)
+
+
+class ConvCtcModel(nn.Module):
+    """log-mel [B, T, mels] -> CTC log-probabilities [B, T', tokens] with T' = ceil(T / stride)."""
+
+    def __init__(self, shape: ModelShape, dropout: float = 0.1):
+        super().__init__()
+        self.shape = shape
+        self.input = nn.Conv1d(shape.num_mels, shape.channels, shape.input_kernel,
+                               stride=shape.stride, padding=shape.input_kernel // 2)
+        self.input_norm = nn.BatchNorm1d(shape.channels)
+        self.blocks = nn.ModuleList(SeparableBlock(shape.channels, shape.block_kernel, dropout)
+                                    for _ in range(shape.num_blocks))
+        self.output = nn.Conv1d(shape.channels, shape.num_tokens, 1)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.input_norm(self.input(features.transpose(1, 2))))
+        for block in self.blocks:
+            x = block(x)
+        return torch.log_softmax(self.output(x), dim=1).transpose(1, 2)
+
+
+def fold_batch_norm(conv: nn.Conv1d, norm: nn.BatchNorm1d):
+    """(weight, bias) of the conv followed by the eval-mode batch norm, as one conv."""
+    scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
+    weight = conv.weight * scale[:, None, None]
+    bias = (conv.bias - norm.running_mean) * scale + norm.bias
+    return weight.detach().numpy(), bias.detach().numpy()
+
+
+def export_weights(model: ConvCtcModel) -> Dict[str, np.ndarray]:
+    """Arrays in the layout :class:`pywfst.am.model.NumpyCtcModel` reads (float32)."""
+    weights = {}
+    weight, weights["input.bias"] = fold_batch_norm(model.input, model.input_norm)
+    # [C, mels, k] -> [k * mels, C], matching the [frames, k, mels] windows of the numpy forward
+    weights["input.weight"] = weight.transpose(2, 1, 0).reshape(-1, weight.shape[0])
+    for index, block in enumerate(model.blocks):
+        weight, weights[f"block{index}.depthwise.bias"] = fold_batch_norm(
+            block.depthwise, block.depthwise_norm)
+        weights[f"block{index}.depthwise.weight"] = weight[:, 0, :].T  # [k, C]
+        weight, weights[f"block{index}.pointwise.bias"] = fold_batch_norm(
+            block.pointwise, block.pointwise_norm)
+        weights[f"block{index}.pointwise.weight"] = weight[:, :, 0].T  # [C_in, C_out]
+    weights["output.weight"] = model.output.weight.detach().numpy()[:, :, 0].T
+    weights["output.bias"] = model.output.bias.detach().numpy()
+    return {name: np.ascontiguousarray(array, dtype=np.float32) for name, array in weights.items()}

@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Train the reference char CTC model on the synthesized corpus and export it for numpy.
+
+    python corpus/make_text.py && python corpus/synthesize.py      # the data (see corpus/)
+    python recipes/reference_am/train.py --epochs 24               # ~1 h on 2 CPU cores
+
+Features are computed once (pywfst.am.features.log_mel, the inference code) and cached in
+--work. Each epoch ends with greedy CER/WER on dev; the best epoch is exported to --export, and
+its greedy CER/WER on every test set (computed with the exported numpy model) go to
+--work/metrics.json and into the model file's info.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pywfst.am import AcousticModel, FeatureConfig, log_mel, read_wav, resample
+from pywfst.am.model import ModelShape, output_frames
+from pywfst.am.torch_model import ConvCtcModel, export_weights
+from pywfst.metrics import error_rate
+from pywfst.synthetic import greedy_ctc
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKENS = ["<blk>", "|"] + [chr(c) for c in range(ord("a"), ord("z") + 1)] + ["'"]
+TOKEN_IDS = {t: i for i, t in enumerate(TOKENS)}
+FEATURES = FeatureConfig()
+
+
+def text_to_ids(text: str) -> list[int]:
+    return [TOKEN_IDS["|" if c == " " else c] for c in " ".join(text.split())]
+
+
+def ids_to_text(ids) -> str:
+    return " ".join("".join(TOKENS[i] for i in ids).replace("|", " ").split())
+
+
+def features_of(path: str) -> np.ndarray:
+    samples, rate = read_wav(path)
+    return log_mel(resample(samples, rate, FEATURES.sample_rate), FEATURES).astype(np.float16)
+
+
+def load_split(audio_dir: Path, split: str, cache: Path) -> tuple[list[dict], list[np.ndarray]]:
+    """Manifest entries and their cached features (computed on first use, in parallel)."""
+    entries = [json.loads(line) for line in (audio_dir / f"{split}.jsonl").read_text().splitlines()]
+    if cache.exists():
+        with np.load(cache) as stored:
+            flat, offsets = stored["features"], stored["offsets"]
+    else:
+        with multiprocessing.Pool() as pool:
+            feats = pool.map(features_of, [str(audio_dir / e["audio"]) for e in entries],
+                             chunksize=32)
+        offsets = np.cumsum([0] + [len(f) for f in feats])
+        flat = np.concatenate(feats)
+        np.savez(cache, features=flat, offsets=offsets)
+    return entries, [flat[offsets[i]:offsets[i + 1]] for i in range(len(entries))]
+
+
+def batches(lengths: list[int], max_frames: int, rng: random.Random) -> list[list[int]]:
+    """Index batches of similar length holding at most max_frames padded frames each, shuffled."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i] + rng.random())
+    result, current = [], []
+    for index in order:
+        if current and lengths[index] * (len(current) + 1) > max_frames:
+            result.append(current)
+            current = []
+        current.append(index)
+    result.append(current)
+    rng.shuffle(result)
+    return result
+
+
+def spec_augment(x: torch.Tensor, rng: random.Random) -> torch.Tensor:
+    """Two frequency masks (up to 12 bins) and time masks (up to 30 frames, one per 3 s)."""
+    x = x.clone()
+    for row in x:
+        for _ in range(2):
+            width = rng.randint(0, 12)
+            start = rng.randint(0, row.shape[1] - width)
+            row[:, start:start + width] = 0
+        for _ in range(max(1, row.shape[0] // 300)):
+            width = rng.randint(0, 30)
+            start = rng.randint(0, max(0, row.shape[0] - width))
+            row[start:start + width] = 0
+    return x
+
+
+def pad(features: list[np.ndarray]) -> torch.Tensor:
+    out = np.zeros((len(features), max(len(f) for f in features), FEATURES.num_mels), np.float32)
+    for row, f in zip(out, features):
+        row[:len(f)] = f
+    return torch.from_numpy(out)
+
+
+def greedy_scores(model, features: list[np.ndarray], texts: list[str]) -> dict:
+    model.eval()
+    pairs = []
+    with torch.no_grad():
+        for f, text in zip(features, texts):
+            log_probs = model(torch.from_numpy(f.astype(np.float32))[None])[0].numpy()
+            pairs.append((text, ids_to_text(greedy_ctc(log_probs))))
+    model.train()
+    return {"wer": error_rate(pairs), "cer": error_rate(pairs, unit="char")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--audio", type=Path, default=ROOT / "corpus" / "work" / "audio")
+    parser.add_argument("--work", type=Path, default=Path(__file__).resolve().parent / "work")
+    parser.add_argument("--export", type=Path,
+                        default=ROOT / "pywfst" / "data" / "am" / "reference_char_ctc.npz")
+    parser.add_argument("--epochs", type=int, default=24)
+    parser.add_argument("--max-batch-frames", type=int, default=24000)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--channels", type=int, default=256)
+    parser.add_argument("--blocks", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=3)
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)  # denormal activations slow CPU training many times over
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+
+    started = time.time()
+    data = {split: load_split(args.audio, split, args.work / f"features_{split}.npz")
+            for split in ("train", "dev", "test", "test_voice")}
+    print(f"features ready in {time.time() - started:.0f} s", flush=True)
+    train_entries, train_feats = data["train"]
+    train_targets = [torch.tensor(text_to_ids(e["text"])) for e in train_entries]
+    dev_texts = [e["text"] for e in data["dev"][0]]
+
+    shape = ModelShape(channels=args.channels, num_blocks=args.blocks, num_tokens=len(TOKENS))
+    model = ConvCtcModel(shape)
+    lengths = [len(f) for f in train_feats]
+    steps_per_epoch = len(batches(lengths, args.max_batch_frames, random.Random(0)))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-2)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch + 10, pct_start=0.15)
+    ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
+    best = (math.inf, None)
+    log = open(args.work / "train_log.jsonl", "w")
+    train_started = time.time()
+    for epoch in range(1, args.epochs + 1):
+        total_loss, count = 0.0, 0
+        for batch in batches(lengths, args.max_batch_frames, rng):
+            x = spec_augment(pad([train_feats[i].astype(np.float32) for i in batch]), rng)
+            out_lengths = torch.tensor([output_frames(lengths[i], shape) for i in batch])
+            targets = [train_targets[i] for i in batch]
+            log_probs = model(x).transpose(0, 1)  # [T, B, V] for CTCLoss
+            loss = ctc(log_probs, torch.cat(targets), out_lengths,
+                       torch.tensor([len(t) for t in targets]))
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            optimizer.step()
+            schedule.step()
+            total_loss += loss.item()
+            count += 1
+        dev = greedy_scores(model, data["dev"][1], dev_texts)
+        record = {"epoch": epoch, "loss": round(total_loss / count, 4), "dev_cer": round(dev["cer"], 2),
+                  "dev_wer": round(dev["wer"], 2), "minutes": round((time.time() - train_started) / 60, 1)}
+        print(json.dumps(record), flush=True)
+        log.write(json.dumps(record) + "\n")
+        log.flush()
+        if dev["cer"] < best[0]:
+            best = (dev["cer"], {k: v.clone() for k, v in model.state_dict().items()})
+            torch.save(best[1], args.work / "best.pt")
+
+    model.load_state_dict(best[1])
+    model.eval()
+    train_hours = sum(e["duration"] for e in train_entries) / 3600
+    info = {"trained_minutes": round((time.time() - train_started) / 60, 1), "epochs": args.epochs,
+            "train_utterances": len(train_entries), "train_hours": round(train_hours, 2),
+            "parameters": sum(p.numel() for p in model.parameters()), "greedy": {}}
+    exported = AcousticModel(shape, export_weights(model), TOKENS, FEATURES, info)
+    for split in ("dev", "test", "test_voice"):
+        entries, feats = data[split]
+        pairs = [(e["text"], ids_to_text(greedy_ctc(exported.network.log_probs(f.astype(np.float32)))))
+                 for e, f in zip(entries, feats)]
+        info["greedy"][split] = {"cer": round(error_rate(pairs, unit="char"), 2),
+                                 "wer": round(error_rate(pairs), 2), "utterances": len(pairs)}
+    exported.info = info
+    args.export.parent.mkdir(parents=True, exist_ok=True)
+    exported.save(args.export)
+    (args.work / "metrics.json").write_text(json.dumps(info, indent=2) + "\n")
+    print(json.dumps(info, indent=2))
+
+
+if __name__ == "__main__":
+    main()
