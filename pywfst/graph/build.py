@@ -17,11 +17,12 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 from ..errors import InputFileError
 from .graph_dir import FORMAT_VERSION, PRONUNCIATIONS_FILE, Graph
 from .compose import compile_lg, compose_topology
+from .injection import ExtraVocabulary, add_word_class, extend_lexicon
 from .grammar import (OOV_MODES, ArpaSummary, GrammarCompilation, read_arpa_summary, word_loop,
                       write_arpa_with_unk)
 from .lexicon import (Lexicon, Pronunciation, bpe_lexicon, compile_lexicon, read_lexicon,
@@ -42,6 +43,7 @@ class BuildOptions:
     word_boundary: Optional[str] = None  # token such as "|" between words
     boundary_mandatory: bool = False  # default: optional between words (see DESIGN.md)
     keep_intermediate: bool = False  # also write T.fst and LG.fst
+    extra_weight: float = 0.05  # share of the unigram mass that extra_lexicons' terms take
 
     def check(self) -> None:
         if self.topology not in TOPOLOGIES:
@@ -50,6 +52,8 @@ class BuildOptions:
             raise ValueError(f"oov: {self.oov!r} is not one of {', '.join(OOV_MODES)}")
         if self.hmm_states < 1:
             raise ValueError(f"hmm_states: must be >= 1, got {self.hmm_states}")
+        if not 0.0 < self.extra_weight < 1.0:
+            raise ValueError(f"extra_weight: must be in (0, 1), got {self.extra_weight}")
 
 
 def file_sha256(path: PathLike) -> str:
@@ -121,12 +125,15 @@ def _resolve_oovs(lexicon: Lexicon, oov_words: List[str], tokens: TokenSet,
 def build_graph(tokens: PathLike, out_dir: PathLike, lexicon: Optional[PathLike] = None,
                 lm: Optional[PathLike] = None, spell: bool = False,
                 bpe_model: Optional[PathLike] = None, options: Optional[BuildOptions] = None,
-                force: bool = False, progress: bool = True, **option_overrides) -> Graph:
+                force: bool = False, progress: bool = True,
+                extra_lexicons: Sequence[PathLike] = (), **option_overrides) -> Graph:
     """Compiles a decoding graph into ``out_dir`` and returns it loaded.
 
     Exactly one lexicon source: ``lexicon`` (Kaldi lexicon.txt / lexiconp.txt), ``spell=True``
     (spell the LM's words with char tokens) or ``bpe_model`` (a sentencepiece model).
-    ``lm`` is an ARPA file (plain or .gz); without it G is a word loop. Options may be given as a
+    ``lm`` is an ARPA file (plain or .gz); without it G is a word loop. ``extra_lexicons`` are
+    jargon lexicons (lexicons/README.md) whose terms join L and, as a word class taking
+    ``extra_weight`` of the unigram mass, G (see :mod:`pywfst.graph.injection`). Options may be given as a
     BuildOptions or as keywords (``topology="ctc-compact"``, ``oov="unk"``, ...).
     """
     options = options or BuildOptions()
@@ -143,7 +150,8 @@ def build_graph(tokens: PathLike, out_dir: PathLike, lexicon: Optional[PathLike]
         shutil.rmtree(partial)
     partial.mkdir(parents=True)
     try:
-        info = _build_into(partial, Path(tokens), lexicon, lm, spell, bpe_model, options, progress)
+        info = _build_into(partial, Path(tokens), lexicon, lm, spell, bpe_model, options, progress,
+                           [Path(p) for p in extra_lexicons])
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
@@ -160,7 +168,7 @@ def build_graph(tokens: PathLike, out_dir: PathLike, lexicon: Optional[PathLike]
 
 
 def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_model,
-                options: BuildOptions, progress: bool) -> dict:
+                options: BuildOptions, progress: bool, extra_paths: List[Path]) -> dict:
     started = time.perf_counter()
     log = StageLog(num_stages=9 if lm_path is not None else 8, enabled=progress)
     try:
@@ -176,6 +184,12 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
                                                       options)
             oov_words = sorted(arpa.vocabulary - set(lexicon.words())) if arpa else []
             remaining = _resolve_oovs(lexicon, oov_words, tokens, options)
+            extra = ExtraVocabulary.read(extra_paths) if extra_paths else None
+            extra_words = []
+            if extra is not None:
+                mode = "lexicon" if lexicon_path else ("spell" if spell else "bpe")
+                mandatory = boundary_id if options.boundary_mandatory else None
+                extra_words = extend_lexicon(lexicon, extra, mode, tokens, mandatory, bpe_model)
             if not lexicon.entries:
                 raise InputFileError(lexicon.source, None, "no usable lexicon entries")
             lexicon_words = lexicon.words()
@@ -201,6 +215,9 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
                     word_loop([words[w] for w in lexicon_words]).write(str(out / "G.fst"))
                 else:
                     grammar_job.wait()
+                if extra is not None:
+                    class_info = add_word_class(out / "G.fst", extra.terms, words.to_id,
+                                                words["#0"], options.extra_weight)
         if arpa_for_g != lm_path:
             Path(arpa_for_g).unlink()
         with log.stage("LG = min(det(L o G))"):
@@ -227,6 +244,7 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
     finally:
         log.close()
     inputs = {"tokens": tokens_path, "lexicon": lexicon_path, "lm": lm_path, "bpe_model": bpe_model}
+    inputs.update({f"extra_lexicon_{i}": path for i, path in enumerate(extra_paths)})
     info = {
         "format_version": FORMAT_VERSION,
         "options": asdict(options),
@@ -252,6 +270,9 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
             "oov_examples": remaining[:20],
         },
         "unspellable_lm_words": len(unspelled),
+        "extra_vocabulary": None if extra is None else {
+            "terms": len(extra.terms), "new_words": len(extra_words),
+            "new_word_examples": extra_words[:20], **class_info},
         "fst_counts": {
             "L_disambig": native_fst_counts(out / "L_disambig.fst"),
             "HCLG": hclg_counts,
@@ -286,6 +307,10 @@ def summary_text(info: dict, path: PathLike) -> str:
                      f"{lm['oov_words_without_pronunciation']} left out")
     else:
         lines.append("  no LM: word loop")
+    extra = info.get("extra_vocabulary")
+    if extra:
+        lines.append(f"  extra vocabulary: {extra['terms']} terms ({extra['new_words']} new words), "
+                     f"{extra['share']:.3g} of the unigram mass")
     build = info["build"]
     lines.append(f"  built in {build['total_seconds']:.2f} s, peak RSS {build['peak_rss_mb']:.0f} MiB")
     return "\n".join(lines)

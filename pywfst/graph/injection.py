@@ -1,0 +1,144 @@
+"""Build-time injection of extra vocabulary (jargon lexicons) into L and G.
+
+Every word of the extra terms gets a pronunciation in L (spelled for char graphs, split for BPE
+graphs, the lexicon's own or else the jargon file's ARPAbet for phone graphs). In G the terms
+form a word class entered from the LM's null-history (unigram) state: a ``#0`` arc costing
+-ln(share) leads to one path per term (-ln(1/N) on its first word, a multi-word term is a word
+sequence), and each path ends back in the unigram state. The unigram state's other arcs and its
+final weight pay -ln(1 - share), so the class takes ``share`` of the unigram mass and G stays
+normalised. Reusing ``#0`` (the backoff symbol) keeps L∘G determinizable exactly as Kaldi's
+backoff arcs do: a class path reads one more ``#0`` than any LM path, so no two paths with
+different weights share an input string.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import pywrapfst as fst
+
+from ..errors import InputFileError
+from .jargon import JargonEntry, read_jargon_lexicon
+from .lexicon import Lexicon, Pronunciation, bpe_lexicon, spelling_lexicon
+from .symbols import TokenSet
+
+PathLike = Union[str, Path]
+_STRESS = re.compile(r"[012]$")
+
+
+@dataclass
+class ExtraVocabulary:
+    terms: List[Tuple[str, ...]]  # distinct terms as word sequences, in file order
+    entries: List[Tuple[Path, JargonEntry]]  # each term's first entry, with its file
+
+    @classmethod
+    def read(cls, paths: Sequence[PathLike]) -> "ExtraVocabulary":
+        terms, entries, seen = [], [], set()
+        for path in paths:
+            for entry in read_jargon_lexicon(path):
+                if entry.words not in seen:
+                    seen.add(entry.words)
+                    terms.append(entry.words)
+                    entries.append((Path(path), entry))
+        return cls(terms, entries)
+
+    def words(self) -> List[str]:
+        return sorted({word for term in self.terms for word in term})
+
+
+def _phone_token(phone: str, tokens: TokenSet) -> Optional[int]:
+    """The token of an ARPAbet phone: as written, else without its stress digit."""
+    for symbol in (phone, _STRESS.sub("", phone)):
+        token = tokens.table.to_id.get(symbol)
+        if token is not None and token != tokens.blank_id:
+            return token
+    return None
+
+
+def _jargon_pronunciations(vocabulary: ExtraVocabulary, new_words: set,
+                           tokens: TokenSet) -> List[Pronunciation]:
+    """Pronunciations of ``new_words`` from the jargon files' ARPAbet (first one per word)."""
+    found: Dict[str, Pronunciation] = {}
+    for path, entry in vocabulary.entries:
+        for word, phones in zip(entry.words, entry.pronunciations):
+            if word not in new_words or word in found:
+                continue
+            ids = [_phone_token(phone, tokens) for phone in phones]
+            if None in ids:
+                missing = phones[ids.index(None)]
+                raise InputFileError(path, entry.line, f"phone {missing!r} of {word!r} is not a "
+                                     f"token of {tokens.path}")
+            found[word] = Pronunciation(word, tuple(ids))  # type: ignore[arg-type]
+    return [found[word] for word in sorted(found)]
+
+
+def extend_lexicon(lexicon: Lexicon, vocabulary: ExtraVocabulary, mode: str, tokens: TokenSet,
+                   boundary_id: Optional[int], bpe_model: Optional[PathLike]) -> List[str]:
+    """Adds the extra words the lexicon lacks (``mode``: lexicon, spell or bpe); returns them.
+    A word that cannot be written with the tokens raises InputFileError naming its file."""
+    new_words = set(vocabulary.words()) - set(lexicon.words())
+    if mode == "lexicon":
+        added = _jargon_pronunciations(vocabulary, new_words, tokens)
+    else:
+        if mode == "spell":
+            extension, failed = spelling_lexicon(sorted(new_words), tokens, boundary_id)
+        else:
+            extension, failed = bpe_lexicon(sorted(new_words), tokens, bpe_model)
+        if failed:
+            path, entry = next((p, e) for p, e in vocabulary.entries if failed[0] in e.words)
+            raise InputFileError(path, entry.line, f"word {failed[0]!r} cannot be written with "
+                                 f"the tokens of {tokens.path}")
+        added = extension.entries
+    lexicon.entries.extend(added)
+    return sorted(p.word for p in added)
+
+
+def unigram_state(grammar: fst.VectorFst, backoff_id: int) -> int:
+    """The null-history state of a kaldilm G: where the start state's backoff arc leads (a
+    unigram LM or a word loop has only that one state to start from)."""
+    start = grammar.start()
+    for arc in grammar.arcs(start):
+        if arc.ilabel == backoff_id:
+            return arc.nextstate
+    return start
+
+
+def add_word_class(grammar_path: PathLike, terms: Sequence[Tuple[str, ...]],
+                   word_ids: Dict[str, int], backoff_id: int, share: float) -> Dict[str, float]:
+    """Rewrites G (file) with the terms as a class taking ``share`` of the unigram mass."""
+    if not 0.0 < share < 1.0:
+        raise ValueError(f"extra_weight: the class's share of the unigram mass must be in (0, 1), "
+                         f"got {share}")
+    grammar = fst.Fst.read(str(grammar_path))
+    weight_type = grammar.weight_type()
+    unigram = unigram_state(grammar, backoff_id)
+    keep = -math.log1p(-share)  # what the LM's own unigram arcs now pay
+    arcs = grammar.mutable_arcs(unigram)
+    for arc in arcs:
+        arc.weight = fst.Weight(weight_type, float(arc.weight) + keep)
+        arcs.set_value(arc)
+    final = grammar.final(unigram)
+    if final != fst.Weight.zero(weight_type):
+        grammar.set_final(unigram, fst.Weight(weight_type, float(final) + keep))
+    entry = grammar.add_state()
+    grammar.add_arc(unigram, fst.Arc(backoff_id, 0, fst.Weight(weight_type, -math.log(share)),
+                                     entry))
+    term_cost = fst.Weight(weight_type, math.log(len(terms)))
+    one = fst.Weight.one(weight_type)
+    for term in terms:
+        state = entry
+        for position, word in enumerate(term):
+            last = position == len(term) - 1
+            target = unigram if last else grammar.add_state()
+            label = word_ids[word]
+            grammar.add_arc(state, fst.Arc(label, label, term_cost if position == 0 else one,
+                                           target))
+            state = target
+    grammar.arcsort("ilabel")
+    grammar.write(str(grammar_path))
+    return {"share": share, "term_cost": -math.log(share) + math.log(len(terms)),
+            "unigram_cost_added": keep}
