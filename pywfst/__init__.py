@@ -4,6 +4,7 @@ Build a decoding graph with :func:`build_graph` (or ``pywfst build-graph``), loa
 :meth:`Graph.load`, and decode per-frame scores with :class:`Decoder`.
 """
 
+from .boost import PhraseBoost
 from .decoder import Decoder
 from .errors import InputFileError
 from .graph import BuildOptions, Graph, build_graph
@@ -11,5 +12,5 @@ from .result import Result
 
 __version__ = "0.1.0"
 
-__all__ = ["BuildOptions", "Decoder", "Graph", "InputFileError", "Result", "build_graph",
+__all__ = ["BuildOptions", "Decoder", "Graph", "InputFileError", "PhraseBoost", "Result", "build_graph",
            "__version__"]

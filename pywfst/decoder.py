@@ -10,6 +10,7 @@ from typing import List, Optional, Sequence, Union
 import numpy as np
 
 from . import _core
+from .boost import PhraseBoost, PhraseSpec
 from .graph import Graph
 from .result import Result
 from .word_alignment import word_spans
@@ -88,12 +89,21 @@ class Decoder:
         return {"acoustic_scale": self.acoustic_scale, "log_softmax": self.log_softmax,
                 "log_priors": self.log_priors}
 
+    def _native_boost(self, boost: Union[PhraseBoost, PhraseSpec, None]):
+        if boost is None:
+            return None
+        if not isinstance(boost, PhraseBoost):
+            boost = PhraseBoost(self.graph, boost)
+        elif boost.graph_path != self.graph.path:
+            raise ValueError(f"boost: made for the graph {boost.graph_path}, not {self.graph.path}")
+        return boost.native
+
     def _result(self, native) -> Result:
         hypotheses = [self._hypothesis(h, native) for h in native.hypotheses]
         if not hypotheses:  # every token pruned: only possible with pathological scores
             return Result(words=[], word_ids=[], word_frames=[], alignment=[],
                           cost=float("inf"), acoustic_cost=0.0,
-                          graph_cost=float("inf"), reached_final=False,
+                          graph_cost=float("inf"), boost_cost=0.0, reached_final=False,
                           num_frames=native.num_frames, frame_shift=self.frame_shift)
         if self.options.nbest == 1:
             return hypotheses[0]
@@ -110,22 +120,30 @@ class Decoder:
         return Result(words=[graph.word(w) for w in ids], word_ids=ids,
                       word_frames=hypothesis.word_frames, alignment=alignment,
                       cost=hypothesis.total_cost, acoustic_cost=hypothesis.acoustic_cost,
-                      graph_cost=hypothesis.graph_cost, reached_final=native.reached_final,
+                      graph_cost=hypothesis.graph_cost, boost_cost=hypothesis.boost_cost,
+                      reached_final=native.reached_final,
                       num_frames=native.num_frames, frame_shift=self.frame_shift,
                       locate_words=locate)
 
-    def decode(self, emissions) -> Result:
-        """Decodes one utterance: scores [T, V] (numpy or CPU torch; float32, float16, float64)."""
+    def decode(self, emissions, boost: Union[PhraseBoost, PhraseSpec, None] = None) -> Result:
+        """Decodes one utterance: scores [T, V] (numpy or CPU torch; float32, float16, float64).
+
+        ``boost``: a :class:`PhraseBoost`, or phrases to compile for this call (a mapping
+        phrase -> weight, or a list of phrases / (phrase, weight) pairs).
+        """
         scores = as_score_array(emissions)
-        return self._result(self._search.decode(scores, **self._transform()))
+        native_boost = self._native_boost(boost)
+        return self._result(self._search.decode(scores, boost=native_boost, **self._transform()))
 
     def decode_batch(self, emissions, lengths: Optional[Sequence[int]] = None,
-                     names: Optional[Sequence[str]] = None) -> List[Result]:
+                     names: Optional[Sequence[str]] = None,
+                     boost: Union[PhraseBoost, PhraseSpec, None] = None) -> List[Result]:
         """Decodes many utterances in parallel native threads (the GIL is released).
 
         ``emissions`` is a list of [T_i, V] arrays, or one padded [B, T, V] array with ``lengths``
         (frames per utterance; all T when omitted). Results equal one-at-a-time decoding.
         ``names`` (one per utterance) are used in error messages instead of ``emissions[i]``.
+        ``boost`` applies to every utterance (see :meth:`decode`).
         """
         if isinstance(emissions, (list, tuple)):
             if lengths is not None:
@@ -143,7 +161,7 @@ class Decoder:
             return []
         natives = _core.decode_batch(self.graph.native, self.options, batch,
                                      num_threads=self.num_threads, names=labels,
-                                     **self._transform())
+                                     boost=self._native_boost(boost), **self._transform())
         return [self._result(n) for n in natives]
 
 

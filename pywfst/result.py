@@ -15,12 +15,13 @@ class Result:
     word_ids: List[int]
     word_frames: List[int]  # frame being consumed when the search output each word
     alignment: List[int]  # emission column (token id) of the best path at each frame
-    cost: float  # total cost of the best path: graph + acoustic (-log scores, scaled)
+    cost: float  # total cost of the best path: graph + acoustic (-log scores, scaled) + boost
     acoustic_cost: float
     graph_cost: float
     reached_final: bool  # False: no final state survived; this is the best partial path
     num_frames: int
     frame_shift: float = field(default=0.04, repr=False)  # seconds per frame
+    boost_cost: float = 0.0  # phrase boosting's part of the cost (negative: bonuses)
     # Distinct word sequences, best first (nbest[0] is this result); [] unless nbest > 1 was asked.
     nbest: List["Result"] = field(default_factory=list, repr=False)
     # Finds each word's (first, last) frame; called once, on first use of the word times.

@@ -37,7 +37,7 @@ void BeamSearch::InitDecoding() {
   previous_tokens_.clear();
   records_.clear();
   records_after_compaction_ = 0;
-  const Token before_start{graph_->Start(), -1, 0.0, 0, -1, 0, 0};
+  const Token before_start{graph_->Start(), -1, 0.0, 0, PhraseBoost::kRoot, -1, 0, 0};
   Relax(before_start, nullptr, 0.0, false);
   ProcessNonemitting(std::numeric_limits<float>::max());
   for (Token& token : tokens_) Commit(&token);
@@ -48,18 +48,27 @@ inline int32_t BeamSearch::Relax(const Token& from, const GraphArc* arc, double 
   const StateId state = arc != nullptr ? arc->nextstate : from.state;
   const int32_t head = slot_of_state_[state];
   uint64_t history = from.history;
+  PhraseBoost::Node boost_node = from.boost_node;
   int32_t target = -1;
-  if (options_.nbest == 1) {  // plain Viterbi: one token per state, histories are not needed
+  if (options_.nbest == 1 && boost_ == nullptr) {  // plain Viterbi: one token per state
     if (head >= 0) {
       if (!(tokens_[head].cost > cost)) return -1;  // ties keep the first
       target = head;
     }
-  } else {
-    if (arc != nullptr && arc->olabel != 0) history = ExtendHistory(history, arc->olabel);
+  } else {  // tokens of a state differ in word history (n-best) or boost node
+    if (arc != nullptr && arc->olabel != 0) {
+      if (options_.nbest > 1) history = ExtendHistory(history, arc->olabel);
+      if (boost_ != nullptr) {
+        const auto [node, boost_cost] = boost_->Step(boost_node, arc->olabel);
+        boost_node = node;
+        cost += boost_cost;
+      }
+    }
+    const int32_t capacity = options_.nbest * (boost_ != nullptr ? kBoostNodesPerState : 1);
     int32_t costliest = -1, count = 0;
     double cheapest = kInfinity;
     for (int32_t i = head; i >= 0; i = tokens_[i].next) {
-      if (tokens_[i].history == history) {
+      if (tokens_[i].history == history && tokens_[i].boost_node == boost_node) {
         if (!(tokens_[i].cost > cost)) return -1;
         target = i;
         break;
@@ -69,7 +78,7 @@ inline int32_t BeamSearch::Relax(const Token& from, const GraphArc* arc, double 
       if (costliest < 0 || tokens_[i].cost >= tokens_[costliest].cost) costliest = i;
     }
     if (target < 0 && cost > cheapest + options_.lattice_beam) return -1;
-    if (target < 0 && count >= options_.nbest) {
+    if (target < 0 && count >= capacity) {
       if (!(tokens_[costliest].cost > cost)) return -1;
       target = costliest;
     }
@@ -81,7 +90,7 @@ inline int32_t BeamSearch::Relax(const Token& from, const GraphArc* arc, double 
     if (arc->ilabel != 0) pending_ilabel = self_loop ? -arc->ilabel : arc->ilabel;
     if (arc->olabel != 0) pending_olabel = arc->olabel;
   }
-  const Token token{state, from.record, cost, history,
+  const Token token{state, from.record, cost, history, boost_node,
                     target >= 0 ? tokens_[target].next : head, pending_ilabel, pending_olabel};
   if (target >= 0) {
     tokens_[target] = token;
@@ -227,12 +236,13 @@ void BeamSearch::CompactRecords() {
   records_after_compaction_ = records_.size();
 }
 
-DecodeResult BeamSearch::Decode(const FrameScores& scores) {
+DecodeResult BeamSearch::Decode(const FrameScores& scores, const PhraseBoost* boost) {
   if (scores.NumColumns() < graph_->MaxInputLabel())
     throw InputError(Concat("emissions have ", scores.NumColumns(), " columns but the graph reads ",
                             "column ", graph_->MaxInputLabel() - 1,
                             " (input label - 1): give at least ", graph_->MaxInputLabel(),
                             " columns"));
+  boost_ = boost;
   InitDecoding();
   const int64_t num_frames = scores.NumFrames();
   for (int64_t t = 0; t < num_frames; ++t) {
@@ -241,7 +251,9 @@ DecodeResult BeamSearch::Decode(const FrameScores& scores) {
     if (records_.size() > 2 * records_after_compaction_ + kCompactionSlack) CompactRecords();
   }
   for (Token& token : tokens_) Commit(&token);
-  return Hypotheses(scores);
+  DecodeResult result = Hypotheses(scores);
+  boost_ = nullptr;
+  return result;
 }
 
 DecodeResult BeamSearch::Hypotheses(const FrameScores& scores) {
@@ -249,14 +261,18 @@ DecodeResult BeamSearch::Hypotheses(const FrameScores& scores) {
   result.num_frames = scores.NumFrames();
   // (total cost, slot): final tokens with their final weights; without any, all tokens.
   std::vector<std::pair<double, int32_t>> candidates;
+  // A boosted path's pending bonus is taken back: only completed phrases count.
+  auto end_cost = [this](const Token& token) {
+    return token.cost + (boost_ != nullptr ? boost_->TakeBack(token.boost_node) : 0.0);
+  };
   for (size_t i = 0; i < tokens_.size(); ++i) {
-    const double final_cost = tokens_[i].cost + graph_->Final(tokens_[i].state);
+    const double final_cost = end_cost(tokens_[i]) + graph_->Final(tokens_[i].state);
     if (final_cost < kInfinity) candidates.emplace_back(final_cost, static_cast<int32_t>(i));
   }
   result.reached_final = !candidates.empty();
   if (!result.reached_final)
     for (size_t i = 0; i < tokens_.size(); ++i)
-      candidates.emplace_back(tokens_[i].cost, static_cast<int32_t>(i));
+      candidates.emplace_back(end_cost(tokens_[i]), static_cast<int32_t>(i));
   // Cheapest first; among equal costs the earlier token, as Kaldi's GetBestPath picks it.
   std::stable_sort(candidates.begin(), candidates.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -264,8 +280,13 @@ DecodeResult BeamSearch::Hypotheses(const FrameScores& scores) {
   for (const auto& [cost, slot] : candidates) {
     if (static_cast<int32_t>(result.hypotheses.size()) == options_.nbest) break;
     if (cost > candidates.front().first + options_.lattice_beam) break;
-    if (seen.insert(tokens_[slot].history).second)
-      result.hypotheses.push_back(Traceback(tokens_[slot], cost));
+    if (!seen.insert(tokens_[slot].history).second) continue;
+    result.hypotheses.push_back(Traceback(tokens_[slot], cost));
+    if (boost_ != nullptr) {
+      std::vector<Label> words;
+      for (const DecodedWord& word : result.hypotheses.back().words) words.push_back(word.word);
+      result.hypotheses.back().boost_cost = boost_->SequenceCost(words);
+    }
   }
   // Acoustic costs, summed in frame order as the search added them (so they are exact).
   for (int64_t t = 0; t < result.num_frames && !result.hypotheses.empty(); ++t) {

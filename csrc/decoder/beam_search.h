@@ -16,6 +16,11 @@
 // per-utterance arena of path records, written once per surviving token and frame and
 // compacted when it grows, so steady-state decoding allocates nothing.
 //
+// Phrase boosting: Decode() may take a PhraseBoost. A token then also carries its automaton node,
+// its cost includes the bonuses so far, and a state keeps up to kBoostNodesPerState tokens with
+// different nodes (nbest each), so a partial match does not lose to an unboosted path before it
+// can complete. At the end the pending bonus of each token is taken back.
+//
 // Ownership: a BeamSearch holds a shared_ptr to its graph, so the graph lives as long as any
 // search using it. One BeamSearch must not be used by two threads at once; create one per thread
 // (they are cheap, and share the graph).
@@ -27,6 +32,7 @@
 #include "decoder/decode_result.h"
 #include "decoder/decoder_options.h"
 #include "decoder/frame_scores.h"
+#include "decoder/phrase_boost.h"
 #include "fst/csr_graph.h"
 
 namespace pywfst {
@@ -35,9 +41,12 @@ class BeamSearch {
  public:
   BeamSearch(std::shared_ptr<const CsrGraph> graph, const DecoderOptions& options);
 
-  // Decodes all frames. Throws InputError when the scores have fewer columns than the graph's
-  // largest input label, or hold NaN / +inf.
-  DecodeResult Decode(const FrameScores& scores);
+  // Decodes all frames, with `boost` (may be null; used only during the call) applied to the
+  // words. Throws InputError when the scores have fewer columns than the graph's largest input
+  // label, or hold NaN / +inf.
+  DecodeResult Decode(const FrameScores& scores, const PhraseBoost* boost = nullptr);
+
+  static constexpr int32_t kBoostNodesPerState = 4;
 
  private:
   struct Token {
@@ -45,6 +54,7 @@ class BeamSearch {
     int32_t record;        // last path record of the token's path, -1 for none
     double cost;           // total cost so far (its acoustic part is summed at traceback)
     uint64_t history;      // hash of the word sequence so far
+    PhraseBoost::Node boost_node;  // phrase-boost automaton node (0 without boosting)
     int32_t next;          // next token of the same state (n-best), -1 for none
     // This frame's step, not yet in the record arena (a record per surviving token is written
     // at the end of the frame, not one per relaxation): ilabel (negated for a self-loop) and
@@ -83,6 +93,7 @@ class BeamSearch {
 
   std::shared_ptr<const CsrGraph> graph_;
   DecoderOptions options_;
+  const PhraseBoost* boost_ = nullptr;  // during Decode() only
 
   std::vector<Token> tokens_;           // current frame
   std::vector<Token> previous_tokens_;  // frame being expanded

@@ -18,9 +18,10 @@ struct Hypothesis {
   std::vector<DecodedWord> words;
   std::vector<Label> alignment;       // input label (emission column + 1) per frame
   std::vector<bool> continues_token;  // per frame: a self-loop (the same token goes on)
-  double total_cost = 0.0;     // graph + acoustic cost (final weight included when final)
+  double total_cost = 0.0;     // graph + acoustic (+ boost) cost (final weight included when final)
   double acoustic_cost = 0.0;  // sum of the acoustic costs along the path
-  double graph_cost() const { return total_cost - acoustic_cost; }
+  double boost_cost = 0.0;     // phrase-boost bonuses (negative) or penalties of the words
+  double graph_cost() const { return total_cost - acoustic_cost - boost_cost; }
 };
 
 struct DecodeResult {

@@ -88,6 +88,8 @@ void BindDecoder(py::module_& m) {
       }, "Per frame: True when the path took a self-loop (the previous token goes on).")
       .def_readonly("total_cost", &Hypothesis::total_cost, "Graph + acoustic cost.")
       .def_readonly("acoustic_cost", &Hypothesis::acoustic_cost, "Acoustic part of the cost.")
+      .def_readonly("boost_cost", &Hypothesis::boost_cost,
+                    "Phrase-boost part of the cost (negative: bonuses of completed phrases).")
       .def_property_readonly("graph_cost", &Hypothesis::graph_cost, "Graph part of the cost.");
 
   py::class_<DecodeResult>(m, "DecodeResult", "Hypotheses of one utterance, best first.")
@@ -96,6 +98,24 @@ void BindDecoder(py::module_& m) {
       .def_readonly("reached_final", &DecodeResult::reached_final,
                     "False when no final state survived (partial paths are returned).")
       .def_readonly("num_frames", &DecodeResult::num_frames, "Frames decoded.");
+
+  py::class_<PhraseBoost, std::shared_ptr<PhraseBoost>>(m, "PhraseBoost", R"doc(
+Aho-Corasick automaton over word ids for run-time phrase boosting; immutable, shareable.
+Each phrase is (word ids, weight): its weight is subtracted from the cost of a path that
+completes it; partial matches are paid per word and taken back when abandoned.
+)doc")
+      .def(py::init([](const std::vector<std::pair<std::vector<Label>, float>>& phrases) {
+             std::vector<BoostPhrase> converted;
+             converted.reserve(phrases.size());
+             for (const auto& [words, weight] : phrases) converted.push_back({words, weight});
+             py::gil_scoped_release release;
+             return std::make_shared<PhraseBoost>(converted);
+           }),
+           py::arg("phrases"))
+      .def_property_readonly("num_phrases", &PhraseBoost::NumPhrases, "Distinct phrases.")
+      .def_property_readonly("num_nodes", &PhraseBoost::NumNodes, "Automaton nodes (root included).")
+      .def("sequence_cost", &PhraseBoost::SequenceCost, py::arg("words"),
+           "Cost change a path outputting these word ids gets (end of utterance included).");
 
   py::class_<BeamSearch>(m, "BeamSearch", R"doc(
 Token-passing Viterbi beam search over a CsrGraph with Kaldi FasterDecoder's pruning.
@@ -108,15 +128,16 @@ Holds the graph (shared ownership). Not for concurrent use from several threads.
       .def(
           "decode",
           [](BeamSearch& search, const py::array& scores, float acoustic_scale, bool log_softmax,
-             const std::optional<py::array_t<float, py::array::c_style>>& log_priors) {
+             const std::optional<py::array_t<float, py::array::c_style>>& log_priors,
+             std::shared_ptr<const PhraseBoost> boost) {
             const ScoreMatrix view = ViewScores(scores, "emissions");
             const ScoreTransform transform =
                 MakeTransform(acoustic_scale, log_softmax, log_priors, view.num_columns, "emissions");
-            py::gil_scoped_release release;
-            return search.Decode(FrameScores(view, transform, "emissions"));
+            py::gil_scoped_release release;  // `boost` is held by this frame until Decode returns
+            return search.Decode(FrameScores(view, transform, "emissions"), boost.get());
           },
           py::arg("scores"), py::arg("acoustic_scale") = 1.0f, py::arg("log_softmax") = false,
-          py::arg("log_priors") = py::none(),
+          py::arg("log_priors") = py::none(), py::arg("boost") = py::none(),
           "Decode one float32 [T, V] array (log-probs, or logits with log_softmax=True).");
 
   m.def(
@@ -124,7 +145,8 @@ Holds the graph (shared ownership). Not for concurrent use from several threads.
       [](std::shared_ptr<CsrGraph> graph, const DecoderOptions& options,
          const std::vector<py::array>& batch, float acoustic_scale, bool log_softmax,
          const std::optional<py::array_t<float, py::array::c_style>>& log_priors, int num_threads,
-         std::optional<std::vector<std::string>> utterance_names) {
+         std::optional<std::vector<std::string>> utterance_names,
+         std::shared_ptr<const PhraseBoost> boost) {
         std::vector<std::string> names;
         if (utterance_names && utterance_names->size() != batch.size())
           throw InputError(Concat("names: ", utterance_names->size(), " names for ", batch.size(),
@@ -139,11 +161,11 @@ Holds the graph (shared ownership). Not for concurrent use from several threads.
                                   names[i].c_str());
         }
         py::gil_scoped_release release;
-        return DecodeBatch(graph, options, utterances, num_threads);
+        return DecodeBatch(graph, options, utterances, num_threads, boost.get());
       },
       py::arg("graph"), py::arg("options"), py::arg("batch"), py::arg("acoustic_scale") = 1.0f,
       py::arg("log_softmax") = false, py::arg("log_priors") = py::none(),
-      py::arg("num_threads") = 0, py::arg("names") = py::none(),
+      py::arg("num_threads") = 0, py::arg("names") = py::none(), py::arg("boost") = py::none(),
       "Decode a list of float32 [T, V] arrays on num_threads threads (0: all cores); errors name\n"
       "the utterance by `names` (default 'emissions[i]').");
 }

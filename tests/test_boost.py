@@ -1,0 +1,138 @@
+"""Run-time phrase boosting: the automaton's accounting and its effect inside the search."""
+
+import random
+
+import numpy as np
+import pytest
+
+import pywfst
+from pywfst import _core
+from pywfst.synthetic import simulate_ctc_emissions
+
+
+def cost(phrases, words):
+    return _core.PhraseBoost(phrases).sequence_cost(words)
+
+
+def test_completed_phrases_pay_their_weight_and_prefixes_nothing():
+    phrase = [([1, 2], 4.0)]
+    assert cost(phrase, [1, 2]) == pytest.approx(-4.0)
+    assert cost(phrase, [1]) == pytest.approx(0.0)  # the pending half is taken back at the end
+    assert cost(phrase, [1, 3]) == pytest.approx(0.0)
+    assert cost(phrase, [3, 1, 2, 3]) == pytest.approx(-4.0)
+    assert cost(phrase, [1, 2, 1, 2]) == pytest.approx(-8.0)
+    assert cost(phrase, [1, 1, 2]) == pytest.approx(-4.0)  # the failed "1" restarts the match
+    assert cost([([5], -3.0)], [5, 6, 5]) == pytest.approx(6.0)  # negative weights penalise
+
+
+def test_failure_links_credit_the_suffix_phrase():
+    phrases = [([1, 2, 3], 6.0), ([2], 1.0)]
+    assert cost(phrases, [1, 2, 9]) == pytest.approx(-1.0)  # "1 2 3" abandoned, "2" completed
+    assert cost(phrases, [1, 2, 3]) == pytest.approx(-6.0)  # the longer match wins
+    phrases = [([1, 2, 3], 6.0), ([2, 3, 4], 3.0)]
+    assert cost(phrases, [1, 2, 3, 4]) == pytest.approx(-9.0)  # overlapping occurrences both pay
+    assert cost(phrases, [1, 2, 4]) == pytest.approx(0.0)
+    assert cost(phrases, [7, 2, 3, 4]) == pytest.approx(-3.0)
+
+
+def test_random_sequences_without_a_phrase_cost_nothing():
+    rng = random.Random(0)
+    for _ in range(200):
+        phrases = [([rng.randint(1, 6) for _ in range(rng.randint(1, 4))], rng.uniform(-5, 5))
+                   for _ in range(rng.randint(1, 6))]
+        words = [rng.randint(1, 6) for _ in range(rng.randint(0, 12))]
+        contains = any(words[i:i + len(p)] == p for p, _ in phrases for i in range(len(words)))
+        if not contains:
+            assert cost(phrases, words) == pytest.approx(0.0, abs=1e-9), (phrases, words)
+
+
+def test_separated_occurrences_each_pay_once():
+    rng = random.Random(1)
+    phrases = [([10, 11], 2.0), ([12, 13, 14], 3.5), ([15], 1.25)]  # no phrase inside another
+    for _ in range(100):
+        words, expected = [], 0.0
+        for _ in range(rng.randint(1, 6)):
+            words += [rng.randint(1, 9) for _ in range(rng.randint(0, 3))]  # filler words
+            if rng.random() < 0.7:
+                phrase, weight = rng.choice(phrases)
+                words += phrase
+                expected -= weight
+            elif rng.random() < 0.5:  # an abandoned prefix
+                words += rng.choice(phrases[:2])[0][:1] + [rng.randint(1, 9)]
+        assert cost(phrases, words) == pytest.approx(expected), words
+
+
+@pytest.mark.parametrize("phrases, message", [([([], 1.0)], "no words"),
+                                              ([([0], 1.0)], "not > 0"),
+                                              ([([1], float("nan"))], "finite")])
+def test_bad_phrases_raise(phrases, message):
+    with pytest.raises(ValueError, match=message):
+        _core.PhraseBoost(phrases)
+
+
+@pytest.fixture(scope="module")
+def spelled_graph(char_setup, tmp_path_factory):
+    return pywfst.build_graph(char_setup["tokens"], tmp_path_factory.mktemp("boost") / "g",
+                              spell=True, word_boundary="|", lm=char_setup["lm"], progress=False)
+
+
+def emissions_for(graph, sentence, seed=0, confusion=0.0):
+    ids = []
+    for index, word in enumerate(sentence.split()):
+        if index:
+            ids.append(graph.tokens["|"])
+        ids.extend(graph.tokens[c] for c in word)
+    return simulate_ctc_emissions(ids, len(graph.tokens), np.random.default_rng(seed), peak=4.0,
+                                  noise=0.5, confusion=confusion)
+
+
+def test_boost_changes_the_best_path_and_accounts_for_it(spelled_graph):
+    decoder = pywfst.Decoder(spelled_graph)
+    emissions = emissions_for(spelled_graph, "the cat sat on the mat")
+    plain = decoder.decode(emissions)
+    assert plain.words == "the cat sat on the mat".split() and plain.boost_cost == 0.0
+    boosted = decoder.decode(emissions, boost={"cats sat": 10.0})
+    assert boosted.words == "the cats sat on the mat".split()
+    assert boosted.boost_cost == pytest.approx(-10.0)
+    assert boosted.cost == pytest.approx(boosted.acoustic_cost + boosted.graph_cost - 10.0)
+    assert boosted.cost < plain.cost
+
+
+def test_abandoned_prefix_gets_nothing(spelled_graph):
+    decoder = pywfst.Decoder(spelled_graph)
+    emissions = emissions_for(spelled_graph, "the cat sat on the mat", seed=3)
+    plain = decoder.decode(emissions)
+    boosted = decoder.decode(emissions, boost=[("the dog", 6.0), ("mat is", 6.0)])
+    assert boosted.words == plain.words
+    assert boosted.boost_cost == 0.0 and boosted.cost == pytest.approx(plain.cost)
+
+
+def test_penalty_and_prepared_boost_in_batches(spelled_graph):
+    decoder = pywfst.Decoder(spelled_graph)
+    sentences = ["the cat sat on the mat", "a dog ran away", "the judge saw the doctor"]
+    batch = [emissions_for(spelled_graph, s, seed=i) for i, s in enumerate(sentences)]
+    prepared = pywfst.PhraseBoost(spelled_graph, {"dog": -2.5, "the judge": 3.0})
+    assert prepared.num_phrases == 2
+    one_by_one = [decoder.decode(e, boost=prepared) for e in batch]
+    together = decoder.decode_batch(batch, boost=prepared)
+    assert [r.words for r in one_by_one] == [r.words for r in together]
+    assert [r.cost for r in one_by_one] == [r.cost for r in together]
+    assert one_by_one[1].boost_cost == pytest.approx(2.5)  # "dog" still wins, but pays
+    assert one_by_one[2].boost_cost == pytest.approx(-3.0)
+
+
+def test_boost_input_errors(spelled_graph, char_setup, tmp_path):
+    decoder = pywfst.Decoder(spelled_graph)
+    emissions = emissions_for(spelled_graph, "a dog")
+    with pytest.raises(ValueError, match="'zebra' is not a word"):
+        decoder.decode(emissions, boost=["the zebra"])
+    with pytest.raises(ValueError, match="phrase 0 is empty"):
+        decoder.decode(emissions, boost={"  ": 1.0})
+    with pytest.raises(ValueError, match="must be finite"):
+        decoder.decode(emissions, boost={"dog": float("inf")})
+    with pytest.raises(TypeError, match="not a string"):
+        decoder.decode(emissions, boost="dog")
+    other = pywfst.build_graph(char_setup["tokens"], tmp_path / "other", spell=True,
+                               lm=char_setup["lm"], progress=False)
+    with pytest.raises(ValueError, match="made for the graph"):
+        decoder.decode(emissions, boost=pywfst.PhraseBoost(other, ["dog"]))
