@@ -105,17 +105,19 @@ def prepare_data() -> dict:
     return json.loads((DATA / "data.json").read_text())
 
 
-def build_graphs() -> dict:
-    """Builds each graph unless graph.json says it was built from the current lm.arpa."""
-    lm_hash = file_sha256(DATA / "lm.arpa")  # as graph.json records it
+def build_graphs(data: Path = DATA, work: Path = WORK, graphs: dict = GRAPHS) -> dict:
+    """Builds each graph ({kind: directory name under `work`}; kind "mandatory" adds
+    --boundary-mandatory) from data/tokens.txt and data/lm.arpa, unless graph.json says it was
+    built from the current lm.arpa. benchmarks/wer calls it with its own directories."""
+    lm_hash = file_sha256(data / "lm.arpa")  # as graph.json records it
     info = {}
-    for kind, name in GRAPHS.items():
-        out = WORK / name
+    for kind, name in graphs.items():
+        out = work / name
         meta = out / "graph.json"
         if not (meta.exists() and json.loads(meta.read_text())["inputs"]["lm"]["sha256"] == lm_hash):
             cmd = [str(Path(sys.executable).parent / "pywfst"), "build-graph",
-                   "--tokens", str(DATA / "tokens.txt"), "--spell", "--word-boundary", "|",
-                   "--lm", str(DATA / "lm.arpa"), "--topo", "ctc", "--out", str(out), "--force",
+                   "--tokens", str(data / "tokens.txt"), "--spell", "--word-boundary", "|",
+                   "--lm", str(data / "lm.arpa"), "--topo", "ctc", "--out", str(out), "--force",
                    "--quiet"] + (["--boundary-mandatory"] if kind == "mandatory" else [])
             log(" ".join(cmd))
             subprocess.run(cmd, check=True)
@@ -182,11 +184,14 @@ def native_mtime() -> float | None:
 NATIVE_SEEN: set = set()  # native-module builds the workers ran (more than one: inconsistent)
 
 
-def run_worker(system: str, graph: str | None, out: Path, **options) -> dict:
-    cmd = [python_for(system), str(HERE / "worker.py"), system, "--data", str(DATA),
+def run_worker(system: str, graph: str | None, out: Path, *, data: Path = DATA,
+               **options) -> dict:
+    """Runs worker.py for `system` on the data directory `data`; `graph` is a directory name under
+    WORK, or an absolute path. The other keywords become worker options (--split test ...)."""
+    cmd = [python_for(system), str(HERE / "worker.py"), system, "--data", str(data),
            "--out", str(out)]
     if graph:
-        cmd += ["--graph", str(WORK / graph)]
+        cmd += ["--graph", str(WORK / graph)]  # an absolute `graph` replaces WORK
     for key, value in options.items():
         if value is not None:
             cmd += [f"--{key}", value if isinstance(value, str) else json.dumps(value)]
@@ -291,15 +296,18 @@ def median(values):
     return statistics.median(values) if values else None
 
 
-def summarize_single(name: str, reports: list, data: dict) -> dict:
+def summarize_single(name: str, reports: list, data: dict, label: str | None = None,
+                     frame_seconds: float = FRAME_SECONDS) -> dict:
+    """One system's rounds (worker reports of the same split): WER, CER, median times, memory."""
     first = reports[0]
     totals = [median(r["pass_seconds"]) for r in reports]  # one pass per round: that pass
     # per utterance: the median of its times over rounds (and passes)
     per_utt = [median([t for r in reports for t in r["utterance_seconds"][i]])
                for i in range(first["utterances"])]
-    audio = first["frames"] * FRAME_SECONDS
+    audio = first["frames"] * frame_seconds
     return {
-        "label": SYSTEMS[name][3], "params": first["params"], "utterances": first["utterances"],
+        "label": label or SYSTEMS[name][3], "params": first["params"],
+        "utterances": first["utterances"],
         "frames": first["frames"], "audio_seconds": round(audio, 1),
         "wer": wer(first["refs"], first["outputs"]),
         "cer": round(error_rate(list(zip(first["refs"], [o["text"] for o in first["outputs"]])),
@@ -394,15 +402,20 @@ def write_markdown(result: dict) -> str:
         f"{g['dir']}: {g['hclg']['states']} states, {g['hclg']['arcs']} arcs, "
         f"{g['hclg_bytes'] / 2**20:.0f} MiB, built in {g['build_seconds']:.0f} s "
         f"(peak {g['build_peak_rss_mb']:.0f} MiB)" for g in graphs.values()) + "."]
+    return "\n".join(lines + machine_lines(result))
+
+
+def machine_lines(result: dict) -> list:
+    """The closing paragraph of results.md: result["machine"] (machine_info()) and the load
+    averages result["loadavg_before"] / ["loadavg_after"]. benchmarks/wer uses it too."""
     m = result["machine"]
-    lines += ["", f"Machine: {m['nproc']} CPUs, {m['mem_total_gib']} GiB, kernel {m['kernel']}, "
-              f"Python {m['python']}, pywfst {m['pywfst_git']}, native module built "
-              f"{m['pywfst_native']['built']}"
-              f"{' (OLDER than csrc/: rebuild!)' if m['pywfst_native']['older_than_csrc'] else ''}"
-              f"; load average before/after "
-              f"{result['loadavg_before']} / {result['loadavg_after']}.", "", "```",
-              m["lscpu"], "```", "", f"Versions: `{json.dumps(m['versions'])}`", ""]
-    return "\n".join(lines)
+    return ["", f"Machine: {m['nproc']} CPUs, {m['mem_total_gib']} GiB, kernel {m['kernel']}, "
+            f"Python {m['python']}, pywfst {m['pywfst_git']}, native module built "
+            f"{m['pywfst_native']['built']}"
+            f"{' (OLDER than csrc/: rebuild!)' if m['pywfst_native']['older_than_csrc'] else ''}"
+            f"; load average before/after "
+            f"{result['loadavg_before']} / {result['loadavg_after']}.", "", "```",
+            m["lscpu"], "```", "", f"Versions: `{json.dumps(m['versions'])}`", ""]
 
 
 def main() -> None:

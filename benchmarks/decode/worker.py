@@ -10,7 +10,8 @@ where pywfst, kaldi-decoder and flashlight are not installed.
                           [--graph work/graph_ctc] --params '{"beam": 16, ...}' --out FILE
   python worker.py SYSTEM ... --grid '[{...}, {...}]' --out FILE     # one pass per setting
 
-SYSTEM: pywfst | kaldi | flashlight | pyctcdecode | pywfst-threads
+SYSTEM: pywfst | kaldi | flashlight | pyctcdecode | greedy | pywfst-threads
+(greedy: best token per frame, repeats merged, blanks dropped, '|' read as a space; no graph.)
 
 Timing: only the decode calls (and, where a system needs it to give words, its own traceback),
 per utterance with time.perf_counter; never loading. A warm-up decode of the first few
@@ -179,8 +180,20 @@ def setup_pyctcdecode(args, params):
     return decode, {"keep": decoder}
 
 
-SETUPS = {"pywfst": setup_pywfst, "kaldi": setup_kaldi, "flashlight": setup_flashlight,
-          "pyctcdecode": setup_pyctcdecode}
+def setup_greedy(args, params):
+    from pywfst.synthetic import greedy_ctc
+
+    tokens = read_tokens(args.data)
+    blank = tokens.index("<blk>")
+
+    def decode(emissions):
+        chars = "".join(tokens[t] for t in greedy_ctc(emissions, blank=blank))
+        return {"text": " ".join(chars.replace("|", " ").split())}
+    return decode, {}
+
+
+SETUPS = {"greedy": setup_greedy, "pywfst": setup_pywfst, "kaldi": setup_kaldi,
+          "flashlight": setup_flashlight, "pyctcdecode": setup_pyctcdecode}
 
 
 # --------------------------------------------------------------------------- runs

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Decode-time overhead of run-time phrase boosting, with 1,000 and 100,000 phrases.
+
+Uses benchmarks/decode's graph and simulated test emissions (run benchmarks/decode/setup.sh and
+prepare_data.py, and its run_benchmark.py once to build work/graph_ctc). Phrases are random
+2-3 word sequences of the graph's vocabulary (so partial matches start everywhere and are taken
+back), plus --matching pieces (1-3 words) of the reference sentences, so phrases complete. Rounds interleave the
+configurations (none, 1k, 100k) in one process; the table gives median seconds per pass and the
+ratio to no boosting. The boost automaton is built once per configuration (its build time is
+reported apart), as a user would reuse a prepared PhraseBoost.
+
+    python benchmarks/boost/run_benchmark.py [--rounds 5] [--limit 300]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+import pywfst
+
+HERE = Path(__file__).resolve().parent
+DECODE = HERE.parent / "decode" / "work"
+
+
+def random_phrases(words: list[str], references: list[str], count: int, matching: int,
+                   rng: random.Random) -> dict[str, float]:
+    phrases: dict[str, float] = {}
+    while len(phrases) < count:
+        if len(phrases) < matching:
+            ref = references[rng.randrange(len(references))].split()
+            length = min(len(ref), rng.randint(1, 3))
+            start = rng.randrange(len(ref) - length + 1)
+            text = " ".join(ref[start:start + length])
+        else:
+            text = " ".join(rng.choice(words) for _ in range(rng.randint(2, 3)))
+        phrases[text] = rng.uniform(1.0, 5.0)
+    return phrases
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--limit", type=int, default=300)
+    parser.add_argument("--sizes", default="1000,100000")
+    parser.add_argument("--matching", type=int, default=100,
+                        help="phrases taken from the reference sentences")
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    args = parser.parse_args()
+    graph = pywfst.Graph.load(DECODE / "graph_ctc")
+    archive = np.load(DECODE / "data" / "test.npz")
+    offsets = np.concatenate([[0], np.cumsum(archive["lengths"])])[: args.limit + 1]
+    utterances = [np.ascontiguousarray(archive["emissions"][offsets[i]:offsets[i + 1]])
+                  for i in range(len(offsets) - 1)]
+    references = json.loads((DECODE / "data" / "test.json").read_text())[: len(utterances)]
+    references = [r if isinstance(r, str) else " ".join(r) for r in references]
+    words = [w for w in graph.words.to_id if not w.startswith(("#", "<")) and w != "<eps>"]
+    decoder = pywfst.Decoder(graph, acoustic_scale=1.5)  # benchmarks/decode's tuned scale
+
+    rng = random.Random(0)
+    boosts, build_seconds = {"none": None}, {}
+    for size in map(int, args.sizes.split(",")):
+        phrases = random_phrases(words, references, size, args.matching, rng)
+        start = time.perf_counter()
+        boosts[f"{size} phrases"] = pywfst.PhraseBoost(graph, phrases)
+        build_seconds[f"{size} phrases"] = time.perf_counter() - start
+
+    seconds = {name: [] for name in boosts}
+    texts = {}
+    for _ in range(args.rounds):
+        for name, boost in boosts.items():
+            start = time.perf_counter()
+            results = [decoder.decode(u, boost=boost) for u in utterances]
+            seconds[name].append(time.perf_counter() - start)
+            texts[name] = [r.text for r in results]
+    base = statistics.median(seconds["none"])
+    rows = []
+    for name in boosts:
+        median = statistics.median(seconds[name])
+        changed = sum(a != b for a, b in zip(texts[name], texts["none"]))
+        rows.append({"config": name, "median_seconds": round(median, 4),
+                     "ratio": round(median / base, 3), "seconds": seconds[name],
+                     "build_seconds": round(build_seconds.get(name, 0.0), 4),
+                     "utterances_changed": changed})
+    report = {"matching_phrases": args.matching, "machine": f"{platform.processor() or platform.machine()}, {platform.node()}",
+              "utterances": len(utterances), "frames": int(sum(len(u) for u in utterances)),
+              "rounds": args.rounds, "rows": rows}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(report, indent=2) + "\n")
+    lines = ["| boosting | median s / pass | ratio to none | build s | utterances changed |",
+             "|---|---:|---:|---:|---:|"]
+    lines += [f"| {r['config']} | {r['median_seconds']:.3f} | {r['ratio']:.3f} | "
+              f"{r['build_seconds']:.3f} | {r['utterances_changed']} |" for r in rows]
+    (args.out / "results.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
