@@ -3,8 +3,8 @@
 
 Recordings: from the test sets (never trained on), for each domain the first --per-domain
 utterances, in manifest order, whose words are all in the LM vocabulary (the demo shows what the
-decoder does with known words; benchmarks/wer measures everything): half from the held-out voice
-(test_voice), half from training voices with noise/reverb augmentation (test).
+decoder does with known words; benchmarks/wer measures everything): a third from the held-out
+voice (test_voice), the rest from training voices with noise/reverb augmentation (test).
 LM: the corpus LM (corpus/make_lm.py) pruned harder so the demo graph builds in seconds.
 
     python corpus/make_demo.py
@@ -35,16 +35,18 @@ def main() -> None:
 
     shutil.rmtree(DEMO / "wav", ignore_errors=True)
     (DEMO / "wav").mkdir(parents=True)
-    rows = []
+    rows, texts = [], set()
     for domain in DOMAINS:
         picked = 0
         for split in ("test_voice", "test"):
             entries = [json.loads(line) for line in (args.audio / f"{split}.jsonl").open()]
-            wanted = (args.per_domain + 1) // 2 if split == "test_voice" else args.per_domain - picked
+            wanted = max(1, args.per_domain // 3) if split == "test_voice" else args.per_domain - picked
             for entry in entries:
                 if wanted == 0:
                     break
-                if entry["domain"] == domain and set(entry["text"].split()) <= vocabulary:
+                if (entry["domain"] == domain and set(entry["text"].split()) <= vocabulary
+                        and entry["text"] not in texts):
+                    texts.add(entry["text"])
                     shutil.copy(args.audio / entry["audio"], DEMO / "wav" / f"{entry['id']}.wav")
                     rows.append(f"{entry['id']}.wav\t{entry['text']}")
                     wanted -= 1

@@ -1,4 +1,4 @@
-"""``pywfst demo``: build the bundled example graph and decode simulated emissions with it."""
+"""``pywfst demo``: transcribe bundled WAVs end to end (audio -> reference AM -> graph -> decoder)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,18 @@ from importlib import resources
 from pathlib import Path
 
 import click
-import numpy as np
 
+from ..am import AcousticModel
 from ..decoder import Decoder
 from ..graph import build_graph
 from ..metrics import error_rate
-from ..synthetic import greedy_ctc, simulate_ctc_emissions
+from ..synthetic import greedy_ctc
 
 EPILOG = """\b
 Examples:
   pywfst demo
-  pywfst demo --confusion 0.3 --seed 7
+  pywfst demo --beam 10
+  pywfst demo my_recording.wav other.wav
 """
 
 
@@ -26,41 +27,55 @@ def demo_data_dir() -> Path:
     return Path(str(resources.files("pywfst") / "data" / "demo"))
 
 
-@click.command("demo", epilog=EPILOG)
-@click.option("--confusion", type=click.FloatRange(0.0, 1.0), default=0.1, show_default=True,
-              help="Probability that a simulated token frame peaks on a wrong character.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the simulation.")
-@click.option("--beam", type=float, default=16.0, show_default=True, help="Decoder beam.")
-def demo_command(confusion, seed, beam) -> None:
-    """Build a char-level graph from the bundled lexicon-free LM and decode held-out sentences.
+def bundled_utterances() -> list[tuple[Path, str]]:
+    """(WAV path, reference text) of the bundled demo recordings."""
+    data = demo_data_dir()
+    rows = (line.split("\t") for line in (data / "utterances.tsv").read_text().splitlines())
+    return [(data / "wav" / name, reference) for name, reference in rows]
 
-    The emissions are simulated from the reference text with character confusions (no acoustic
-    model is bundled yet), so the demo shows what the lexicon and LM correct over greedy CTC.
+
+@click.command("demo", epilog=EPILOG)
+@click.argument("wavs", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--beam", type=float, default=16.0, show_default=True, help="Decoder beam.")
+def demo_command(wavs, beam) -> None:
+    """Transcribe the bundled recordings (or WAVS) with the reference acoustic model, a graph
+    built from the bundled LM (char spellings of its words, optional '|'), and the decoder.
+
+    For each recording it prints the reference (bundled ones only), the greedy CTC reading of
+    the acoustic model and the decoded text; then the WERs of both.
     """
+    model = AcousticModel.load()
+    utterances = [(path, None) for path in wavs] or bundled_utterances()
     data = demo_data_dir()
     with tempfile.TemporaryDirectory() as scratch:
+        tokens = model.write_tokens(Path(scratch) / "tokens.txt")
         click.echo("Building the demo graph (spelling lexicon from the LM words, optional '|')...")
-        graph = build_graph(data / "tokens.txt", Path(scratch) / "graph", spell=True,
-                            word_boundary="|", lm=data / "lm.arpa", progress=False)
+        graph = build_graph(tokens, Path(scratch) / "graph", spell=True, word_boundary="|",
+                            lm=data / "lm.arpa.gz", progress=False)
         hclg = graph.info["fst_counts"]["HCLG"]
         click.echo(f"  {graph.info['num_words']} words, HCLG {hclg['states']} states / "
-                   f"{hclg['arcs']} arcs, built in {graph.info['build']['total_seconds']:.2f} s\n")
-        decoder = Decoder(graph, beam=beam)
-        symbols = graph.tokens.to_symbol
-        rng = np.random.default_rng(seed)
-        greedy_pairs, decoded_pairs, seconds, frames = [], [], 0.0, 0
-        for reference in (data / "utterances.txt").read_text(encoding="utf-8").splitlines():
-            token_ids = [graph.tokens["|" if c == " " else c] for c in reference]
-            emissions = simulate_ctc_emissions(token_ids, len(graph.tokens), rng,
-                                               confusion=confusion)
-            greedy = "".join(symbols[t] for t in greedy_ctc(emissions)).replace("|", " ")
-            greedy = " ".join(greedy.split())
+                   f"{hclg['arcs']} arcs, built in {graph.info['build']['total_seconds']:.1f} s\n")
+        decoder = Decoder(graph, beam=beam, frame_shift=model.frame_shift)
+        greedy_pairs, decoded_pairs = [], []
+        am_seconds = decode_seconds = audio_seconds = 0.0
+        for path, reference in utterances:
+            start = time.perf_counter()
+            emissions = model.emissions(path)
+            am_seconds += time.perf_counter() - start
             start = time.perf_counter()
             result = decoder.decode(emissions)
-            seconds += time.perf_counter() - start
-            frames += emissions.shape[0]
-            greedy_pairs.append((reference, greedy))
-            decoded_pairs.append((reference, result.text))
-            click.echo(f"REF     {reference}\nGREEDY  {greedy}\nPYWFST  {result.text}\n")
-    click.echo(f"WER greedy CTC {error_rate(greedy_pairs):.1f} %, pywfst {error_rate(decoded_pairs):.1f} %"
-               f"  ({frames} frames decoded in {1000 * seconds:.1f} ms)")
+            decode_seconds += time.perf_counter() - start
+            audio_seconds += len(emissions) * model.frame_shift
+            greedy = " ".join("".join(model.tokens[t] for t in greedy_ctc(emissions))
+                              .replace("|", " ").split())
+            click.echo(f"{path.name}")
+            if reference is not None:
+                click.echo(f"  REF     {reference}")
+                greedy_pairs.append((reference, greedy))
+                decoded_pairs.append((reference, result.text))
+            click.echo(f"  GREEDY  {greedy}\n  PYWFST  {result.text}\n")
+    click.echo(f"{audio_seconds:.1f} s of audio: acoustic model {am_seconds:.2f} s, "
+               f"decoder {decode_seconds:.3f} s")
+    if decoded_pairs:
+        click.echo(f"WER greedy CTC {error_rate(greedy_pairs):.1f} %, "
+                   f"pywfst {error_rate(decoded_pairs):.1f} %")
