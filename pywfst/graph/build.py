@@ -22,7 +22,7 @@ from typing import Dict, List, Optional, Sequence, Union
 from ..errors import InputFileError
 from .graph_dir import FORMAT_VERSION, PRONUNCIATIONS_FILE, Graph
 from .compose import compile_lg, compose_topology
-from .injection import ExtraVocabulary, add_word_class, extend_lexicon
+from .injection import CLASS_EXIT_SYMBOL, ExtraVocabulary, add_word_class, extend_lexicon
 from .grammar import (OOV_MODES, ArpaSummary, GrammarCompilation, read_arpa_summary, word_loop,
                       write_arpa_with_unk)
 from .lexicon import (Lexicon, Pronunciation, bpe_lexicon, compile_lexicon, read_lexicon,
@@ -193,7 +193,8 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
             if not lexicon.entries:
                 raise InputFileError(lexicon.source, None, "no usable lexicon entries")
             lexicon_words = lexicon.words()
-        words = make_word_table(lexicon_words)
+        word_disambig = ("#0", CLASS_EXIT_SYMBOL) if extra is not None else ("#0",)
+        words = make_word_table(lexicon_words, word_disambig)
         words.write(out / "words.txt")
         tokens.table.write(out / "tokens.txt")
         write_pronunciations(lexicon, tokens, out / PRONUNCIATIONS_FILE)
@@ -207,7 +208,7 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
             with log.stage("L (lexicon fst)"):
                 optional = boundary_id if not options.boundary_mandatory else None
                 lexicon_fst = compile_lexicon(lexicon, words.to_id, tokens.num_columns,
-                                              words["#0"], optional)
+                                              [words[s] for s in word_disambig], optional)
                 lexicon_fst.fst.arcsort("olabel")
                 lexicon_fst.fst.write(str(out / "L_disambig.fst"))
             with log.stage("G (grammar fst)"):
@@ -217,7 +218,8 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
                     grammar_job.wait()
                 if extra is not None:
                     class_info = add_word_class(out / "G.fst", extra.terms, words.to_id,
-                                                words["#0"], options.extra_weight)
+                                                words["#0"], words[CLASS_EXIT_SYMBOL],
+                                                options.extra_weight)
         if arpa_for_g != lm_path:
             Path(arpa_for_g).unlink()
         with log.stage("LG = min(det(L o G))"):
@@ -259,7 +261,7 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
         "num_words": len(lexicon_words),
         "num_pronunciations": len(lexicon.entries),
         "disambig_token_ids": lexicon_fst.disambig_labels,
-        "disambig_word_ids": [words["#0"]],
+        "disambig_word_ids": [words[s] for s in word_disambig],
         "lm": None if arpa is None else {
             "order": arpa.order, "ngram_counts": arpa.counts,
             "ngram_counts_used": lm_counts or arpa.counts,

@@ -4,11 +4,15 @@ Every word of the extra terms gets a pronunciation in L (spelled for char graphs
 graphs, the lexicon's own or else the jargon file's ARPAbet for phone graphs). In G the terms
 form a word class entered from the LM's null-history (unigram) state: a ``#0`` arc costing
 -ln(share) leads to one path per term (-ln(1/N) on its first word, a multi-word term is a word
-sequence), and each path ends back in the unigram state. The unigram state's other arcs and its
-final weight pay -ln(1 - share), so the class takes ``share`` of the unigram mass and G stays
-normalised. Reusing ``#0`` (the backoff symbol) keeps L∘G determinizable exactly as Kaldi's
-backoff arcs do: a class path reads one more ``#0`` than any LM path, so no two paths with
-different weights share an input string.
+sequence), and each path leaves through a ``#1`` arc back to the unigram state. The unigram
+state's other arcs and its final weight pay -ln(1 - share), so the class takes ``share`` of the
+unigram mass and G stays normalised.
+
+The two disambiguation symbols keep L∘G determinizable. Entering reads one more ``#0`` than any
+LM path (a backoff arc into the unigram state, then the class arc). Leaving through ``#1`` tells
+the phrase "x y" apart from the term "x" followed by the LM word "y": without it both paths read
+the same input with different weights and end in different states, so determinization never
+ends.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from .lexicon import Lexicon, Pronunciation, bpe_lexicon, spelling_lexicon
 from .symbols import TokenSet
 
 PathLike = Union[str, Path]
+CLASS_EXIT_SYMBOL = "#1"  # word-level disambiguation symbol on the class's exit arc
 _STRESS = re.compile(r"[012]$")
 
 
@@ -108,7 +113,8 @@ def unigram_state(grammar: fst.VectorFst, backoff_id: int) -> int:
 
 
 def add_word_class(grammar_path: PathLike, terms: Sequence[Tuple[str, ...]],
-                   word_ids: Dict[str, int], backoff_id: int, share: float) -> Dict[str, float]:
+                   word_ids: Dict[str, int], backoff_id: int, exit_id: int,
+                   share: float) -> Dict[str, float]:
     """Rewrites G (file) with the terms as a class taking ``share`` of the unigram mass."""
     if not 0.0 < share < 1.0:
         raise ValueError(f"extra_weight: the class's share of the unigram mass must be in (0, 1), "
@@ -124,16 +130,17 @@ def add_word_class(grammar_path: PathLike, terms: Sequence[Tuple[str, ...]],
     final = grammar.final(unigram)
     if final != fst.Weight.zero(weight_type):
         grammar.set_final(unigram, fst.Weight(weight_type, float(final) + keep))
-    entry = grammar.add_state()
+    entry, leave = grammar.add_state(), grammar.add_state()
     grammar.add_arc(unigram, fst.Arc(backoff_id, 0, fst.Weight(weight_type, -math.log(share)),
                                      entry))
-    term_cost = fst.Weight(weight_type, math.log(len(terms)))
     one = fst.Weight.one(weight_type)
+    grammar.add_arc(leave, fst.Arc(exit_id, 0, one, unigram))
+    term_cost = fst.Weight(weight_type, math.log(len(terms)))
     for term in terms:
         state = entry
         for position, word in enumerate(term):
             last = position == len(term) - 1
-            target = unigram if last else grammar.add_state()
+            target = leave if last else grammar.add_state()
             label = word_ids[word]
             grammar.add_arc(state, fst.Arc(label, label, term_cost if position == 0 else one,
                                            target))

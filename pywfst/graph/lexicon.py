@@ -175,15 +175,22 @@ class LexiconFst:
 
 
 def compile_lexicon(lexicon: Lexicon, word_ids: Dict[str, int], num_token_labels: int,
-                    word_disambig_id: int, optional_token: Optional[int] = None) -> LexiconFst:
+                    word_disambig_ids: Sequence[int],
+                    optional_token: Optional[int] = None) -> LexiconFst:
     """L with disambiguation: one loop state (start and final); each pronunciation is a path
     leaving and re-entering it, the word on its first arc, the pronunciation cost on it too.
-    ``#0:#0`` loops on the loop state pass G's backoff symbol through; ``optional_token`` (a word
-    boundary such as ``|``) loops there with no output, so it may appear between any two words.
+    Loops on the loop state pass G's disambiguation symbols through (``word_disambig_ids``: #0,
+    G's backoff symbol, first; each gets a token-level label of its own after those of the
+    pronunciations); ``optional_token`` (a word boundary such as ``|``) loops there with no
+    output, so it may appear between any two words.
     """
     prons = [entry.tokens for entry in lexicon.entries]
     suffixes, highest = disambiguation_suffixes(prons)
     disambig_labels = [num_token_labels + 1 + k for k in range(highest + 1)]
+    word_disambig_labels = [disambig_labels[0]]
+    for _ in word_disambig_ids[1:]:
+        disambig_labels.append(disambig_labels[-1] + 1)
+        word_disambig_labels.append(disambig_labels[-1])
     one = fst.Weight.one("tropical")
     result = fst.VectorFst()
     loop = result.add_state()
@@ -201,7 +208,8 @@ def compile_lexicon(lexicon: Lexicon, word_ids: Dict[str, int], num_token_labels
             weight = fst.Weight("tropical", entry.cost) if position == 0 else one
             result.add_arc(source, fst.Arc(label, word if position == 0 else 0, weight, target))
             source = target
-    result.add_arc(loop, fst.Arc(disambig_labels[0], word_disambig_id, one, loop))
+    for label, word_disambig_id in zip(word_disambig_labels, word_disambig_ids):
+        result.add_arc(loop, fst.Arc(label, word_disambig_id, one, loop))
     if optional_token is not None:
         result.add_arc(loop, fst.Arc(optional_token + 1, 0, one, loop))
     return LexiconFst(result, disambig_labels)

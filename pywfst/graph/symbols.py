@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Union
+from typing import Dict, Iterable, List, Sequence, Union
 
 from ..errors import InputFileError
 
@@ -125,12 +125,13 @@ def read_tokens(path: Union[str, Path], require_blank: bool = True) -> TokenSet:
     return TokenSet(table=table, path=str(path), blank_id=blank_id)
 
 
-def make_word_table(words: Iterable[str]) -> SymbolTable:
-    """words.txt in Kaldi's layout: <eps> 0, the words sorted, then #0, <s>, </s>."""
+def make_word_table(words: Iterable[str], disambig: Sequence[str] = ("#0",)) -> SymbolTable:
+    """words.txt in Kaldi's layout: <eps> 0, the words sorted, then the word-level disambiguation
+    symbols (#0, and #1 when a word class needs it), <s>, </s>."""
     table = SymbolTable()
     table.add(EPSILON_SYMBOL, 0)
     for word in sorted(set(words)):
         table.add(word, len(table))
-    for symbol in ("#0", "<s>", "</s>"):
+    for symbol in (*disambig, "<s>", "</s>"):
         table.add(symbol, len(table))
     return table
