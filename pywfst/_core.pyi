@@ -48,6 +48,7 @@ class DecoderOptions:
     beam_delta: float
     nbest: int
     lattice_beam: float
+    boost_nodes_per_state: int
     def __init__(self) -> None: ...
     def check(self) -> None:
         """Raise ValueError naming the first invalid option."""

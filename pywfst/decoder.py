@@ -57,17 +57,21 @@ class Decoder:
             many word histories, so decoding costs up to nbest times more).
         lattice_beam: with nbest > 1, a state keeps another word history only within this cost
             of its best one (lower: faster n-best, fewer alternatives).
+        boost_nodes_per_state: with phrase boosting, tokens a graph state keeps in different
+            phrase-automaton nodes (1: fastest; a partial match may then be recombined away).
     """
 
     def __init__(self, graph: Union[Graph, str, Path], beam: float = 16.0, max_active: int = 7000,
                  min_active: int = 200, beam_delta: float = 0.5, acoustic_scale: float = 1.0,
                  log_softmax: bool = False, log_priors=None, frame_shift: float = 0.04,
-                 num_threads: int = 0, nbest: int = 1, lattice_beam: float = 10.0):
+                 num_threads: int = 0, nbest: int = 1, lattice_beam: float = 10.0,
+                 boost_nodes_per_state: int = 4):
         self.graph = graph if isinstance(graph, Graph) else Graph.load(graph)
         options = _core.DecoderOptions()
         options.beam, options.max_active = float(beam), int(max_active)
         options.min_active, options.beam_delta = int(min_active), float(beam_delta)
         options.nbest, options.lattice_beam = int(nbest), float(lattice_beam)
+        options.boost_nodes_per_state = int(boost_nodes_per_state)
         options.check()
         if not (acoustic_scale > 0 and np.isfinite(acoustic_scale)):
             raise ValueError(f"acoustic_scale: must be a finite number > 0, got {acoustic_scale}")

@@ -121,6 +121,16 @@ def test_penalty_and_prepared_boost_in_batches(spelled_graph):
     assert one_by_one[2].boost_cost == pytest.approx(-3.0)
 
 
+def test_boost_nodes_per_state(spelled_graph):
+    emissions = emissions_for(spelled_graph, "the cat sat on the mat", seed=5)
+    boost = pywfst.PhraseBoost(spelled_graph, {"cats sat": 10.0, "the dog": 6.0})
+    results = [pywfst.Decoder(spelled_graph, boost_nodes_per_state=n).decode(emissions, boost=boost)
+               for n in (1, 4)]
+    assert results[0].words == results[1].words == "the cats sat on the mat".split()
+    with pytest.raises(ValueError, match="boost_nodes_per_state"):
+        pywfst.Decoder(spelled_graph, boost_nodes_per_state=0)
+
+
 def test_boost_input_errors(spelled_graph, char_setup, tmp_path):
     decoder = pywfst.Decoder(spelled_graph)
     emissions = emissions_for(spelled_graph, "a dog")

@@ -64,7 +64,8 @@ inline int32_t BeamSearch::Relax(const Token& from, const GraphArc* arc, double 
         cost += boost_cost;
       }
     }
-    const int32_t capacity = options_.nbest * (boost_ != nullptr ? kBoostNodesPerState : 1);
+    const int32_t capacity =
+        options_.nbest * (boost_ != nullptr ? options_.boost_nodes_per_state : 1);
     int32_t costliest = -1, count = 0;
     double cheapest = kInfinity;
     for (int32_t i = head; i >= 0; i = tokens_[i].next) {

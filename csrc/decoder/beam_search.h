@@ -17,9 +17,9 @@
 // compacted when it grows, so steady-state decoding allocates nothing.
 //
 // Phrase boosting: Decode() may take a PhraseBoost. A token then also carries its automaton node,
-// its cost includes the bonuses so far, and a state keeps up to kBoostNodesPerState tokens with
-// different nodes (nbest each), so a partial match does not lose to an unboosted path before it
-// can complete. At the end the pending bonus of each token is taken back.
+// its cost includes the bonuses so far, and a state keeps up to options.boost_nodes_per_state
+// tokens with different nodes (nbest each), so a partial match does not lose to an unboosted path
+// before it can complete. At the end the pending bonus of each token is taken back.
 //
 // Ownership: a BeamSearch holds a shared_ptr to its graph, so the graph lives as long as any
 // search using it. One BeamSearch must not be used by two threads at once; create one per thread
@@ -45,8 +45,6 @@ class BeamSearch {
   // words. Throws InputError when the scores have fewer columns than the graph's largest input
   // label, or hold NaN / +inf.
   DecodeResult Decode(const FrameScores& scores, const PhraseBoost* boost = nullptr);
-
-  static constexpr int32_t kBoostNodesPerState = 4;
 
  private:
   struct Token {

@@ -25,6 +25,10 @@ struct DecoderOptions {
   // than the state's best token, and hypotheses costlier than the best by more are not returned
   // (Kaldi's lattice_beam plays this part in its lattices).
   float lattice_beam = 10.0f;
+  // With phrase boosting: tokens a state keeps (per word history) in different boost-automaton
+  // nodes, so that a partial match is not recombined away by a cheaper path before it completes.
+  // 1 is fastest (a state keeps its cheapest token, whatever its node).
+  int32_t boost_nodes_per_state = 4;
 
   void Check() const {
     if (!(beam > 0.0f) || !std::isfinite(beam))
@@ -36,6 +40,9 @@ struct DecoderOptions {
     if (nbest < 1 || nbest > 1000) throw InputError(Concat("nbest: must be in [1, 1000], got ", nbest));
     if (!(lattice_beam > 0.0f))
       throw InputError(Concat("lattice_beam: must be a number > 0, got ", lattice_beam));
+    if (boost_nodes_per_state < 1 || boost_nodes_per_state > 64)
+      throw InputError(Concat("boost_nodes_per_state: must be in [1, 64], got ",
+                              boost_nodes_per_state));
     if (!(beam_delta >= 0.0f) || !std::isfinite(beam_delta))
       throw InputError(Concat("beam_delta: must be a finite number >= 0, got ", beam_delta));
   }

@@ -65,6 +65,8 @@ void BindDecoder(py::module_& m) {
       .def_readwrite("nbest", &DecoderOptions::nbest, "Distinct word sequences to keep and return.")
       .def_readwrite("lattice_beam", &DecoderOptions::lattice_beam,
                      "With nbest > 1: keep other word histories within this cost of a state's best.")
+      .def_readwrite("boost_nodes_per_state", &DecoderOptions::boost_nodes_per_state,
+                     "With phrase boosting: tokens per state in different automaton nodes.")
       .def("check", &DecoderOptions::Check, "Raise ValueError naming the first invalid option.");
 
   py::class_<Hypothesis>(m, "Hypothesis", "One path: words, frame alignment and costs.")
