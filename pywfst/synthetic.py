@@ -38,3 +38,10 @@ def greedy_ctc(emissions: np.ndarray, blank: int = 0) -> list:
     keep = np.ones(len(best), dtype=bool)
     keep[1:] = best[1:] != best[:-1]
     return [int(t) for t in best[keep] if t != blank]
+
+
+def greedy_text(emissions: np.ndarray, tokens: Sequence[str], blank: int = 0,
+                boundary: str = "|") -> str:
+    """Greedy CTC reading as text: token symbols joined, the word-boundary token as a space."""
+    chars = "".join(tokens[t] for t in greedy_ctc(emissions, blank=blank))
+    return " ".join(chars.replace(boundary, " ").split())

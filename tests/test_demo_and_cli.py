@@ -6,7 +6,7 @@ from click.testing import CliRunner
 from pywfst.cli import cli
 from pywfst.cli.demo import bundled_utterances
 from pywfst.metrics import edit_distance, error_rate
-from pywfst.synthetic import greedy_ctc, simulate_ctc_emissions
+from pywfst.synthetic import greedy_ctc, greedy_text, simulate_ctc_emissions
 
 
 def test_demo_transcribes_bundled_audio_better_than_greedy():
@@ -91,3 +91,11 @@ def test_decode_cli_formats_and_errors(char_setup, tmp_path):
     (tmp_path / "junk.npz").write_text("not numpy")
     failed = runner.invoke(cli, base + [str(tmp_path / "junk.npz")])
     assert failed.exit_code == 1 and "junk.npz: not a readable .npy/.npz file" in failed.output
+
+
+def test_greedy_text_reads_boundaries_as_spaces():
+    tokens = ["<blk>", "|", "a", "b"]
+    columns = [2, 2, 0, 2, 1, 1, 3, 0, 1]  # a a (blank) a | | b (blank) |
+    emissions = np.full((len(columns), 4), -10.0, dtype=np.float32)
+    emissions[np.arange(len(columns)), columns] = 0.0
+    assert greedy_text(emissions, tokens) == "aa b"

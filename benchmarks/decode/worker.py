@@ -181,14 +181,13 @@ def setup_pyctcdecode(args, params):
 
 
 def setup_greedy(args, params):
-    from pywfst.synthetic import greedy_ctc
+    from pywfst.synthetic import greedy_text
 
     tokens = read_tokens(args.data)
     blank = tokens.index("<blk>")
 
     def decode(emissions):
-        chars = "".join(tokens[t] for t in greedy_ctc(emissions, blank=blank))
-        return {"text": " ".join(chars.replace("|", " ").split())}
+        return {"text": greedy_text(emissions, tokens, blank=blank)}
     return decode, {}
 
 

@@ -13,7 +13,7 @@ from ..am import AcousticModel
 from ..decoder import Decoder
 from ..graph import build_graph
 from ..metrics import error_rate
-from ..synthetic import greedy_ctc
+from ..synthetic import greedy_text
 
 EPILOG = """\b
 Examples:
@@ -66,8 +66,7 @@ def demo_command(wavs, beam) -> None:
             result = decoder.decode(emissions)
             decode_seconds += time.perf_counter() - start
             audio_seconds += len(emissions) * model.frame_shift
-            greedy = " ".join("".join(model.tokens[t] for t in greedy_ctc(emissions))
-                              .replace("|", " ").split())
+            greedy = greedy_text(emissions, model.tokens)
             click.echo(f"{path.name}")
             if reference is not None:
                 click.echo(f"  REF     {reference}")

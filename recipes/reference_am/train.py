@@ -26,7 +26,7 @@ from pywfst.am import AcousticModel, FeatureConfig, log_mel, read_wav, resample
 from pywfst.am.model import ModelShape, output_frames
 from pywfst.am.torch_model import ConvCtcModel, export_weights
 from pywfst.metrics import error_rate
-from pywfst.synthetic import greedy_ctc
+from pywfst.synthetic import greedy_text
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKENS = ["<blk>", "|"] + [chr(c) for c in range(ord("a"), ord("z") + 1)] + ["'"]
@@ -36,10 +36,6 @@ FEATURES = FeatureConfig()
 
 def text_to_ids(text: str) -> list[int]:
     return [TOKEN_IDS["|" if c == " " else c] for c in " ".join(text.split())]
-
-
-def ids_to_text(ids) -> str:
-    return " ".join("".join(TOKENS[i] for i in ids).replace("|", " ").split())
 
 
 def features_of(path: str) -> np.ndarray:
@@ -105,7 +101,7 @@ def greedy_scores(model, features: list[np.ndarray], texts: list[str]) -> dict:
     with torch.no_grad():
         for f, text in zip(features, texts):
             log_probs = model(torch.from_numpy(f.astype(np.float32))[None])[0].numpy()
-            pairs.append((text, ids_to_text(greedy_ctc(log_probs))))
+            pairs.append((text, greedy_text(log_probs, TOKENS)))
     model.train()
     return {"wer": error_rate(pairs), "cer": error_rate(pairs, unit="char")}
 
@@ -184,7 +180,7 @@ def main() -> None:
     exported = AcousticModel(shape, export_weights(model), TOKENS, FEATURES, info)
     for split in ("dev", "test", "test_voice"):
         entries, feats = data[split]
-        pairs = [(e["text"], ids_to_text(greedy_ctc(exported.network.log_probs(f.astype(np.float32)))))
+        pairs = [(e["text"], greedy_text(exported.network.log_probs(f.astype(np.float32)), TOKENS))
                  for e, f in zip(entries, feats)]
         info["greedy"][split] = {"cer": round(error_rate(pairs, unit="char"), 2),
                                  "wer": round(error_rate(pairs), 2), "utterances": len(pairs)}
