@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import glob
 import json
 import re
 import shutil
@@ -31,8 +30,8 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-WORDNET = Path("/usr/share/wordnet")
-SEPARATORS = re.compile(r"[^a-z']+")
+sys.path.insert(0, str(HERE.parent.parent / "corpus"))
+from make_text import wordnet_sentences  # noqa: E402  (corpus/make_text.py)
 CHARS = "abcdefghijklmnopqrstuvwxyz'"
 # Simulated-emission settings (pywfst.synthetic.simulate_ctc_emissions).
 EMISSION_DEFAULTS = {"peak": 5.0, "noise": 1.5, "confusion": 0.2}
@@ -43,23 +42,8 @@ def log(message: str) -> None:
 
 
 def read_wordnet() -> list[tuple[str, ...]]:
-    """WordNet glosses as sentences: a gloss splits at ';' and at the quotes of its examples."""
-    files = sorted(glob.glob(str(WORDNET / "data.*")))
-    if not files:
-        raise SystemExit(f"no {WORDNET}/data.*: run `apt-get install wordnet-base` (setup.sh)")
-    sentences = []
-    for name in files:
-        with open(name, encoding="latin-1") as handle:
-            for line in handle:
-                if line.startswith("  "):  # licence text at the top of each file
-                    continue
-                gloss = line.partition(" | ")[2]
-                for piece in re.split(r'[;"]', gloss):
-                    words = tuple(w.strip("'") for w in SEPARATORS.sub(" ", piece.lower()).split())
-                    words = tuple(w for w in words if w)
-                    if words:
-                        sentences.append(words)
-    return sentences
+    """WordNet glosses as word tuples, read and normalised by the corpus's own reader."""
+    return [tuple(sentence.split()) for sentence in wordnet_sentences()]
 
 
 def token_ids() -> dict[str, int]:
