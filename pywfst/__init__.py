@@ -5,6 +5,7 @@ Build a decoding graph with :func:`build_graph` (or ``pywfst build-graph``), loa
 """
 
 from .boost import PhraseBoost
+from .class_slots import ClassEntries
 from .decoder import Decoder
 from .errors import InputFileError
 from .graph import BuildOptions, Graph, build_graph
@@ -12,5 +13,5 @@ from .result import Result
 
 __version__ = "0.1.0"
 
-__all__ = ["BuildOptions", "Decoder", "Graph", "InputFileError", "PhraseBoost", "Result", "build_graph",
+__all__ = ["BuildOptions", "ClassEntries", "Decoder", "Graph", "InputFileError", "PhraseBoost", "Result", "build_graph",
            "__version__"]

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 from pathlib import Path
-from typing import List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
 from . import _core
 from .boost import PhraseBoost, PhraseSpec
+from .class_slots import (ClassEntries, EntrySpec, Pronunciations, label_of, slot_index,
+                          slot_names, split_label)
 from .graph import Graph
 from .result import Result
 from .word_alignment import word_spans
@@ -88,6 +91,42 @@ class Decoder:
         self.frame_shift = float(frame_shift)
         self.num_threads = int(num_threads)
         self._search = _core.BeamSearch(self.graph.native, options)
+        self._classes: Dict[int, ClassEntries] = {}  # by slot index
+        self._native_classes: list = []
+        self._pronunciations = self.graph.pronunciations
+
+    def set_class(self, name: str, entries: Union[ClassEntries, EntrySpec, None],
+                  pronunciations: Optional[Pronunciations] = None) -> None:
+        """Fills the graph's class slot ``name`` with ``entries`` for the following decode calls.
+
+        ``entries``: a :class:`ClassEntries` prepared for this graph, or entries to compile now
+        (a list of words / phrases, or a mapping entry -> relative weight); None empties the slot.
+        ``pronunciations`` (phone graphs): phone strings of words the graph does not know.
+        """
+        if entries is None:
+            self._classes.pop(slot_index(self.graph, name), None)
+        else:
+            if not isinstance(entries, ClassEntries):
+                entries = ClassEntries(self.graph, name, entries, pronunciations)
+            elif entries.graph_path != self.graph.path or entries.name != name:
+                raise ValueError(f"entries: prepared for slot {entries.name!r} of "
+                                 f"{entries.graph_path}, not {name!r} of {self.graph.path}")
+            self._classes[entries.index] = entries
+        self._native_classes = [None] * len(slot_names(self.graph))
+        for index, prepared in self._classes.items():
+            self._native_classes[index] = prepared.native
+        class_pronunciations = {label_of(index, word): prons
+                                for index, prepared in self._classes.items()
+                                for word, prons in prepared.pronunciations.items()}
+        graph_pronunciations = self.graph.pronunciations
+        self._pronunciations = (None if graph_pronunciations is None else
+                                collections.ChainMap(class_pronunciations, graph_pronunciations))
+
+    def _word(self, word_id: int) -> str:
+        found = split_label(word_id)
+        if found is None:
+            return self.graph.word(word_id)
+        return self._classes[found[0]].words[found[1]]
 
     def _transform(self) -> dict:
         return {"acoustic_scale": self.acoustic_scale, "log_softmax": self.log_softmax,
@@ -119,9 +158,9 @@ class Decoder:
         graph = self.graph
         locate = functools.partial(word_spans, ids, hypothesis.word_frames, alignment,
                                    hypothesis.continues_token, graph.blank_id,
-                                   graph.states_per_token, graph.pronunciations,
+                                   graph.states_per_token, self._pronunciations,
                                    graph.optional_token_ids)
-        return Result(words=[graph.word(w) for w in ids], word_ids=ids,
+        return Result(words=[self._word(w) for w in ids], word_ids=ids,
                       word_frames=hypothesis.word_frames, alignment=alignment,
                       cost=hypothesis.total_cost, acoustic_cost=hypothesis.acoustic_cost,
                       graph_cost=hypothesis.graph_cost, boost_cost=hypothesis.boost_cost,
@@ -137,7 +176,8 @@ class Decoder:
         """
         scores = as_score_array(emissions)
         native_boost = self._native_boost(boost)
-        return self._result(self._search.decode(scores, boost=native_boost, **self._transform()))
+        return self._result(self._search.decode(scores, boost=native_boost,
+                                                classes=self._native_classes, **self._transform()))
 
     def decode_batch(self, emissions, lengths: Optional[Sequence[int]] = None,
                      names: Optional[Sequence[str]] = None,
@@ -165,7 +205,8 @@ class Decoder:
             return []
         natives = _core.decode_batch(self.graph.native, self.options, batch,
                                      num_threads=self.num_threads, names=labels,
-                                     boost=self._native_boost(boost), **self._transform())
+                                     boost=self._native_boost(boost),
+                                     classes=self._native_classes, **self._transform())
         return [self._result(n) for n in natives]
 
 

@@ -11,7 +11,7 @@ namespace pywfst {
 std::vector<DecodeResult> DecodeBatch(const std::shared_ptr<const CsrGraph>& graph,
                                       const DecoderOptions& options,
                                       const std::vector<FrameScores>& utterances, int num_threads,
-                                      const PhraseBoost* boost) {
+                                      const PhraseBoost* boost, const ClassGraphs* classes) {
   options.Check();
   std::vector<DecodeResult> results(utterances.size());
   if (num_threads <= 0) num_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -24,7 +24,7 @@ std::vector<DecodeResult> DecodeBatch(const std::shared_ptr<const CsrGraph>& gra
     try {
       BeamSearch search(graph, options);
       for (size_t i = next++; i < utterances.size() && !failed; i = next++)
-        results[i] = search.Decode(utterances[i], boost);
+        results[i] = search.Decode(utterances[i], boost, classes);
     } catch (...) {
       std::lock_guard<std::mutex> lock(error_mutex);
       if (!first_error) first_error = std::current_exception();

@@ -10,11 +10,12 @@
 namespace pywfst {
 
 // Decodes every entry of `utterances` with `num_threads` threads (0: hardware concurrency), each
-// with `boost` (may be null; shared read-only by the threads).
+// with `boost` and `classes` (may be null; shared read-only by the threads).
 // The first error (an InputError naming the utterance) is rethrown once all threads stopped.
 std::vector<DecodeResult> DecodeBatch(const std::shared_ptr<const CsrGraph>& graph,
                                       const DecoderOptions& options,
                                       const std::vector<FrameScores>& utterances, int num_threads,
-                                      const PhraseBoost* boost = nullptr);
+                                      const PhraseBoost* boost = nullptr,
+                                      const ClassGraphs* classes = nullptr);
 
 }  // namespace pywfst

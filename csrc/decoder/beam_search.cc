@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "common/errors.h"
+#include "fst/nonterminal.h"
 
 namespace pywfst {
 namespace {
@@ -32,43 +33,52 @@ BeamSearch::BeamSearch(std::shared_ptr<const CsrGraph> graph, const DecoderOptio
 }
 
 void BeamSearch::InitDecoding() {
-  for (const Token& token : tokens_) slot_of_state_[token.state] = -1;
+  for (const Token& token : tokens_)
+    if (token.graph == 0) slot_of_state_[token.state] = -1;
   tokens_.clear();
   previous_tokens_.clear();
   records_.clear();
   records_after_compaction_ = 0;
-  const Token before_start{graph_->Start(), -1, 0.0, 0, PhraseBoost::kRoot, -1, 0, 0};
+  class_slots_.resize(classes_ != nullptr ? classes_->size() : 0);
+  for (size_t c = 0; c < class_slots_.size(); ++c)
+    class_slots_[c].assign((*classes_)[c] ? (*classes_)[c]->Graph().NumStates() : 0, -1);
+  const Token before_start{graph_->Start(), -1, 0.0, 0, PhraseBoost::kRoot, -1, 0, 0, 0, -1};
   Relax(before_start, nullptr, 0.0, false);
   ProcessNonemitting(std::numeric_limits<float>::max());
   for (Token& token : tokens_) Commit(&token);
 }
 
+inline void BeamSearch::StepWord(Label word, uint64_t* history, PhraseBoost::Node* boost_node,
+                                 double* cost) const {
+  if (options_.nbest > 1) *history = ExtendHistory(*history, word);
+  if (boost_ != nullptr) {
+    const auto [node, boost_cost] = boost_->Step(*boost_node, word);
+    *boost_node = node;
+    *cost += boost_cost;
+  }
+}
+
 inline int32_t BeamSearch::Relax(const Token& from, const GraphArc* arc, double cost,
                                  bool self_loop) {
   const StateId state = arc != nullptr ? arc->nextstate : from.state;
-  const int32_t head = slot_of_state_[state];
+  int32_t& head_slot = SlotOf(from.graph, state);
+  const int32_t head = head_slot;
   uint64_t history = from.history;
   PhraseBoost::Node boost_node = from.boost_node;
   int32_t target = -1;
-  if (options_.nbest == 1 && boost_ == nullptr) {  // plain Viterbi: one token per state
+  if (options_.nbest == 1 && boost_ == nullptr && from.graph == 0) {  // plain Viterbi
     if (head >= 0) {
       if (!(tokens_[head].cost > cost)) return -1;  // ties keep the first
       target = head;
     }
-  } else {  // tokens of a state differ in word history (n-best) or boost node
-    if (arc != nullptr && arc->olabel != 0) {
-      if (options_.nbest > 1) history = ExtendHistory(history, arc->olabel);
-      if (boost_ != nullptr) {
-        const auto [node, boost_cost] = boost_->Step(boost_node, arc->olabel);
-        boost_node = node;
-        cost += boost_cost;
-      }
-    }
+  } else {  // tokens of a state differ in word history (n-best), boost node or return state
+    if (arc != nullptr && arc->olabel != 0) StepWord(arc->olabel, &history, &boost_node, &cost);
     const int32_t capacity =
         options_.nbest * (boost_ != nullptr ? options_.boost_nodes_per_state : 1);
     int32_t costliest = -1, count = 0;
     double cheapest = kInfinity;
     for (int32_t i = head; i >= 0; i = tokens_[i].next) {
+      if (tokens_[i].return_state != from.return_state) continue;  // a different path altogether
       if (tokens_[i].history == history && tokens_[i].boost_node == boost_node) {
         if (!(tokens_[i].cost > cost)) return -1;
         target = i;
@@ -91,15 +101,16 @@ inline int32_t BeamSearch::Relax(const Token& from, const GraphArc* arc, double 
     if (arc->ilabel != 0) pending_ilabel = self_loop ? -arc->ilabel : arc->ilabel;
     if (arc->olabel != 0) pending_olabel = arc->olabel;
   }
-  const Token token{state, from.record, cost, history, boost_node,
-                    target >= 0 ? tokens_[target].next : head, pending_ilabel, pending_olabel};
+  const Token token{state,          from.record,    cost,       history,
+                    boost_node,     target >= 0 ? tokens_[target].next : head,
+                    pending_ilabel, pending_olabel, from.graph, from.return_state};
   if (target >= 0) {
     tokens_[target] = token;
     return target;
   }
   tokens_.push_back(token);
-  slot_of_state_[state] = static_cast<int32_t>(tokens_.size()) - 1;
-  return slot_of_state_[state];
+  head_slot = static_cast<int32_t>(tokens_.size()) - 1;
+  return head_slot;
 }
 
 double BeamSearch::Cutoff(float* adaptive_beam, int32_t* best_slot) {
@@ -146,7 +157,7 @@ double BeamSearch::Cutoff(float* adaptive_beam, int32_t* best_slot) {
 
 double BeamSearch::ProcessEmitting(const std::vector<float>& costs) {
   std::swap(tokens_, previous_tokens_);
-  for (const Token& token : previous_tokens_) slot_of_state_[token.state] = -1;
+  for (const Token& token : previous_tokens_) SlotOf(token.graph, token.state) = -1;
   tokens_.clear();
   float adaptive_beam = options_.beam;
   int32_t best_slot = -1;
@@ -154,7 +165,7 @@ double BeamSearch::ProcessEmitting(const std::vector<float>& costs) {
   double next_cutoff = kInfinity;
   if (best_slot >= 0) {  // the best token's arcs give a first, usually tight, bound
     const Token& best = previous_tokens_[best_slot];
-    for (const GraphArc& arc : graph_->EmittingArcs(best.state)) {
+    for (const GraphArc& arc : GraphOf(best.graph).EmittingArcs(best.state)) {
       const double cost = best.cost + arc.weight + costs[arc.ilabel];
       next_cutoff = std::min(next_cutoff, cost + adaptive_beam);
     }
@@ -163,15 +174,19 @@ double BeamSearch::ProcessEmitting(const std::vector<float>& costs) {
   // fetch them a few tokens ahead.
   constexpr size_t kOffsetsAhead = 8, kArcsAhead = 4;
   const size_t num_tokens = previous_tokens_.size();
+  auto prefetch_offsets = [this](const Token& t) { GraphOf(t.graph).PrefetchOffsets(t.state); };
   for (size_t i = 0; i < std::min(num_tokens, kOffsetsAhead); ++i)
-    graph_->PrefetchOffsets(previous_tokens_[i].state);
+    prefetch_offsets(previous_tokens_[i]);
   for (size_t i = 0; i < num_tokens; ++i) {
-    if (i + kOffsetsAhead < num_tokens) graph_->PrefetchOffsets(previous_tokens_[i + kOffsetsAhead].state);
-    if (i + kArcsAhead < num_tokens) graph_->PrefetchEmittingArcs(previous_tokens_[i + kArcsAhead].state);
+    if (i + kOffsetsAhead < num_tokens) prefetch_offsets(previous_tokens_[i + kOffsetsAhead]);
+    if (i + kArcsAhead < num_tokens) {
+      const Token& ahead = previous_tokens_[i + kArcsAhead];
+      GraphOf(ahead.graph).PrefetchEmittingArcs(ahead.state);
+    }
     Token& token = previous_tokens_[i];
     if (!(token.cost < cutoff)) continue;
     Commit(&token);  // only tokens that live on get their step recorded
-    const ArcRange arcs = graph_->EmittingArcs(token.state);
+    const ArcRange arcs = GraphOf(token.graph).EmittingArcs(token.state);
     for (const GraphArc& arc : arcs) __builtin_prefetch(slot_of_state_.data() + arc.nextstate);
     for (const GraphArc& arc : arcs) {
       const double cost = token.cost + arc.weight + costs[arc.ilabel];
@@ -186,16 +201,27 @@ double BeamSearch::ProcessEmitting(const std::vector<float>& costs) {
 void BeamSearch::ProcessNonemitting(double cutoff) {
   // Only tokens with epsilon arcs have anything to do here (FasterDecoder queues all of them;
   // the others would be popped and skipped, so the result is the same).
+  // Tokens in a sub-graph are all queued: where an entry ends they may leave it.
   queue_.clear();
   for (size_t i = 0; i < tokens_.size(); ++i)
-    if (graph_->HasEpsilonArcs(tokens_[i].state)) queue_.push_back(static_cast<int32_t>(i));
+    if (tokens_[i].graph != 0 || graph_->HasEpsilonArcs(tokens_[i].state))
+      queue_.push_back(static_cast<int32_t>(i));
   constexpr size_t kAhead = 8;  // the queue is worked from its back: prefetch further down
   while (!queue_.empty()) {
-    if (queue_.size() > kAhead) graph_->PrefetchOffsets(tokens_[queue_[queue_.size() - kAhead]].state);
+    if (queue_.size() > kAhead) {
+      const Token& ahead = tokens_[queue_[queue_.size() - kAhead]];
+      GraphOf(ahead.graph).PrefetchOffsets(ahead.state);
+    }
     Token token = tokens_[queue_.back()];
     queue_.pop_back();
     if (token.cost > cutoff) continue;
-    for (const GraphArc& arc : graph_->EpsilonArcs(token.state)) {
+    if (token.graph == 0) {
+      if (graph_->HasNonterminalArcs(token.state))
+        for (const GraphArc& arc : graph_->NonterminalArcs(token.state)) EnterClass(token, arc, cutoff);
+    } else if (const ClassGraph::Exit* exit = (*classes_)[token.graph - 1]->ExitOf(token.state)) {
+      LeaveClass(token, *exit, cutoff);
+    }
+    for (const GraphArc& arc : GraphOf(token.graph).EpsilonArcs(token.state)) {
       const double cost = token.cost + arc.weight;
       if (cost > cutoff) continue;
       // A token holds one pending output label: write the first before adding a second. (The
@@ -206,6 +232,43 @@ void BeamSearch::ProcessNonemitting(double cutoff) {
       if (slot >= 0) queue_.push_back(slot);
     }
   }
+}
+
+void BeamSearch::EnterClass(Token token, const GraphArc& arc, double cutoff) {
+  if (IsReturnLabel(arc.ilabel) || classes_ == nullptr) return;
+  const int32_t class_index = ClassOfLabel(arc.ilabel);
+  if (class_index >= static_cast<int32_t>(classes_->size()) || !(*classes_)[class_index]) return;
+  const ClassGraph& sub = *(*classes_)[class_index];
+  const StateId entry = sub.EntryState(ContextOfLabel(arc.ilabel));
+  const double cost = token.cost + arc.weight + sub.EntryCost();
+  if (entry < 0 || cost > cutoff) return;
+  if (arc.olabel != 0 && token.pending_olabel != 0) Commit(&token);
+  token.graph = class_index + 1;
+  token.return_state = arc.nextstate;
+  const GraphArc jump{0, arc.olabel, 0.0f, entry};
+  const int32_t slot = Relax(token, &jump, cost, false);
+  if (slot >= 0) queue_.push_back(slot);
+}
+
+void BeamSearch::LeaveClass(Token token, const ClassGraph::Exit& exit, double cutoff) {
+  const int32_t class_index = token.graph - 1;
+  const GraphArc* back = graph_->ReturnArc(token.return_state, exit.context);
+  if (back == nullptr) return;
+  double cost = token.cost + exit.cost + back->weight;
+  if (cost > cutoff) return;
+  token.graph = 0;
+  token.return_state = -1;
+  // The entry's words: all but the last become path records here, the last goes with the move.
+  const auto [first, last] = (*classes_)[class_index]->EntryWords(exit.entry);
+  for (const int32_t* word = first; word + 1 < last; ++word) {
+    if (token.pending_olabel != 0) Commit(&token);
+    token.pending_olabel = ClassWordLabel(class_index, *word);
+    StepWord(token.pending_olabel, &token.history, &token.boost_node, &cost);
+  }
+  if (token.pending_olabel != 0) Commit(&token);
+  const GraphArc jump{0, ClassWordLabel(class_index, *(last - 1)), 0.0f, back->nextstate};
+  const int32_t slot = Relax(token, &jump, cost, false);
+  if (slot >= 0) queue_.push_back(slot);
 }
 
 void BeamSearch::Commit(Token* token) {
@@ -237,13 +300,25 @@ void BeamSearch::CompactRecords() {
   records_after_compaction_ = records_.size();
 }
 
-DecodeResult BeamSearch::Decode(const FrameScores& scores, const PhraseBoost* boost) {
-  if (scores.NumColumns() < graph_->MaxInputLabel())
+DecodeResult BeamSearch::Decode(const FrameScores& scores, const PhraseBoost* boost,
+                                const ClassGraphs* classes) {
+  Label max_ilabel = graph_->MaxInputLabel();
+  if (classes != nullptr && std::any_of(classes->begin(), classes->end(),
+                                         [](const auto& sub) { return sub != nullptr; })) {
+    if (classes->size() > static_cast<size_t>(kMaxClasses))
+      throw InputError(Concat("classes: ", classes->size(), " class slots; at most ", kMaxClasses));
+    if (graph_->MaxOutputLabel() >= kClassWordStride)
+      throw InputError(Concat("classes: the graph's word ids reach ", graph_->MaxOutputLabel(),
+                              "; class slots need them below ", kClassWordStride));
+    for (const auto& sub : *classes)
+      if (sub) max_ilabel = std::max(max_ilabel, sub->Graph().MaxInputLabel());
+  }
+  if (scores.NumColumns() < max_ilabel)
     throw InputError(Concat("emissions have ", scores.NumColumns(), " columns but the graph reads ",
-                            "column ", graph_->MaxInputLabel() - 1,
-                            " (input label - 1): give at least ", graph_->MaxInputLabel(),
-                            " columns"));
+                            "column ", max_ilabel - 1, " (input label - 1): give at least ",
+                            max_ilabel, " columns"));
   boost_ = boost;
+  classes_ = classes;
   InitDecoding();
   const int64_t num_frames = scores.NumFrames();
   for (int64_t t = 0; t < num_frames; ++t) {
@@ -254,6 +329,7 @@ DecodeResult BeamSearch::Decode(const FrameScores& scores, const PhraseBoost* bo
   for (Token& token : tokens_) Commit(&token);
   DecodeResult result = Hypotheses(scores);
   boost_ = nullptr;
+  classes_ = nullptr;
   return result;
 }
 
@@ -267,7 +343,8 @@ DecodeResult BeamSearch::Hypotheses(const FrameScores& scores) {
     return token.cost + (boost_ != nullptr ? boost_->TakeBack(token.boost_node) : 0.0);
   };
   for (size_t i = 0; i < tokens_.size(); ++i) {
-    const double final_cost = end_cost(tokens_[i]) + graph_->Final(tokens_[i].state);
+    const double final = tokens_[i].graph == 0 ? graph_->Final(tokens_[i].state) : kInfinity;
+    const double final_cost = end_cost(tokens_[i]) + final;
     if (final_cost < kInfinity) candidates.emplace_back(final_cost, static_cast<int32_t>(i));
   }
   result.reached_final = !candidates.empty();

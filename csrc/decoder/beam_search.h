@@ -21,6 +21,12 @@
 // tokens with different nodes (nbest each), so a partial match does not lose to an unboosted path
 // before it can complete. At the end the pending bonus of each token is taken back.
 //
+// Class slots: Decode() may take the run-time sub-graphs of the graph's class slots
+// (class_graph.h, fst/nonterminal.h). A token then lives either in the main graph or in one
+// sub-graph (`graph`), where it also remembers the main-graph state to return through
+// (`return_state`); tokens of a sub-graph state with different return states never recombine.
+// Entering and leaving happen in the epsilon closure.
+//
 // Ownership: a BeamSearch holds a shared_ptr to its graph, so the graph lives as long as any
 // search using it. One BeamSearch must not be used by two threads at once; create one per thread
 // (they are cheap, and share the graph).
@@ -29,6 +35,7 @@
 #include <memory>
 #include <vector>
 
+#include "decoder/class_graph.h"
 #include "decoder/decode_result.h"
 #include "decoder/decoder_options.h"
 #include "decoder/frame_scores.h"
@@ -42,9 +49,11 @@ class BeamSearch {
   BeamSearch(std::shared_ptr<const CsrGraph> graph, const DecoderOptions& options);
 
   // Decodes all frames, with `boost` (may be null; used only during the call) applied to the
-  // words. Throws InputError when the scores have fewer columns than the graph's largest input
-  // label, or hold NaN / +inf.
-  DecodeResult Decode(const FrameScores& scores, const PhraseBoost* boost = nullptr);
+  // words and `classes` (may be null; element i, when not null, fills the graph's class slot i)
+  // entered where the graph has class slots. Throws InputError when the scores have fewer
+  // columns than the graph's (or a class's) largest input label, or hold NaN / +inf.
+  DecodeResult Decode(const FrameScores& scores, const PhraseBoost* boost = nullptr,
+                      const ClassGraphs* classes = nullptr);
 
  private:
   struct Token {
@@ -59,6 +68,8 @@ class BeamSearch {
     // olabel, both 0 when there is none.
     Label pending_ilabel;
     Label pending_olabel;
+    int32_t graph;         // 0: the main graph; c + 1: the sub-graph of class slot c
+    StateId return_state;  // in a sub-graph: the main-graph state to leave through; else -1
   };
   // One step of a path that consumed a frame (ilabel != 0) or output a word (olabel > 0).
   // ilabel is negated when the arc was a self-loop: the frame continues the previous token.
@@ -69,6 +80,18 @@ class BeamSearch {
   };
 
   void InitDecoding();
+  const CsrGraph& GraphOf(int32_t graph) const {
+    return graph == 0 ? *graph_ : (*classes_)[graph - 1]->Graph();
+  }
+  int32_t& SlotOf(int32_t graph, StateId state) {
+    return graph == 0 ? slot_of_state_[state] : class_slots_[graph - 1][state];
+  }
+  // A word output on a path: extends its history (n-best) and phrase-boost node and cost.
+  void StepWord(Label word, uint64_t* history, PhraseBoost::Node* boost_node, double* cost) const;
+  // The epsilon-closure moves into a class sub-graph (through a nonterminal arc of the main
+  // graph) and out of one (when `token` is where an entry ends); queue what they relax.
+  void EnterClass(Token token, const GraphArc& arc, double cutoff);
+  void LeaveClass(Token token, const ClassGraph::Exit& exit, double cutoff);
   // Kaldi's GetCutoff over previous_tokens_: the pruning threshold and the beam that goes with it.
   double Cutoff(float* adaptive_beam, int32_t* best_slot);
   // Expands the emitting arcs of the previous frame's tokens into tokens_; returns the cutoff
@@ -92,10 +115,12 @@ class BeamSearch {
   std::shared_ptr<const CsrGraph> graph_;
   DecoderOptions options_;
   const PhraseBoost* boost_ = nullptr;  // during Decode() only
+  const ClassGraphs* classes_ = nullptr;  // during Decode() only
 
   std::vector<Token> tokens_;           // current frame
   std::vector<Token> previous_tokens_;  // frame being expanded
   std::vector<int32_t> slot_of_state_;  // first token of a state in tokens_, -1 for none
+  std::vector<std::vector<int32_t>> class_slots_;  // the same per class sub-graph
   std::vector<PathRecord> records_;
   std::vector<int32_t> queue_;
   std::vector<double> cost_scratch_;    // for nth_element in Cutoff()

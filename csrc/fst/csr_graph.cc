@@ -8,10 +8,13 @@
 //   - negative finite costs are allowed (they are common in Kaldi graphs after weight pushing).
 #include "fst/csr_graph.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 
 #include "common/errors.h"
+#include "fst/nonterminal.h"
 
 namespace pywfst {
 
@@ -110,25 +113,61 @@ void CsrGraph::Split(const std::vector<GraphArc>& arcs, const std::vector<int64_
         throw InputError(Concat(source, ": arc ", a - begin, " of state ", s, " has weight ",
                                 arc.weight, "; arc weights must not be NaN or -inf"));
       }
-      if (arc.ilabel > max_ilabel_) max_ilabel_ = arc.ilabel;
       if (arc.olabel > max_olabel_) max_olabel_ = arc.olabel;
+      if (IsNonterminal(arc.ilabel)) {
+        nonterminal_arcs_.push_back(arc);
+        nonterminal_sources_.push_back(s);
+        continue;
+      }
+      if (arc.ilabel > max_ilabel_) max_ilabel_ = arc.ilabel;
       if (arc.ilabel > 0) ++num_emitting;
     }
     ranges_[s] = {begin, begin + num_emitting};
     num_emitting_arcs_ += num_emitting;
   }
-  ranges_[n] = {offsets[n], offsets[n]};
+  // Arc ranges exclude the nonterminal arcs: shift every state's start back by those before it.
+  int64_t removed = 0;
+  size_t next_nonterminal = 0;
+  for (StateId s = 0; s < n; ++s) {
+    const int64_t epsilon_begin = ranges_[s].epsilon_begin - removed;
+    ranges_[s].begin -= removed;
+    ranges_[s].epsilon_begin = epsilon_begin;
+    while (next_nonterminal < nonterminal_sources_.size() &&
+           nonterminal_sources_[next_nonterminal] == s) {
+      ++removed;
+      ++next_nonterminal;
+    }
+  }
+  ranges_[n] = {offsets[n] - removed, offsets[n] - removed};
   has_epsilon_.assign((num_states + 63) / 64, 0);
   for (StateId s = 0; s < n; ++s)
     if (ranges_[s].epsilon_begin != ranges_[s + 1].begin)
       has_epsilon_[s >> 6] |= uint64_t{1} << (s & 63);
+  has_nonterminal_.assign(has_epsilon_.size(), 0);
+  for (StateId s : nonterminal_sources_) {
+    has_epsilon_[s >> 6] |= uint64_t{1} << (s & 63);
+    has_nonterminal_[s >> 6] |= uint64_t{1} << (s & 63);
+  }
+  // Sorted by label within each state (the sources are already in order), for ReturnArc().
+  std::vector<size_t> order(nonterminal_arcs_.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [this](size_t a, size_t b) {
+    return nonterminal_sources_[a] != nonterminal_sources_[b]
+               ? nonterminal_sources_[a] < nonterminal_sources_[b]
+               : nonterminal_arcs_[a].ilabel < nonterminal_arcs_[b].ilabel;
+  });
+  std::vector<GraphArc> sorted_arcs;
+  sorted_arcs.reserve(order.size());
+  for (size_t i : order) sorted_arcs.push_back(nonterminal_arcs_[i]);
+  nonterminal_arcs_ = std::move(sorted_arcs);
 
   // Pass 2: copy into an exactly sized array, each kind of arc in file order within its state.
-  arcs_.resize(arcs.size());
+  arcs_.resize(arcs.size() - nonterminal_arcs_.size());
   for (StateId s = 0; s < n; ++s) {
     GraphArc* emit = arcs_.data() + ranges_[s].begin;
     GraphArc* eps = arcs_.data() + ranges_[s].epsilon_begin;
     for (int64_t a = offsets[s]; a < offsets[s + 1]; ++a) {
+      if (IsNonterminal(arcs[a].ilabel)) continue;
       if (arcs[a].ilabel > 0) {
         *emit++ = arcs[a];
       } else {
@@ -138,10 +177,28 @@ void CsrGraph::Split(const std::vector<GraphArc>& arcs, const std::vector<int64_
   }
 }
 
+ArcRange CsrGraph::NonterminalArcs(StateId s) const {
+  const auto [first, last] =
+      std::equal_range(nonterminal_sources_.begin(), nonterminal_sources_.end(), s);
+  const GraphArc* base = nonterminal_arcs_.data();
+  return {base + (first - nonterminal_sources_.begin()), base + (last - nonterminal_sources_.begin())};
+}
+
+const GraphArc* CsrGraph::ReturnArc(StateId s, int32_t context) const {
+  const ArcRange arcs = NonterminalArcs(s);
+  const Label label = ReturnLabel(context);
+  const GraphArc* found = std::lower_bound(
+      arcs.begin(), arcs.end(), label,
+      [](const GraphArc& arc, Label wanted) { return arc.ilabel < wanted; });
+  return found != arcs.end() && found->ilabel == label ? found : nullptr;
+}
+
 size_t CsrGraph::MemoryBytes() const {
   return sizeof(*this) + finals_.capacity() * sizeof(float) +
          ranges_.capacity() * sizeof(StateRange) + arcs_.capacity() * sizeof(GraphArc) +
-         has_epsilon_.capacity() * sizeof(uint64_t);
+         (has_epsilon_.capacity() + has_nonterminal_.capacity()) * sizeof(uint64_t) +
+         nonterminal_arcs_.capacity() * sizeof(GraphArc) +
+         nonterminal_sources_.capacity() * sizeof(StateId);
 }
 
 }  // namespace pywfst

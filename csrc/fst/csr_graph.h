@@ -3,7 +3,9 @@
 // Arcs of each state are split into emitting arcs (ilabel > 0, consume one frame) and epsilon arcs
 // (ilabel == 0), each kind contiguous (like Kaldi's CudaFst): one arc array holds every state's
 // emitting arcs followed by its epsilon arcs, and one 16-byte entry per state gives both ranges,
-// so the search finds either kind of a state with a single cache line. Input labels follow
+// so the search finds either kind of a state with a single cache line. Class-slot nonterminal arcs
+// (ilabel >= kNonterminalBase, fst/nonterminal.h) are few and consume no frame: they are kept
+// aside, sorted by state and label, and HasEpsilonArcs() is true for their states. Input labels follow
 // the project convention: token_id + 1, 0 is epsilon. Weights are tropical costs (-log prob); a
 // state that is not final has Final(s) == +infinity.
 //
@@ -63,10 +65,18 @@ class CsrGraph {
   void PrefetchOffsets(StateId s) const { __builtin_prefetch(ranges_.data() + s); }
   void PrefetchEmittingArcs(StateId s) const { __builtin_prefetch(arcs_.data() + ranges_[s].begin); }
   // From a bitset (one bit per state, small enough to stay in cache), not from the ranges.
+  // True also for a state that has only nonterminal arcs.
   bool HasEpsilonArcs(StateId s) const { return (has_epsilon_[s >> 6] >> (s & 63)) & 1; }
+  bool HasNonterminalArcs(StateId s) const { return (has_nonterminal_[s >> 6] >> (s & 63)) & 1; }
+  // Nonterminal arcs of `s`, sorted by input label (empty for almost every state).
+  ArcRange NonterminalArcs(StateId s) const;
+  // The arc of `s` with input label ReturnLabel(context), or null when there is none.
+  const GraphArc* ReturnArc(StateId s, int32_t context) const;
+  int64_t NumNonterminalArcs() const { return static_cast<int64_t>(nonterminal_arcs_.size()); }
   int64_t NumEmittingArcs() const { return num_emitting_arcs_; }
   int64_t NumEpsilonArcs() const { return static_cast<int64_t>(arcs_.size()) - num_emitting_arcs_; }
-  // Largest input label on any arc (0 when there is none); emissions need > MaxInputLabel()-1 columns.
+  // Largest input label on any arc but nonterminals (0 when there is none); emissions need
+  // > MaxInputLabel()-1 columns.
   Label MaxInputLabel() const { return max_ilabel_; }
   Label MaxOutputLabel() const { return max_olabel_; }
   // Bytes held by the arrays (for memory reports).
@@ -84,7 +94,10 @@ class CsrGraph {
   };
   std::vector<StateRange> ranges_;  // size NumStates() + 1
   std::vector<GraphArc> arcs_;
-  std::vector<uint64_t> has_epsilon_;  // bit s: state s has epsilon arcs
+  std::vector<uint64_t> has_epsilon_;  // bit s: state s has epsilon or nonterminal arcs
+  std::vector<uint64_t> has_nonterminal_;  // bit s: state s has nonterminal arcs
+  std::vector<GraphArc> nonterminal_arcs_;     // sorted by (source state, ilabel)
+  std::vector<StateId> nonterminal_sources_;  // source state of each nonterminal arc
   int64_t num_emitting_arcs_ = 0;
   Label max_ilabel_ = 0, max_olabel_ = 0;
 };

@@ -9,6 +9,9 @@ namespace pywfst {
 // csrc/python/graph.cc: CsrGraph.
 void BindGraph(pybind11::module_& m);
 
+// csrc/python/class_graph.cc: ClassCompiler, ClassGraph and the nonterminal label scheme.
+void BindClassGraph(pybind11::module_& m);
+
 // csrc/python/decoder.cc: DecoderOptions, DecodeResult, BeamSearch, decode_batch.
 void BindDecoder(pybind11::module_& m);
 

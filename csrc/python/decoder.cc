@@ -131,16 +131,19 @@ Holds the graph (shared ownership). Not for concurrent use from several threads.
           "decode",
           [](BeamSearch& search, const py::array& scores, float acoustic_scale, bool log_softmax,
              const std::optional<py::array_t<float, py::array::c_style>>& log_priors,
-             std::shared_ptr<const PhraseBoost> boost) {
+             std::shared_ptr<const PhraseBoost> boost, const ClassGraphs& classes) {
             const ScoreMatrix view = ViewScores(scores, "emissions");
             const ScoreTransform transform =
                 MakeTransform(acoustic_scale, log_softmax, log_priors, view.num_columns, "emissions");
-            py::gil_scoped_release release;  // `boost` is held by this frame until Decode returns
-            return search.Decode(FrameScores(view, transform, "emissions"), boost.get());
+            // `boost` and `classes` are held by this frame until Decode returns.
+            py::gil_scoped_release release;
+            return search.Decode(FrameScores(view, transform, "emissions"), boost.get(), &classes);
           },
           py::arg("scores"), py::arg("acoustic_scale") = 1.0f, py::arg("log_softmax") = false,
           py::arg("log_priors") = py::none(), py::arg("boost") = py::none(),
-          "Decode one float32 [T, V] array (log-probs, or logits with log_softmax=True).");
+          py::arg("classes") = ClassGraphs{},
+          "Decode one float32 [T, V] array (log-probs, or logits with log_softmax=True); `classes`\n"
+          "fill the graph's class slots by index (None: empty slot).");
 
   m.def(
       "decode_batch",
@@ -148,7 +151,7 @@ Holds the graph (shared ownership). Not for concurrent use from several threads.
          const std::vector<py::array>& batch, float acoustic_scale, bool log_softmax,
          const std::optional<py::array_t<float, py::array::c_style>>& log_priors, int num_threads,
          std::optional<std::vector<std::string>> utterance_names,
-         std::shared_ptr<const PhraseBoost> boost) {
+         std::shared_ptr<const PhraseBoost> boost, const ClassGraphs& classes) {
         std::vector<std::string> names;
         if (utterance_names && utterance_names->size() != batch.size())
           throw InputError(Concat("names: ", utterance_names->size(), " names for ", batch.size(),
@@ -163,11 +166,12 @@ Holds the graph (shared ownership). Not for concurrent use from several threads.
                                   names[i].c_str());
         }
         py::gil_scoped_release release;
-        return DecodeBatch(graph, options, utterances, num_threads, boost.get());
+        return DecodeBatch(graph, options, utterances, num_threads, boost.get(), &classes);
       },
       py::arg("graph"), py::arg("options"), py::arg("batch"), py::arg("acoustic_scale") = 1.0f,
       py::arg("log_softmax") = false, py::arg("log_priors") = py::none(),
       py::arg("num_threads") = 0, py::arg("names") = py::none(), py::arg("boost") = py::none(),
+      py::arg("classes") = ClassGraphs{},
       "Decode a list of float32 [T, V] arrays on num_threads threads (0: all cores); errors name\n"
       "the utterance by `names` (default 'emissions[i]').");
 }

@@ -71,9 +71,12 @@ type, truncated data, impossible counts, NaN or -inf weights, arcs to missing st
                              "Number of arcs with an input label > 0.")
       .def_property_readonly("num_epsilon_arcs", &CsrGraph::NumEpsilonArcs,
                              "Number of arcs with input label 0.")
+      .def_property_readonly("num_nonterminal_arcs", &CsrGraph::NumNonterminalArcs,
+                             "Number of class-slot arcs (input label >= 2**28).")
       .def_property_readonly("num_arcs",
                              [](const CsrGraph& g) {
-                               return g.NumEmittingArcs() + g.NumEpsilonArcs();
+                               return g.NumEmittingArcs() + g.NumEpsilonArcs() +
+                                      g.NumNonterminalArcs();
                              },
                              "Total number of arcs.")
       .def_property_readonly("max_input_label", &CsrGraph::MaxInputLabel,
@@ -91,10 +94,11 @@ type, truncated data, impossible counts, NaN or -inf weights, arcs to missing st
           "arcs",
           [](const CsrGraph& g, int64_t s) {
             const StateId state = CheckState(g, s);
-            const ArcRange emitting = g.EmittingArcs(state), epsilon = g.EpsilonArcs(state);
-            py::list out(emitting.size() + epsilon.size());
+            const ArcRange emitting = g.EmittingArcs(state), epsilon = g.EpsilonArcs(state),
+                           nonterminal = g.NonterminalArcs(state);
+            py::list out(emitting.size() + epsilon.size() + nonterminal.size());
             size_t i = 0;
-            for (const ArcRange& range : {emitting, epsilon}) {
+            for (const ArcRange& range : {emitting, epsilon, nonterminal}) {
               for (const GraphArc& a : range) {
                 out[i++] = py::make_tuple(a.ilabel, a.olabel, a.weight, a.nextstate);
               }
@@ -103,7 +107,8 @@ type, truncated data, impossible counts, NaN or -inf weights, arcs to missing st
           },
           py::arg("state"), R"doc(
 Arcs leaving ``state`` as ``(ilabel, olabel, weight, nextstate)`` tuples: emitting arcs first,
-then epsilon arcs, each group in file order. IndexError when ``state`` is out of range.
+then epsilon arcs, each group in file order, then class-slot arcs by label. IndexError when
+``state`` is out of range.
 )doc")
       .def("__repr__", [](const CsrGraph& g) {
         return Concat("<pywfst._core.CsrGraph: ", g.NumStates(), " states, ", g.NumEmittingArcs(),

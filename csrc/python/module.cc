@@ -37,5 +37,6 @@ PYBIND11_MODULE(_core, m) {
   });
 
   pywfst::BindGraph(m);
+  pywfst::BindClassGraph(m);
   pywfst::BindDecoder(m);
 }

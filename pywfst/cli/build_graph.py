@@ -20,6 +20,9 @@ Examples:
   # char model plus the medical jargon lexicon as a word class (5 % of the unigram mass)
   pywfst build-graph --tokens chars.txt --spell --word-boundary '|' --lm lm.arpa \\
       --extra-lexicon lexicons/medical.txt --extra-weight 0.05 --out g/
+  # a class slot filled at run time (decoder.set_class("DRUG", [...])), 2 % of the unigram mass
+  pywfst build-graph --tokens chars.txt --spell --word-boundary '|' --lm lm.arpa \\
+      --class-slot DRUG --class-weight 0.02 --out g/
   # hybrid DNN-HMM posteriors, 3 states per phone, no LM (word loop)
   pywfst build-graph --tokens phones.txt --lexicon lexicon.txt --topo hmm --out g/
 """
@@ -51,18 +54,24 @@ Examples:
 @click.option("--extra-weight", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
               default=0.05, show_default=True,
               help="Share of the LM's unigram probability mass that the extra terms take.")
+@click.option("--class-slot", "class_slots", multiple=True, metavar="NAME",
+              help="A class filled at run time with Decoder.set_class(NAME, entries); repeatable.")
+@click.option("--class-weight", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
+              default=0.05, show_default=True,
+              help="Share of the LM's unigram probability mass each class slot takes.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Output directory (HCLG.fst, words.txt, tokens.txt, graph.json, ...).")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @click.option("--keep-intermediate", is_flag=True, help="Also write T.fst and LG.fst.")
 @click.option("--quiet", is_flag=True, help="No progress output.")
 def build_graph_command(tokens, lexicon, spell, bpe_model, lm, topology, hmm_states, word_boundary,
-                        boundary_mandatory, oov, unk_word, extra_lexicons, extra_weight, out_dir,
-                        force, keep_intermediate, quiet) -> None:
+                        boundary_mandatory, oov, unk_word, extra_lexicons, extra_weight, class_slots,
+                        class_weight, out_dir, force, keep_intermediate, quiet) -> None:
     """Compile a decoding graph (T ∘ min(det(L ∘ G))) into a directory."""
     options = BuildOptions(topology=topology, hmm_states=hmm_states, oov=oov, unk_word=unk_word,
                            word_boundary=word_boundary, boundary_mandatory=boundary_mandatory,
-                           keep_intermediate=keep_intermediate, extra_weight=extra_weight)
+                           keep_intermediate=keep_intermediate, extra_weight=extra_weight,
+                           class_slots=tuple(class_slots), class_weight=class_weight)
     with friendly_errors():
         build_graph(tokens, out_dir, lexicon=lexicon, lm=lm, spell=spell, bpe_model=bpe_model,
                     options=options, force=force, progress=not quiet,

@@ -12,17 +12,19 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from ..errors import InputFileError
 from .graph_dir import FORMAT_VERSION, PRONUNCIATIONS_FILE, Graph
 from .compose import compile_lg, compose_topology
-from .injection import CLASS_EXIT_SYMBOL, ExtraVocabulary, add_word_class, extend_lexicon
+from .injection import (CLASS_EXIT_SYMBOL, ExtraVocabulary, WordClass, add_word_classes,
+                        extend_lexicon)
 from .grammar import (OOV_MODES, ArpaSummary, GrammarCompilation, read_arpa_summary, word_loop,
                       write_arpa_with_unk)
 from .lexicon import (Lexicon, Pronunciation, bpe_lexicon, compile_lexicon, read_lexicon,
@@ -32,6 +34,14 @@ from .symbols import TokenSet, make_word_table, read_tokens
 from .topology import TOPOLOGIES, make_topology
 
 PathLike = Union[str, Path]
+CLASS_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+MAX_CLASS_SLOTS = 100  # csrc/fst/nonterminal.h: kMaxClasses
+TOPOLOGY_FILE = "topology.fst"  # the bare T, which run-time class sub-graphs are composed with
+
+
+def class_slot_word(name: str) -> str:
+    """The word G reads where class slot ``name`` is (never output)."""
+    return f"${name}"
 
 
 @dataclass
@@ -44,6 +54,8 @@ class BuildOptions:
     boundary_mandatory: bool = False  # default: optional between words (see DESIGN.md)
     keep_intermediate: bool = False  # also write T.fst and LG.fst
     extra_weight: float = 0.05  # share of the unigram mass that extra_lexicons' terms take
+    class_slots: Tuple[str, ...] = ()  # names of run-time classes (Decoder.set_class)
+    class_weight: float = 0.05  # share of the unigram mass each class slot takes
 
     def check(self) -> None:
         if self.topology not in TOPOLOGIES:
@@ -54,6 +66,18 @@ class BuildOptions:
             raise ValueError(f"hmm_states: must be >= 1, got {self.hmm_states}")
         if not 0.0 < self.extra_weight < 1.0:
             raise ValueError(f"extra_weight: must be in (0, 1), got {self.extra_weight}")
+        if not 0.0 < self.class_weight < 1.0:
+            raise ValueError(f"class_weight: must be in (0, 1), got {self.class_weight}")
+        if isinstance(self.class_slots, str):
+            raise TypeError("class_slots: give a list of names, not a string")
+        for name in self.class_slots:
+            if not CLASS_NAME.fullmatch(name):
+                raise ValueError(f"class_slots: {name!r} is not a valid name (letters, digits, "
+                                 "'_', starting with a letter)")
+        if len(set(self.class_slots)) != len(self.class_slots):
+            raise ValueError(f"class_slots: names repeat in {list(self.class_slots)}")
+        if len(self.class_slots) > MAX_CLASS_SLOTS:
+            raise ValueError(f"class_slots: at most {MAX_CLASS_SLOTS}, got {len(self.class_slots)}")
 
 
 def file_sha256(path: PathLike) -> str:
@@ -141,6 +165,8 @@ def build_graph(tokens: PathLike, out_dir: PathLike, lexicon: Optional[PathLike]
         if not hasattr(options, key):
             raise TypeError(f"build_graph() got an unknown option {key!r}")
     options = dataclasses.replace(options, **option_overrides)  # the caller's object stays as is
+    if not isinstance(options.class_slots, str):
+        options.class_slots = tuple(options.class_slots)
     options.check()
     out_dir = Path(out_dir)
     if out_dir.exists() and not force:
@@ -193,8 +219,13 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
             if not lexicon.entries:
                 raise InputFileError(lexicon.source, None, "no usable lexicon entries")
             lexicon_words = lexicon.words()
-        word_disambig = ("#0", CLASS_EXIT_SYMBOL) if extra is not None else ("#0",)
-        words = make_word_table(lexicon_words, word_disambig)
+        has_classes = extra is not None or bool(options.class_slots)
+        word_disambig = ("#0", CLASS_EXIT_SYMBOL) if has_classes else ("#0",)
+        slot_words = [class_slot_word(name) for name in options.class_slots]
+        clash = set(slot_words) & set(lexicon_words)
+        if clash:
+            raise ValueError(f"class_slots: the lexicon already has the word {sorted(clash)[0]!r}")
+        words = make_word_table(lexicon_words + slot_words, word_disambig)
         words.write(out / "words.txt")
         tokens.table.write(out / "tokens.txt")
         write_pronunciations(lexicon, tokens, out / PRONUNCIATIONS_FILE)
@@ -208,7 +239,8 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
             with log.stage("L (lexicon fst)"):
                 optional = boundary_id if not options.boundary_mandatory else None
                 lexicon_fst = compile_lexicon(lexicon, words.to_id, tokens.num_columns,
-                                              [words[s] for s in word_disambig], optional)
+                                              [words[s] for s in word_disambig], optional,
+                                              [words[w] for w in slot_words])
                 lexicon_fst.fst.arcsort("olabel")
                 lexicon_fst.fst.write(str(out / "L_disambig.fst"))
             with log.stage("G (grammar fst)"):
@@ -216,10 +248,13 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
                     word_loop([words[w] for w in lexicon_words]).write(str(out / "G.fst"))
                 else:
                     grammar_job.wait()
+                word_classes = [WordClass([(w,)], options.class_weight, output=False)
+                                for w in slot_words]
                 if extra is not None:
-                    class_info = add_word_class(out / "G.fst", extra.terms, words.to_id,
-                                                words["#0"], words[CLASS_EXIT_SYMBOL],
-                                                options.extra_weight)
+                    word_classes.insert(0, WordClass(extra.terms, options.extra_weight))
+                if word_classes:
+                    class_infos = add_word_classes(out / "G.fst", word_classes, words.to_id,
+                                                   words["#0"], words[CLASS_EXIT_SYMBOL])
         if arpa_for_g != lm_path:
             Path(arpa_for_g).unlink()
         with log.stage("LG = min(det(L o G))"):
@@ -227,10 +262,14 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
             if options.keep_intermediate:
                 lg.write(str(out / "LG.fst"))
         with log.stage("T (topology)"):
-            topo = make_topology(options.topology, [i for _, i in tokens.real_tokens()],
-                                 tokens.blank_id, tokens.num_columns, lexicon_fst.disambig_labels,
-                                 options.hmm_states)
+            topology_args = (options.topology, [i for _, i in tokens.real_tokens()],
+                             tokens.blank_id, tokens.num_columns)
+            topo = make_topology(*topology_args, lexicon_fst.disambig_labels, options.hmm_states,
+                                 lexicon_fst.class_labels)
             topo.fst.write(str(out / "T.fst"))
+            if options.class_slots:
+                make_topology(*topology_args, [], options.hmm_states).fst.write(
+                    str(out / TOPOLOGY_FILE))
         with log.stage("HCLG = T o LG"):
             hclg = compose_topology(out / "T.fst", lg)
             del lg
@@ -274,7 +313,11 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
         "unspellable_lm_words": len(unspelled),
         "extra_vocabulary": None if extra is None else {
             "terms": len(extra.terms), "new_words": len(extra_words),
-            "new_word_examples": extra_words[:20], **class_info},
+            "new_word_examples": extra_words[:20], **class_infos[0]},
+        "class_slots": None if not options.class_slots else {
+            "topology": TOPOLOGY_FILE, "word_states": topo.word_states,
+            "slots": [{"name": name, "word": word, "share": options.class_weight}
+                      for name, word in zip(options.class_slots, slot_words)]},
         "fst_counts": {
             "L_disambig": native_fst_counts(out / "L_disambig.fst"),
             "HCLG": hclg_counts,
@@ -309,6 +352,11 @@ def summary_text(info: dict, path: PathLike) -> str:
                      f"{lm['oov_words_without_pronunciation']} left out")
     else:
         lines.append("  no LM: word loop")
+    slots = info.get("class_slots")
+    if slots:
+        names = ", ".join(slot["name"] for slot in slots["slots"])
+        lines.append(f"  class slots: {names} ({slots['slots'][0]['share']:.3g} of the unigram "
+                     "mass each)")
     extra = info.get("extra_vocabulary")
     if extra:
         lines.append(f"  extra vocabulary: {extra['terms']} terms ({extra['new_words']} new words), "

@@ -1,4 +1,4 @@
-"""Build-time injection of extra vocabulary (jargon lexicons) into L and G.
+"""Build-time injection of extra vocabulary (jargon lexicons) and class slots into L and G.
 
 Every word of the extra terms gets a pronunciation in L (spelled for char graphs, split for BPE
 graphs, the lexicon's own or else the jargon file's ARPAbet for phone graphs). In G the terms
@@ -13,6 +13,11 @@ LM path (a backoff arc into the unigram state, then the class arc). Leaving thro
 the phrase "x y" apart from the term "x" followed by the LM word "y": without it both paths read
 the same input with different weights and end in different states, so determinization never
 ends.
+
+A class slot (``--class-slot NAME``) is such a class whose single term is the slot word ``$NAME``,
+read without output; L spells it with a label of its own, and the decoder fills it at run time
+(pywfst/class_slots.py). With the same entries and share, a slot and a static class give every
+word sequence the same cost.
 """
 
 from __future__ import annotations
@@ -55,7 +60,7 @@ class ExtraVocabulary:
         return sorted({word for term in self.terms for word in term})
 
 
-def _phone_token(phone: str, tokens: TokenSet) -> Optional[int]:
+def phone_token(phone: str, tokens: TokenSet) -> Optional[int]:
     """The token of an ARPAbet phone: as written, else without its stress digit."""
     for symbol in (phone, _STRESS.sub("", phone)):
         token = tokens.table.to_id.get(symbol)
@@ -72,7 +77,7 @@ def _jargon_pronunciations(vocabulary: ExtraVocabulary, new_words: set,
         for word, phones in zip(entry.words, entry.pronunciations):
             if word not in new_words or word in found:
                 continue
-            ids = [_phone_token(phone, tokens) for phone in phones]
+            ids = [phone_token(phone, tokens) for phone in phones]
             if None in ids:
                 missing = phones[ids.index(None)]
                 raise InputFileError(path, entry.line, f"phone {missing!r} of {word!r} is not a "
@@ -112,17 +117,27 @@ def unigram_state(grammar: fst.VectorFst, backoff_id: int) -> int:
     return start
 
 
-def add_word_class(grammar_path: PathLike, terms: Sequence[Tuple[str, ...]],
-                   word_ids: Dict[str, int], backoff_id: int, exit_id: int,
-                   share: float) -> Dict[str, float]:
-    """Rewrites G (file) with the terms as a class taking ``share`` of the unigram mass."""
-    if not 0.0 < share < 1.0:
-        raise ValueError(f"extra_weight: the class's share of the unigram mass must be in (0, 1), "
-                         f"got {share}")
+@dataclass
+class WordClass:
+    """A class of terms entered from the unigram state, taking ``share`` of its mass. A class
+    slot is a class with one term, its slot word, read but not output (``output=False``): the
+    decoder replaces it by the entries set at run time."""
+    terms: Sequence[Tuple[str, ...]]
+    share: float
+    output: bool = True
+
+
+def add_word_classes(grammar_path: PathLike, classes: Sequence[WordClass],
+                     word_ids: Dict[str, int], backoff_id: int, exit_id: int) -> List[Dict[str, float]]:
+    """Rewrites G (file) with the classes, each taking its share of the unigram mass."""
+    total = sum(word_class.share for word_class in classes)
+    if not all(0.0 < c.share < 1.0 for c in classes) or not total < 1.0:
+        raise ValueError("word classes: each share must be in (0, 1) and together below 1, got "
+                         f"{[c.share for c in classes]}")
     grammar = fst.Fst.read(str(grammar_path))
     weight_type = grammar.weight_type()
     unigram = unigram_state(grammar, backoff_id)
-    keep = -math.log1p(-share)  # what the LM's own unigram arcs now pay
+    keep = -math.log1p(-total)  # what the LM's own unigram arcs now pay
     arcs = grammar.mutable_arcs(unigram)
     for arc in arcs:
         arc.weight = fst.Weight(weight_type, float(arc.weight) + keep)
@@ -130,22 +145,25 @@ def add_word_class(grammar_path: PathLike, terms: Sequence[Tuple[str, ...]],
     final = grammar.final(unigram)
     if final != fst.Weight.zero(weight_type):
         grammar.set_final(unigram, fst.Weight(weight_type, float(final) + keep))
-    entry, leave = grammar.add_state(), grammar.add_state()
-    grammar.add_arc(unigram, fst.Arc(backoff_id, 0, fst.Weight(weight_type, -math.log(share)),
-                                     entry))
     one = fst.Weight.one(weight_type)
-    grammar.add_arc(leave, fst.Arc(exit_id, 0, one, unigram))
-    term_cost = fst.Weight(weight_type, math.log(len(terms)))
-    for term in terms:
-        state = entry
-        for position, word in enumerate(term):
-            last = position == len(term) - 1
-            target = leave if last else grammar.add_state()
-            label = word_ids[word]
-            grammar.add_arc(state, fst.Arc(label, label, term_cost if position == 0 else one,
-                                           target))
-            state = target
+    summaries = []
+    for word_class in classes:
+        entry, leave = grammar.add_state(), grammar.add_state()
+        grammar.add_arc(unigram, fst.Arc(backoff_id, 0, fst.Weight(weight_type,
+                                                                   -math.log(word_class.share)), entry))
+        grammar.add_arc(leave, fst.Arc(exit_id, 0, one, unigram))
+        term_cost = fst.Weight(weight_type, math.log(len(word_class.terms)))
+        for term in word_class.terms:
+            state = entry
+            for position, word in enumerate(term):
+                target = leave if position == len(term) - 1 else grammar.add_state()
+                label = word_ids[word]
+                grammar.add_arc(state, fst.Arc(label, label if word_class.output else 0,
+                                               term_cost if position == 0 else one, target))
+                state = target
+        summaries.append({"share": word_class.share,
+                          "term_cost": -math.log(word_class.share) + math.log(len(word_class.terms)),
+                          "unigram_cost_added": keep})
     grammar.arcsort("ilabel")
     grammar.write(str(grammar_path))
-    return {"share": share, "term_cost": -math.log(share) + math.log(len(terms)),
-            "unigram_cost_added": keep}
+    return summaries

@@ -172,17 +172,20 @@ def disambiguation_suffixes(prons: Sequence[Tuple[int, ...]]) -> Tuple[List[int]
 class LexiconFst:
     fst: fst.VectorFst  # input: token id + 1 or a disambig label; output: word id
     disambig_labels: List[int]  # input label of #0, #1, ... (above every token label)
+    class_labels: List[int]  # input label of each class slot (above the disambig labels)
 
 
 def compile_lexicon(lexicon: Lexicon, word_ids: Dict[str, int], num_token_labels: int,
                     word_disambig_ids: Sequence[int],
-                    optional_token: Optional[int] = None) -> LexiconFst:
+                    optional_token: Optional[int] = None,
+                    class_word_ids: Sequence[int] = ()) -> LexiconFst:
     """L with disambiguation: one loop state (start and final); each pronunciation is a path
     leaving and re-entering it, the word on its first arc, the pronunciation cost on it too.
     Loops on the loop state pass G's disambiguation symbols through (``word_disambig_ids``: #0,
     G's backoff symbol, first; each gets a token-level label of its own after those of the
     pronunciations); ``optional_token`` (a word boundary such as ``|``) loops there with no
-    output, so it may appear between any two words.
+    output, so it may appear between any two words. Each class slot word (``class_word_ids``)
+    is "pronounced" as one label of its own, after the disambiguation labels.
     """
     prons = [entry.tokens for entry in lexicon.entries]
     suffixes, highest = disambiguation_suffixes(prons)
@@ -212,4 +215,7 @@ def compile_lexicon(lexicon: Lexicon, word_ids: Dict[str, int], num_token_labels
         result.add_arc(loop, fst.Arc(label, word_disambig_id, one, loop))
     if optional_token is not None:
         result.add_arc(loop, fst.Arc(optional_token + 1, 0, one, loop))
-    return LexiconFst(result, disambig_labels)
+    class_labels = [disambig_labels[-1] + 1 + k for k in range(len(class_word_ids))]
+    for label, class_word_id in zip(class_labels, class_word_ids):
+        result.add_arc(loop, fst.Arc(label, class_word_id, one, loop))
+    return LexiconFst(result, disambig_labels, class_labels)

@@ -10,7 +10,14 @@
 - ``identity``: exactly one frame per token.
 
 Every topology passes LG's disambiguation symbols through with epsilon-input self-loops, so that
-T ∘ LG holds epsilons where LG read them (Kaldi removes them with fstrmsymbols afterwards).
+T ∘ LG holds epsilons where LG read them (Kaldi removes them with fstrmsymbols afterwards), in its
+word states (those where one word may end and the next begin).
+
+Class slots: LG reads a class slot as one token-level label. T reads it, from each word state k,
+with a nonterminal input label enter(class, k) into a return state, which leads back to every
+word state k' with the input label return(k') (csrc/fst/nonterminal.h). The decoder replaces
+that detour by the class's run-time sub-graph, entered in context k and left in the context the
+entry ended in.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ TOPOLOGIES = ("ctc", "ctc-compact", "hmm", "identity")
 class Topology:
     fst: fst.VectorFst
     num_columns: int  # emission columns the graph reads (max input label)
+    word_states: List[int]  # states where words begin and end
 
 
 def _new_fst(num_states: int) -> fst.VectorFst:
@@ -47,11 +55,30 @@ def _add_disambig_loops(result: fst.VectorFst, states: Sequence[int],
             result.add_arc(state, _arc(0, label, state))
 
 
+def _add_class_slots(result: fst.VectorFst, word_states: Sequence[int],
+                     class_labels: Sequence[int]) -> None:
+    from .. import _core
+
+    if not class_labels:
+        return
+    if result.num_states() + 1 > _core.MAX_CONTEXTS:
+        raise ValueError(f"class slots: the topology has {result.num_states()} states; at most "
+                         f"{_core.MAX_CONTEXTS - 1} are supported")
+    returns = result.add_state()
+    for class_index, label in enumerate(class_labels):
+        for state in word_states:
+            result.add_arc(state, _arc(_core.enter_label(class_index, state), label, returns))
+    for state in word_states:
+        result.add_arc(returns, _arc(_core.return_label(state), 0, state))
+
+
 def make_topology(kind: str, token_ids: Sequence[int], blank_id: int, num_token_columns: int,
-                  disambig_labels: Sequence[int], hmm_states: int = 3) -> Topology:
+                  disambig_labels: Sequence[int], hmm_states: int = 3,
+                  class_labels: Sequence[int] = ()) -> Topology:
     """Builds T for ``token_ids`` (the tokens a lexicon may use, blank excluded).
 
-    ``num_token_columns`` is max token id + 1; ``disambig_labels`` are L's disambiguation labels.
+    ``num_token_columns`` is max token id + 1; ``disambig_labels`` are L's disambiguation labels;
+    ``class_labels`` are L's labels of the class slots, in slot order.
     """
     if kind not in TOPOLOGIES:
         raise ValueError(f"topology: unknown kind {kind!r}; choose one of {', '.join(TOPOLOGIES)}")
@@ -61,10 +88,12 @@ def make_topology(kind: str, token_ids: Sequence[int], blank_id: int, num_token_
         raise ValueError(f"hmm_states: must be >= 1, got {hmm_states}")
     tokens: List[int] = [t for t in token_ids if t != blank_id]
     builder = {"ctc": _ctc, "ctc-compact": _ctc_compact, "hmm": _hmm, "identity": _identity}[kind]
-    result, num_columns, loop_states = builder(tokens, blank_id, num_token_columns, hmm_states)
-    _add_disambig_loops(result, loop_states, disambig_labels)
+    result, num_columns, word_states = builder(tokens, blank_id, num_token_columns, hmm_states)
+    word_states = list(word_states)
+    _add_disambig_loops(result, word_states, disambig_labels)
+    _add_class_slots(result, word_states, class_labels)
     result.arcsort("olabel")
-    return Topology(result, num_columns)
+    return Topology(result, num_columns, word_states)
 
 
 def _ctc(tokens: List[int], blank: int, num_columns: int, _hmm_states: int):

@@ -1,0 +1,204 @@
+#include "decoder/class_graph.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <unordered_map>
+
+#include "common/errors.h"
+#include "fst/nonterminal.h"
+
+namespace pywfst {
+namespace {
+
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
+constexpr Label kBoundaryEdge = 0;  // tree edge between two words of an entry (reads nothing)
+
+uint64_t PairKey(int32_t a, int32_t b) {
+  return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+}
+
+// The entries' token sequences as a prefix tree; edges are labelled token id + 1, or
+// kBoundaryEdge where one word of an entry ends and the next begins.
+struct PrefixTree {
+  struct Edge {
+    int32_t from;
+    Label label;
+    int32_t to;
+  };
+  std::vector<int32_t> parent{-1};
+  std::vector<double> accept_cost{kInfinity};
+  std::vector<int32_t> accept_entry{-1};
+  std::vector<Edge> edges;
+  std::unordered_map<uint64_t, int32_t> child_of;
+
+  int32_t Child(int32_t node, Label label) {
+    const auto [it, inserted] = child_of.try_emplace(PairKey(node, label), NumNodes());
+    if (inserted) {
+      parent.push_back(node);
+      accept_cost.push_back(kInfinity);
+      accept_entry.push_back(-1);
+      edges.push_back({node, label, it->second});
+    }
+    return it->second;
+  }
+  int32_t NumNodes() const { return static_cast<int32_t>(parent.size()); }
+
+  // Per node, the cheapest entry at or below it (children are created after their parents).
+  std::vector<double> Potentials() const {
+    std::vector<double> potential = accept_cost;
+    for (int32_t n = NumNodes() - 1; n > 0; --n)
+      potential[parent[n]] = std::min(potential[parent[n]], potential[n]);
+    return potential;
+  }
+};
+
+}  // namespace
+
+ClassCompiler::ClassCompiler(std::shared_ptr<const CsrGraph> topology,
+                             const std::vector<int32_t>& contexts, Label optional_token)
+    : topology_(std::move(topology)), optional_token_(optional_token) {
+  if (!topology_) throw InputError("topology: null");
+  const StateId num_states = topology_->NumStates();
+  if (num_states > kMaxContexts)
+    throw InputError(Concat("topology: ", num_states, " states; class slots allow at most ",
+                            kMaxContexts));
+  is_context_.assign(static_cast<size_t>(num_states), false);
+  for (int32_t context : contexts) {
+    if (context < 0 || context >= num_states)
+      throw InputError(Concat("contexts: ", context, " is not a state of the ", num_states,
+                              "-state topology"));
+    is_context_[context] = true;
+  }
+  contexts_.assign(contexts.begin(), contexts.end());
+  offsets_.push_back(0);
+  for (StateId t = 0; t < num_states; ++t) {
+    const size_t first = arcs_.size();
+    for (const ArcRange& range : {topology_->EmittingArcs(t), topology_->EpsilonArcs(t)})
+      for (const GraphArc& arc : range) arcs_.push_back({arc.ilabel, arc.olabel, arc.weight, arc.nextstate});
+    std::stable_sort(arcs_.begin() + static_cast<int64_t>(first), arcs_.end(),
+                     [](const TopologyArc& a, const TopologyArc& b) { return a.olabel < b.olabel; });
+    offsets_.push_back(static_cast<int64_t>(arcs_.size()));
+  }
+  for (const TopologyArc& arc : arcs_) max_token_label_ = std::max(max_token_label_, arc.olabel);
+}
+
+std::shared_ptr<const ClassGraph> ClassCompiler::Compile(const std::vector<ClassEntry>& entries) const {
+  if (entries.empty()) throw InputError("class entries: none given");
+  auto result = std::make_shared<ClassGraph>();
+  // 1. The prefix tree, and each entry's words.
+  PrefixTree tree;
+  result->word_offsets_.push_back(0);
+  std::vector<int32_t> frontier, next;
+  for (size_t e = 0; e < entries.size(); ++e) {
+    const ClassEntry& entry = entries[e];
+    if (entry.words.empty() || entry.words.size() != entry.pronunciations.size())
+      throw InputError(Concat("class entry ", e, ": ", entry.words.size(), " words but ",
+                              entry.pronunciations.size(), " pronunciation lists"));
+    if (!std::isfinite(entry.cost))
+      throw InputError(Concat("class entry ", e, ": cost ", entry.cost, " is not finite"));
+    frontier.assign(1, 0);
+    for (size_t w = 0; w < entry.pronunciations.size(); ++w) {
+      if (entry.pronunciations[w].empty())
+        throw InputError(Concat("class entry ", e, ": word ", w, " has no pronunciation"));
+      if (w > 0)
+        for (int32_t& node : frontier) node = tree.Child(node, kBoundaryEdge);
+      next.clear();
+      for (int32_t start : frontier) {
+        for (const std::vector<Label>& tokens : entry.pronunciations[w]) {
+          if (tokens.empty())
+            throw InputError(Concat("class entry ", e, ": word ", w, " has an empty pronunciation"));
+          int32_t node = start;
+          for (Label token : tokens) {
+            if (token < 0 || token + 1 > max_token_label_)
+              throw InputError(Concat("class entry ", e, ": token ", token,
+                                      " is not a token of the graph's topology"));
+            node = tree.Child(node, token + 1);
+          }
+          next.push_back(node);
+        }
+      }
+      std::sort(next.begin(), next.end());
+      next.erase(std::unique(next.begin(), next.end()), next.end());
+      frontier.swap(next);
+    }
+    for (int32_t node : frontier) {
+      if (entry.cost < tree.accept_cost[node]) {  // homophones: the cheapest entry (first on ties)
+        tree.accept_cost[node] = entry.cost;
+        tree.accept_entry[node] = static_cast<int32_t>(e);
+      }
+    }
+    result->entry_words_.insert(result->entry_words_.end(), entry.words.begin(), entry.words.end());
+    result->word_offsets_.push_back(static_cast<int64_t>(result->entry_words_.size()));
+  }
+  const std::vector<double> potential = tree.Potentials();
+  // Edges grouped by their source node (counting sort; creation order kept within a node).
+  std::vector<int64_t> edge_offsets(static_cast<size_t>(tree.NumNodes()) + 1, 0);
+  for (const PrefixTree::Edge& edge : tree.edges) ++edge_offsets[edge.from + 1];
+  for (size_t n = 1; n < edge_offsets.size(); ++n) edge_offsets[n] += edge_offsets[n - 1];
+  std::vector<PrefixTree::Edge> edges(tree.edges.size());
+  {
+    std::vector<int64_t> fill(edge_offsets.begin(), edge_offsets.end() - 1);
+    for (const PrefixTree::Edge& edge : tree.edges) edges[fill[edge.from]++] = edge;
+  }
+  std::vector<bool> after_boundary(static_cast<size_t>(tree.NumNodes()), false);
+  for (const PrefixTree::Edge& edge : edges)
+    if (edge.label == kBoundaryEdge) after_boundary[edge.to] = true;
+
+  // 2. T composed with the tree, from every context at the root (states numbered as found, so
+  // the arcs come out grouped by state).
+  std::unordered_map<uint64_t, StateId> state_of;
+  std::vector<std::pair<StateId, int32_t>> states;  // (T state, tree node)
+  auto find_state = [&](StateId t, int32_t node) {
+    const auto [it, inserted] = state_of.try_emplace(PairKey(t, node), static_cast<StateId>(states.size()));
+    if (inserted) states.emplace_back(t, node);
+    return it->second;
+  };
+  result->entry_state_.assign(is_context_.size(), -1);
+  for (StateId context : contexts_) result->entry_state_[context] = find_state(context, 0);
+  result->entry_cost_ = static_cast<float>(potential[0]);
+  std::vector<GraphArc> arcs;
+  std::vector<int64_t> offsets{0};
+  auto token_arcs = [this](StateId t, Label label) {
+    const auto [first, last] = ArcsOf(t);
+    return std::equal_range(first, last, TopologyArc{0, label, 0.0f, 0},
+                            [](const TopologyArc& a, const TopologyArc& b) { return a.olabel < b.olabel; });
+  };
+  for (size_t s = 0; s < states.size(); ++s) {
+    const auto [t, node] = states[s];
+    const auto [unlabelled_first, unlabelled_last] = token_arcs(t, 0);
+    for (const TopologyArc* arc = unlabelled_first; arc != unlabelled_last; ++arc)
+      arcs.push_back({arc->ilabel, 0, arc->weight, find_state(arc->nextstate, node)});
+    for (int64_t i = edge_offsets[node]; i < edge_offsets[node + 1]; ++i) {
+      const PrefixTree::Edge& edge = edges[i];
+      const float push = static_cast<float>(potential[edge.to] - potential[node]);
+      if (edge.label == kBoundaryEdge) {
+        arcs.push_back({0, 0, push, find_state(t, edge.to)});
+        continue;
+      }
+      const auto [first, last] = token_arcs(t, edge.label);
+      for (const TopologyArc* arc = first; arc != last; ++arc)
+        arcs.push_back({arc->ilabel, 0, arc->weight + push, find_state(arc->nextstate, edge.to)});
+    }
+    if (after_boundary[node] && optional_token_ >= 0) {
+      const auto [first, last] = token_arcs(t, optional_token_ + 1);
+      for (const TopologyArc* arc = first; arc != last; ++arc)
+        arcs.push_back({arc->ilabel, 0, arc->weight, find_state(arc->nextstate, node)});
+    }
+    offsets.push_back(static_cast<int64_t>(arcs.size()));
+  }
+  result->exit_of_state_.assign(states.size(), -1);
+  for (size_t s = 0; s < states.size(); ++s) {
+    const auto [t, node] = states[s];
+    if (tree.accept_entry[node] < 0 || !is_context_[t]) continue;
+    result->exit_of_state_[s] = static_cast<int32_t>(result->exits_.size());
+    result->exits_.push_back({t, static_cast<float>(tree.accept_cost[node] - potential[node]),
+                              tree.accept_entry[node]});
+  }
+  std::vector<float> finals(states.size(), std::numeric_limits<float>::infinity());
+  result->graph_ = std::make_unique<CsrGraph>(0, std::move(finals), arcs, offsets,
+                                              "class sub-graph");
+  return result;
+}
+
+}  // namespace pywfst

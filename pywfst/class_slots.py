@@ -1,0 +1,165 @@
+"""Run-time class slots: fill a graph's class slot with new entries without rebuilding the graph.
+
+    graph = pywfst.build_graph(..., class_slots=["TERM"])   # pywfst build-graph --class-slot TERM
+    decoder = pywfst.Decoder(graph)
+    decoder.set_class("TERM", ["metoprolol", "atrial fibrillation"])  # compiled in milliseconds
+    decoder.decode(emissions).words                                   # may now hold those words
+
+A slot takes its share of the LM's unigram mass (``class_weight`` at build time); each entry gets
+an equal part of that share, or the part a mapping ``entry -> weight`` gives it. With the same
+entries and share, decoding finds the same best path as a graph built with the entries compiled
+in (``--extra-lexicon``). Entries are spelled the way the graph spells words: char or BPE tokens
+for spelling graphs; for phone graphs the graph's own pronunciation of a word, else the one given
+in ``pronunciations`` (word -> phone strings such as "M EH1 T OW0 ...").
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from pathlib import Path
+from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+
+from . import _core
+from .graph import Graph
+from .graph.injection import phone_token
+from .graph.lexicon import bpe_lexicon, spell_word
+from .graph.symbols import TokenSet
+
+EntrySpec = Union[Mapping[str, float], Iterable[str]]
+Pronunciations = Mapping[str, Union[str, Sequence[str]]]
+_compilers: "weakref.WeakKeyDictionary[Graph, object]" = weakref.WeakKeyDictionary()
+
+
+def slot_names(graph: Graph) -> List[str]:
+    slots = graph.info.get("class_slots") or {}
+    return [slot["name"] for slot in slots.get("slots", [])]
+
+
+def slot_index(graph: Graph, name: str) -> int:
+    names = slot_names(graph)
+    if name not in names:
+        available = ", ".join(names) if names else "none (build it with --class-slot NAME)"
+        raise ValueError(f"class slot {name!r} is not in the graph {graph.path}; its slots: "
+                         f"{available}")
+    return names.index(name)
+
+
+def _compiler(graph: Graph):
+    """The graph's ClassCompiler (its bare topology is read once per Graph object)."""
+    compiler = _compilers.get(graph)
+    if compiler is None:
+        slots = graph.info["class_slots"]
+        topology = _core.CsrGraph.load(str(graph.path / slots["topology"]))
+        optional = sorted(graph.optional_token_ids)
+        compiler = _core.ClassCompiler(topology, slots["word_states"], optional[0] if optional else -1)
+        _compilers[graph] = compiler
+    return compiler
+
+
+def _weights(entries: EntrySpec) -> List[Tuple[str, float]]:
+    if isinstance(entries, str):
+        raise TypeError("entries: give a list of entries (or a mapping entry -> weight), not a string")
+    if isinstance(entries, Mapping):
+        pairs = [(str(text), float(weight)) for text, weight in entries.items()]
+    else:
+        pairs = [(str(text), 1.0) for text in entries]
+    for text, weight in pairs:
+        if not (weight > 0 and math.isfinite(weight)):
+            raise ValueError(f"entries: {text!r} has weight {weight}; weights must be finite and > 0")
+        if not text.split():
+            raise ValueError("entries: an entry is empty")
+    if not pairs:
+        raise ValueError("entries: none given (to empty a slot, use decoder.set_class(name, None))")
+    return pairs
+
+
+class _Speller:
+    """Token sequences of words, the way the graph spells its own."""
+
+    def __init__(self, graph: Graph, pronunciations: Optional[Pronunciations]):
+        self.graph = graph
+        self.mode = graph.info.get("lexicon_mode", "lexicon")
+        self.tokens = TokenSet(graph.tokens, str(graph.path / "tokens.txt"), graph.blank_id)
+        boundary = graph.info.get("word_boundary")
+        self.suffix = (boundary["token_id"],) if boundary and not boundary["optional"] else ()
+        self.given = dict(pronunciations or {})
+
+    def __call__(self, words: Sequence[str]) -> Dict[str, FrozenSet[Tuple[int, ...]]]:
+        if self.mode == "spell":
+            found = {}
+            for word in words:
+                ids = spell_word(word, self.tokens)
+                if ids is None:
+                    raise ValueError(f"entries: {word!r} cannot be spelled with the tokens of "
+                                     f"{self.graph.path}")
+                found[word] = frozenset([ids + self.suffix])
+            return found
+        if self.mode == "bpe":
+            model = self.graph.info["inputs"]["bpe_model"]["path"]
+            lexicon, failed = bpe_lexicon(words, self.tokens, model)
+            if failed:
+                raise ValueError(f"entries: {failed[0]!r} cannot be split into the graph's tokens")
+            return {p.word: frozenset([p.tokens]) for p in lexicon.entries}
+        return {word: self._pronounce(word) for word in words}
+
+    def _pronounce(self, word: str) -> FrozenSet[Tuple[int, ...]]:
+        if word in self.given:
+            given = self.given[word]
+            alternatives = [given] if isinstance(given, str) else list(given)
+            result = []
+            for phones in alternatives:
+                ids = [phone_token(phone, self.tokens) for phone in phones.split()]
+                if not ids or None in ids:
+                    raise ValueError(f"pronunciations: {word!r}: {phones!r} has a phone that is "
+                                     f"not a token of {self.graph.path}")
+                result.append(tuple(ids))
+            return frozenset(result)
+        known = self.graph.pronunciations or {}
+        word_id = self.graph.words.to_id.get(word)
+        if word_id in known:
+            return known[word_id]
+        raise ValueError(f"entries: {word!r} is not a word of {self.graph.path}; give its "
+                         "pronunciation in pronunciations=")
+
+
+class ClassEntries:
+    """The entries of one class slot, compiled for one graph; reusable by its decoders (and
+    threads). Malformed entries raise ValueError naming the entry."""
+
+    def __init__(self, graph: Graph, name: str, entries: EntrySpec,
+                 pronunciations: Optional[Pronunciations] = None):
+        self.graph_path = graph.path
+        self.name = name
+        self.index = slot_index(graph, name)
+        weighted = _weights(entries)
+        self.entries = [text for text, _ in weighted]
+        total = sum(weight for _, weight in weighted)
+        self.words: List[str] = sorted({word for text in self.entries for word in text.split()})
+        local = {word: i for i, word in enumerate(self.words)}
+        spelled = _Speller(graph, pronunciations)(self.words)
+        self.pronunciations = {local[word]: prons for word, prons in spelled.items()}
+        native_entries = []
+        for text, weight in weighted:
+            ids = [local[word] for word in text.split()]
+            native_entries.append((ids, [sorted(self.pronunciations[i]) for i in ids],
+                                   -math.log(weight / total)))
+        self.native = _compiler(graph).compile(native_entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __repr__(self) -> str:
+        return f"ClassEntries({self.name!r}, {len(self)} entries for {self.graph_path})"
+
+
+def label_of(class_index: int, word: int) -> int:
+    """Output label of a class's local word ``word`` (csrc/fst/nonterminal.h)."""
+    return (class_index + 1) * _core.CLASS_WORD_STRIDE + word
+
+
+def split_label(label: int) -> Optional[Tuple[int, int]]:
+    """(class index, local word) of a class word's output label; None for a main-graph word."""
+    if label < _core.CLASS_WORD_STRIDE:
+        return None
+    return label // _core.CLASS_WORD_STRIDE - 1, label % _core.CLASS_WORD_STRIDE

@@ -1,0 +1,239 @@
+"""Run-time class slots: a slot filled at run time decodes exactly like the entries compiled in."""
+
+import math
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import pywfst
+from helpers import VOCABULARY
+from pywfst.cli import cli
+from pywfst.synthetic import simulate_ctc_emissions
+
+# New words, a multi-word term, LM words inside terms, terms that start with the letter LM words
+# end with ("cat" + "tachycardia", "an" + "nausea": CTC needs a blank between the two), and a
+# term that is a prefix of another ("heart" / "heart failure").
+TERMS = ["metoprolol", "atrial fibrillation", "heart failure", "heart", "tachycardia", "nausea",
+         "dose", "ran away", "habeas corpus", "tort"]
+SHARE = 0.1
+
+
+def jargon_text(terms):
+    """A jargon lexicon for the static build (spelling graphs ignore the ARPAbet column)."""
+    return "".join(f"{t}\t{' | '.join('AH0' for _ in t.split())}\tespeak\n" for t in terms)
+
+
+@pytest.fixture(scope="module")
+def graph_pairs(char_setup, tmp_path_factory):
+    """(static, slot) graphs per topology: the terms compiled in vs. a class slot."""
+    root = tmp_path_factory.mktemp("class_slots")
+    jargon = root / "terms.txt"
+    jargon.write_text(jargon_text(TERMS))
+    pairs = {}
+    for topology in ("ctc", "ctc-compact"):
+        common = dict(spell=True, word_boundary="|", lm=char_setup["lm"], progress=False,
+                      topology=topology)
+        static = pywfst.build_graph(char_setup["tokens"], root / f"static-{topology}", **common,
+                                    extra_lexicons=[jargon], extra_weight=SHARE)
+        slot = pywfst.build_graph(char_setup["tokens"], root / f"slot-{topology}", **common,
+                                  class_slots=["TERM"], class_weight=SHARE)
+        pairs[topology] = static, slot
+    return pairs
+
+
+def random_sentences(count, seed):
+    rng = np.random.default_rng(seed)
+    sentences = []
+    for _ in range(count):
+        words = []
+        for _ in range(int(rng.integers(1, 6))):
+            pool = TERMS if rng.random() < 0.4 else VOCABULARY
+            words.extend(pool[int(rng.integers(len(pool)))].split())
+        sentences.append(words)
+    return sentences
+
+
+def emissions_for(graph, words, rng, skip_boundary=0.3, **noise):
+    """Simulated emissions; the optional '|' is left out between some words."""
+    ids = []
+    for index, word in enumerate(words):
+        if index and rng.random() >= skip_boundary:
+            ids.append(graph.tokens["|"])
+        ids.extend(graph.tokens[c] for c in word)
+    return simulate_ctc_emissions(ids, len(graph.tokens), rng, **noise)
+
+
+@pytest.mark.parametrize("topology", ["ctc", "ctc-compact"])
+def test_same_best_path_as_a_static_rebuild(graph_pairs, topology):
+    static_graph, slot_graph = graph_pairs[topology]
+    static, slot = pywfst.Decoder(static_graph), pywfst.Decoder(slot_graph)
+    slot.set_class("TERM", TERMS)
+    rng = np.random.default_rng(7)
+    found_terms = 0
+    for words in random_sentences(150, seed=3):
+        emissions = emissions_for(static_graph, words, rng, peak=5.0, noise=1.2, confusion=0.05)
+        expected, got = static.decode(emissions), slot.decode(emissions)
+        assert got.words == expected.words, words
+        assert got.cost == pytest.approx(expected.cost, abs=1e-3), words
+        assert got.acoustic_cost == pytest.approx(expected.acoustic_cost, abs=1e-3)
+        found_terms += any(w in got.words for w in ("metoprolol", "tachycardia", "corpus"))
+    assert found_terms > 20  # the comparison covered class words, not only LM words
+
+
+def test_context_across_the_class_boundary(graph_pairs):
+    """'cat' then 'tachycardia' with no blank between the t's reads 'catachycardia': the slot must
+    refuse that reading exactly as the static graph does."""
+    static_graph, slot_graph = graph_pairs["ctc"]
+    tokens = static_graph.tokens
+    columns = [tokens[c] for c in "cat"] + [tokens[c] for c in "tachycardia"]
+    emissions = np.full((len(columns) + 2, len(tokens)), -20.0, dtype=np.float32)
+    emissions[0, 0] = emissions[-1, 0] = 0.0
+    for frame, column in enumerate(columns, start=1):
+        emissions[frame, column] = 0.0
+    static, slot = pywfst.Decoder(static_graph), pywfst.Decoder(slot_graph)
+    slot.set_class("TERM", TERMS)
+    expected, got = static.decode(emissions), slot.decode(emissions)
+    assert got.words == expected.words and got.cost == pytest.approx(expected.cost, abs=1e-4)
+    assert got.words != ["cat", "tachycardia"]
+    emissions = np.insert(emissions, 4, np.where(np.arange(len(tokens)) == 0, 0.0, -20.0), axis=0)
+    assert slot.decode(emissions).words == ["cat", "tachycardia"]  # with the blank, it reads
+
+
+def test_empty_slot_and_clearing(graph_pairs):
+    _, slot_graph = graph_pairs["ctc"]
+    decoder = pywfst.Decoder(slot_graph)
+    rng = np.random.default_rng(1)
+    emissions = emissions_for(slot_graph, ["the", "metoprolol", "dose"], rng, skip_boundary=0.0)
+    assert "metoprolol" not in decoder.decode(emissions).words
+    decoder.set_class("TERM", ["metoprolol"])
+    result = decoder.decode(emissions)
+    assert result.words == ["the", "metoprolol", "dose"]
+    spans = result.word_spans  # class words get their frames from their own spellings
+    assert spans[1][0] > spans[0][1] and spans[2][0] > spans[1][1]
+    decoder.set_class("TERM", None)
+    assert "metoprolol" not in decoder.decode(emissions).words
+
+
+def test_entry_weights_set_the_cost(graph_pairs):
+    _, slot_graph = graph_pairs["ctc"]
+    emissions = emissions_for(slot_graph, ["metoprolol"], np.random.default_rng(2))
+    uniform, weighted = pywfst.Decoder(slot_graph), pywfst.Decoder(slot_graph)
+    uniform.set_class("TERM", ["metoprolol", "tort"])
+    weighted.set_class("TERM", {"metoprolol": 3.0, "tort": 1.0})
+    a, b = uniform.decode(emissions), weighted.decode(emissions)
+    assert a.words == b.words == ["metoprolol"]
+    assert a.graph_cost - b.graph_cost == pytest.approx(math.log(2) + math.log(0.75), abs=1e-4)
+
+
+def test_prepared_entries_are_shared_and_batch_equals_single(graph_pairs):
+    _, slot_graph = graph_pairs["ctc"]
+    prepared = pywfst.ClassEntries(slot_graph, "TERM", TERMS)
+    assert len(prepared) == len(TERMS) and prepared.native.num_entries == len(TERMS)
+    first, second = pywfst.Decoder(slot_graph), pywfst.Decoder(slot_graph, num_threads=2)
+    first.set_class("TERM", prepared)
+    second.set_class("TERM", prepared)
+    rng = np.random.default_rng(5)
+    batch = [emissions_for(slot_graph, words, rng, noise=1.0)
+             for words in random_sentences(12, seed=9)]
+    singles = [first.decode(e) for e in batch]
+    for single, batched in zip(singles, second.decode_batch(batch)):
+        assert single.words == batched.words and single.cost == pytest.approx(batched.cost)
+
+
+def test_phone_graph_with_given_pronunciations(tmp_path):
+    phones = ["<blk>"] + "M EH T OW P R L AA D AO G K AE".split()
+    (tmp_path / "phones.txt").write_text("".join(f"{p} {i}\n" for i, p in enumerate(phones)))
+    (tmp_path / "lexicon.txt").write_text("dog D AO G\ncat K AE T\n")
+    (tmp_path / "jargon.txt").write_text("metoprolol\tM EH0 T OW1 P R OW0 L AA0 L\tespeak\n"
+                                         "cat dog\tK AE1 T | D AO1 G\tcmudict\n")
+    unigrams = "".join(f"{p}\t{w}\n" for p, w in (("-0.4771", "</s>"), ("-99", "<s>"),
+                                                  ("-0.4771", "dog"), ("-0.4771", "cat")))
+    (tmp_path / "lm.arpa").write_text(f"\\data\\\nngram 1=4\n\n\\1-grams:\n{unigrams}\n\\end\\\n")
+    common = dict(lexicon=tmp_path / "lexicon.txt", lm=tmp_path / "lm.arpa", progress=False)
+    static = pywfst.build_graph(tmp_path / "phones.txt", tmp_path / "static", **common,
+                                extra_lexicons=[tmp_path / "jargon.txt"], extra_weight=0.2)
+    slot_graph = pywfst.build_graph(tmp_path / "phones.txt", tmp_path / "slot", **common,
+                                    class_slots=["DRUG"], class_weight=0.2)
+    slot = pywfst.Decoder(slot_graph)
+    with pytest.raises(ValueError, match="'metoprolol' is not a word .* pronunciations="):
+        slot.set_class("DRUG", ["metoprolol"])
+    slot.set_class("DRUG", ["metoprolol", "cat dog"],
+                   pronunciations={"metoprolol": "M EH0 T OW1 P R OW0 L AA0 L"})
+    rng = np.random.default_rng(4)
+    table = static.tokens
+    for words in (["dog", "metoprolol"], ["metoprolol", "cat", "dog"], ["cat", "cat"]):
+        ids = [table[p] for w in words for p in
+               {"dog": "D AO G", "cat": "K AE T", "metoprolol": "M EH T OW P R OW L AA L"}[w].split()]
+        emissions = simulate_ctc_emissions(ids, len(table), rng, peak=6.0, noise=1.0)
+        expected, got = pywfst.Decoder(static).decode(emissions), slot.decode(emissions)
+        assert got.words == expected.words == words
+        assert got.cost == pytest.approx(expected.cost, abs=1e-4)
+
+
+def test_errors_name_the_problem(graph_pairs, char_setup, tmp_path):
+    static_graph, slot_graph = graph_pairs["ctc"]
+    decoder = pywfst.Decoder(slot_graph)
+    with pytest.raises(ValueError, match="class slot 'DRUG' is not in .* its slots: TERM"):
+        decoder.set_class("DRUG", ["x"])
+    with pytest.raises(ValueError, match="slots: none"):
+        pywfst.Decoder(static_graph).set_class("TERM", ["x"])
+    with pytest.raises(ValueError, match="'caf\u00e9' cannot be spelled"):
+        decoder.set_class("TERM", ["caf\u00e9"])
+    with pytest.raises(ValueError, match="none given"):
+        decoder.set_class("TERM", [])
+    with pytest.raises(ValueError, match="an entry is empty"):
+        decoder.set_class("TERM", ["ok", "  "])
+    with pytest.raises(ValueError, match="weight nan"):
+        decoder.set_class("TERM", {"ok": float("nan")})
+    with pytest.raises(TypeError, match="not a string"):
+        decoder.set_class("TERM", "metoprolol")
+    other = pywfst.build_graph(char_setup["tokens"], tmp_path / "other", spell=True,
+                               word_boundary="|", lm=char_setup["lm"], progress=False,
+                               class_slots=["TERM"])
+    with pytest.raises(ValueError, match="prepared for slot 'TERM' of"):
+        decoder.set_class("TERM", pywfst.ClassEntries(other, "TERM", ["ok"]))
+    for bad, message in ((["1x"], "not a valid name"), (["A", "A"], "repeat"), ("AB", "not a string")):
+        with pytest.raises((ValueError, TypeError), match=message):
+            pywfst.build_graph(char_setup["tokens"], tmp_path / "bad", spell=True,
+                               lm=char_setup["lm"], progress=False, class_slots=bad)
+    with pytest.raises(ValueError, match="together below 1"):
+        pywfst.build_graph(char_setup["tokens"], tmp_path / "bad", spell=True, lm=char_setup["lm"],
+                           progress=False, class_slots=["A", "B"], class_weight=0.6)
+    assert not (tmp_path / "bad").exists()
+
+
+def test_native_compiler_checks_entries(graph_pairs):
+    from pywfst import _core
+    from pywfst.class_slots import _compiler
+
+    compiler = _compiler(graph_pairs["ctc"][1])
+    with pytest.raises(ValueError, match="class entry 1: token 99 is not a token"):
+        compiler.compile([([0], [[[2, 3]]], 0.0), ([1], [[[99]]], 0.0)])
+    with pytest.raises(ValueError, match="class entry 0: word 0 has an empty pronunciation"):
+        compiler.compile([([0], [[[]]], 0.0)])
+    with pytest.raises(ValueError, match="class entry 0: cost inf is not finite"):
+        compiler.compile([([0], [[[2]]], float("inf"))])
+    with pytest.raises(ValueError, match="class entry 0: 2 words but 1 pronunciation lists"):
+        compiler.compile([([0, 1], [[[2]]], 0.0)])
+    topology = _core.CsrGraph.load(str(graph_pairs["ctc"][1].path / "topology.fst"))
+    with pytest.raises(ValueError, match="contexts: 500 is not a state"):
+        _core.ClassCompiler(topology, [0, 500], -1)
+
+
+def test_cli_builds_slots(char_setup, tmp_path):
+    result = CliRunner().invoke(cli, [
+        "build-graph", "--tokens", str(char_setup["tokens"]), "--spell", "--word-boundary", "|",
+        "--lm", str(char_setup["lm"]), "--class-slot", "DRUG", "--class-slot", "LAW",
+        "--class-weight", "0.02", "--out", str(tmp_path / "g"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    graph = pywfst.Graph.load(tmp_path / "g")
+    assert [s["name"] for s in graph.info["class_slots"]["slots"]] == ["DRUG", "LAW"]
+    assert graph.native.num_nonterminal_arcs > 0
+    decoder = pywfst.Decoder(graph)
+    decoder.set_class("LAW", ["habeas corpus"])
+    rng = np.random.default_rng(0)
+    emissions = emissions_for(graph, ["the", "habeas", "corpus"], rng, skip_boundary=0.0)
+    assert decoder.decode(emissions).words == ["the", "habeas", "corpus"]
+    info = CliRunner().invoke(cli, ["info", str(tmp_path / "g")])
+    assert "class slots: DRUG, LAW" in info.output
