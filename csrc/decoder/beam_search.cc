@@ -30,6 +30,7 @@ BeamSearch::BeamSearch(std::shared_ptr<const CsrGraph> graph, const DecoderOptio
   if (!graph_) throw InputError("graph: null");
   options_.Check();
   slot_of_state_.assign(static_cast<size_t>(graph_->NumStates()), -1);
+  has_class_slots_ = graph_->NumNonterminalArcs() > 0;
 }
 
 void BeamSearch::InitDecoding() {
@@ -216,7 +217,7 @@ void BeamSearch::ProcessNonemitting(double cutoff) {
     queue_.pop_back();
     if (token.cost > cutoff) continue;
     if (token.graph == 0) {
-      if (graph_->HasNonterminalArcs(token.state))
+      if (has_class_slots_ && graph_->HasNonterminalArcs(token.state))
         for (const GraphArc& arc : graph_->NonterminalArcs(token.state)) EnterClass(token, arc, cutoff);
     } else if (const ClassGraph::Exit* exit = (*classes_)[token.graph - 1]->ExitOf(token.state)) {
       LeaveClass(token, *exit, cutoff);

@@ -116,6 +116,7 @@ class BeamSearch {
   DecoderOptions options_;
   const PhraseBoost* boost_ = nullptr;  // during Decode() only
   const ClassGraphs* classes_ = nullptr;  // during Decode() only
+  bool has_class_slots_ = false;  // the graph has nonterminal arcs (spares a bitset lookup)
 
   std::vector<Token> tokens_;           // current frame
   std::vector<Token> previous_tokens_;  // frame being expanded
