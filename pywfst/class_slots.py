@@ -23,7 +23,7 @@ from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence,
 from . import _core
 from .graph import Graph
 from .graph.injection import phone_token
-from .graph.lexicon import bpe_lexicon, spell_word
+from .graph.lexicon import bpe_lexicon, spell_char
 from .graph.symbols import TokenSet
 
 EntrySpec = Union[Mapping[str, float], Iterable[str]]
@@ -87,10 +87,11 @@ class _Speller:
 
     def __call__(self, words: Sequence[str]) -> Dict[str, FrozenSet[Tuple[int, ...]]]:
         if self.mode == "spell":
+            token_of = {char: spell_char(char, self.tokens) for char in set("".join(words))}
             found = {}
             for word in words:
-                ids = spell_word(word, self.tokens)
-                if ids is None:
+                ids = tuple(map(token_of.__getitem__, word))
+                if None in ids:
                     raise ValueError(f"entries: {word!r} cannot be spelled with the tokens of "
                                      f"{self.graph.path}")
                 found[word] = frozenset([ids + self.suffix])
@@ -139,11 +140,11 @@ class ClassEntries:
         local = {word: i for i, word in enumerate(self.words)}
         spelled = _Speller(graph, pronunciations)(self.words)
         self.pronunciations = {local[word]: prons for word, prons in spelled.items()}
+        alternatives = {i: sorted(prons) for i, prons in self.pronunciations.items()}
         native_entries = []
         for text, weight in weighted:
             ids = [local[word] for word in text.split()]
-            native_entries.append((ids, [sorted(self.pronunciations[i]) for i in ids],
-                                   -math.log(weight / total)))
+            native_entries.append((ids, [alternatives[i] for i in ids], -math.log(weight / total)))
         self.native = _compiler(graph).compile(native_entries)
 
     def __len__(self) -> int:

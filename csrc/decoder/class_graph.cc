@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <unordered_map>
+#include <utility>
 
 #include "common/errors.h"
 #include "fst/nonterminal.h"
@@ -18,6 +18,50 @@ uint64_t PairKey(int32_t a, int32_t b) {
   return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
 }
 
+// Open-addressing hash map from PairKey()s (never all ones) to ids, with linear probing: the
+// node allocations of std::unordered_map took most of a compile's time.
+class PairMap {
+ public:
+  explicit PairMap(size_t expected) { Resize(expected); }
+
+  // The id of `key`, given `id` first when it is new; second: whether it was new.
+  std::pair<int32_t, bool> FindOrInsert(uint64_t key, int32_t id) {
+    if (2 * (size_ + 1) > keys_.size()) Resize(keys_.size());
+    size_t i = Slot(key);
+    for (; keys_[i] != kEmpty; i = (i + 1) & mask_)
+      if (keys_[i] == key) return {ids_[i], false};
+    keys_[i] = key;
+    ids_[i] = id;
+    ++size_;
+    return {id, true};
+  }
+
+ private:
+  static constexpr uint64_t kEmpty = ~uint64_t{0};
+
+  size_t Slot(uint64_t key) const {  // splitmix64's finaliser spreads the packed pairs
+    key = (key ^ (key >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    key = (key ^ (key >> 27)) * 0x94D049BB133111EBULL;
+    return static_cast<size_t>(key ^ (key >> 31)) & mask_;
+  }
+  void Resize(size_t expected) {  // to a power of two at least twice `expected`
+    size_t capacity = 16;
+    while (capacity < 2 * expected) capacity <<= 1;
+    std::vector<uint64_t> old_keys(capacity, kEmpty);
+    std::vector<int32_t> old_ids(capacity);
+    old_keys.swap(keys_);
+    old_ids.swap(ids_);
+    mask_ = capacity - 1;
+    size_ = 0;
+    for (size_t i = 0; i < old_keys.size(); ++i)
+      if (old_keys[i] != kEmpty) FindOrInsert(old_keys[i], old_ids[i]);
+  }
+
+  std::vector<uint64_t> keys_;
+  std::vector<int32_t> ids_;
+  size_t mask_ = 0, size_ = 0;
+};
+
 // The entries' token sequences as a prefix tree; edges are labelled token id + 1, or
 // kBoundaryEdge where one word of an entry ends and the next begins.
 struct PrefixTree {
@@ -30,17 +74,19 @@ struct PrefixTree {
   std::vector<double> accept_cost{kInfinity};
   std::vector<int32_t> accept_entry{-1};
   std::vector<Edge> edges;
-  std::unordered_map<uint64_t, int32_t> child_of;
+  PairMap child_of;
+
+  explicit PrefixTree(size_t expected_nodes) : child_of(expected_nodes) {}
 
   int32_t Child(int32_t node, Label label) {
-    const auto [it, inserted] = child_of.try_emplace(PairKey(node, label), NumNodes());
+    const auto [child, inserted] = child_of.FindOrInsert(PairKey(node, label), NumNodes());
     if (inserted) {
       parent.push_back(node);
       accept_cost.push_back(kInfinity);
       accept_entry.push_back(-1);
-      edges.push_back({node, label, it->second});
+      edges.push_back({node, label, child});
     }
-    return it->second;
+    return child;
   }
   int32_t NumNodes() const { return static_cast<int32_t>(parent.size()); }
 
@@ -71,23 +117,40 @@ ClassCompiler::ClassCompiler(std::shared_ptr<const CsrGraph> topology,
     is_context_[context] = true;
   }
   contexts_.assign(contexts.begin(), contexts.end());
-  offsets_.push_back(0);
+  std::vector<int64_t> state_begin{0};
   for (StateId t = 0; t < num_states; ++t) {
     const size_t first = arcs_.size();
     for (const ArcRange& range : {topology_->EmittingArcs(t), topology_->EpsilonArcs(t)})
       for (const GraphArc& arc : range) arcs_.push_back({arc.ilabel, arc.olabel, arc.weight, arc.nextstate});
     std::stable_sort(arcs_.begin() + static_cast<int64_t>(first), arcs_.end(),
                      [](const TopologyArc& a, const TopologyArc& b) { return a.olabel < b.olabel; });
-    offsets_.push_back(static_cast<int64_t>(arcs_.size()));
+    state_begin.push_back(static_cast<int64_t>(arcs_.size()));
   }
+  if (arcs_.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max()))
+    throw InputError(Concat("topology: ", arcs_.size(), " arcs are too many"));
   for (const TopologyArc& arc : arcs_) max_token_label_ = std::max(max_token_label_, arc.olabel);
+  if (optional_token_ < -1 || optional_token_ + 1 > max_token_label_)
+    throw InputError(Concat("optional_token: ", optional_token_, " is not a token of the topology"));
+  const int32_t row = max_token_label_ + 2;
+  label_begin_.resize(static_cast<size_t>(num_states) * row);
+  for (StateId t = 0; t < num_states; ++t) {
+    int64_t a = state_begin[t];
+    for (Label label = 0; label < row; ++label) {
+      while (a < state_begin[t + 1] && arcs_[a].olabel < label) ++a;
+      label_begin_[static_cast<size_t>(t) * row + label] = static_cast<int32_t>(a);
+    }
+  }
 }
 
 std::shared_ptr<const ClassGraph> ClassCompiler::Compile(const std::vector<ClassEntry>& entries) const {
   if (entries.empty()) throw InputError("class entries: none given");
   auto result = std::make_shared<ClassGraph>();
   // 1. The prefix tree, and each entry's words.
-  PrefixTree tree;
+  size_t num_tokens = 0;
+  for (const ClassEntry& entry : entries)
+    for (const auto& alternatives : entry.pronunciations)
+      for (const std::vector<Label>& tokens : alternatives) num_tokens += tokens.size() + 1;
+  PrefixTree tree(num_tokens);
   result->word_offsets_.push_back(0);
   std::vector<int32_t> frontier, next;
   for (size_t e = 0; e < entries.size(); ++e) {
@@ -147,26 +210,25 @@ std::shared_ptr<const ClassGraph> ClassCompiler::Compile(const std::vector<Class
 
   // 2. T composed with the tree, from every context at the root (states numbered as found, so
   // the arcs come out grouped by state).
-  std::unordered_map<uint64_t, StateId> state_of;
+  PairMap state_of(2 * static_cast<size_t>(tree.NumNodes()) + contexts_.size());
   std::vector<std::pair<StateId, int32_t>> states;  // (T state, tree node)
   auto find_state = [&](StateId t, int32_t node) {
-    const auto [it, inserted] = state_of.try_emplace(PairKey(t, node), static_cast<StateId>(states.size()));
+    const auto [state, inserted] =
+        state_of.FindOrInsert(PairKey(t, node), static_cast<StateId>(states.size()));
     if (inserted) states.emplace_back(t, node);
-    return it->second;
+    return state;
   };
   result->entry_state_.assign(is_context_.size(), -1);
   for (StateId context : contexts_) result->entry_state_[context] = find_state(context, 0);
   result->entry_cost_ = static_cast<float>(potential[0]);
   std::vector<GraphArc> arcs;
   std::vector<int64_t> offsets{0};
-  auto token_arcs = [this](StateId t, Label label) {
-    const auto [first, last] = ArcsOf(t);
-    return std::equal_range(first, last, TopologyArc{0, label, 0.0f, 0},
-                            [](const TopologyArc& a, const TopologyArc& b) { return a.olabel < b.olabel; });
-  };
+  states.reserve(2 * static_cast<size_t>(tree.NumNodes()));
+  arcs.reserve(6 * static_cast<size_t>(tree.NumNodes()));
+  offsets.reserve(2 * static_cast<size_t>(tree.NumNodes()) + 1);
   for (size_t s = 0; s < states.size(); ++s) {
     const auto [t, node] = states[s];
-    const auto [unlabelled_first, unlabelled_last] = token_arcs(t, 0);
+    const auto [unlabelled_first, unlabelled_last] = ArcsOf(t, 0);
     for (const TopologyArc* arc = unlabelled_first; arc != unlabelled_last; ++arc)
       arcs.push_back({arc->ilabel, 0, arc->weight, find_state(arc->nextstate, node)});
     for (int64_t i = edge_offsets[node]; i < edge_offsets[node + 1]; ++i) {
@@ -176,12 +238,12 @@ std::shared_ptr<const ClassGraph> ClassCompiler::Compile(const std::vector<Class
         arcs.push_back({0, 0, push, find_state(t, edge.to)});
         continue;
       }
-      const auto [first, last] = token_arcs(t, edge.label);
+      const auto [first, last] = ArcsOf(t, edge.label);
       for (const TopologyArc* arc = first; arc != last; ++arc)
         arcs.push_back({arc->ilabel, 0, arc->weight + push, find_state(arc->nextstate, edge.to)});
     }
     if (after_boundary[node] && optional_token_ >= 0) {
-      const auto [first, last] = token_arcs(t, optional_token_ + 1);
+      const auto [first, last] = ArcsOf(t, optional_token_ + 1);
       for (const TopologyArc* arc = first; arc != last; ++arc)
         arcs.push_back({arc->ilabel, 0, arc->weight, find_state(arc->nextstate, node)});
     }

@@ -90,14 +90,17 @@ class ClassCompiler {
     float weight;
     StateId nextstate;
   };
-  // The topology's arcs per state, sorted by output label (those without one first).
-  std::pair<const TopologyArc*, const TopologyArc*> ArcsOf(StateId t) const {
-    return {arcs_.data() + offsets_[t], arcs_.data() + offsets_[t + 1]};
+  // The topology's arcs of state `t` with output label `olabel` (0: those without one).
+  std::pair<const TopologyArc*, const TopologyArc*> ArcsOf(StateId t, Label olabel) const {
+    const int32_t* row = label_begin_.data() + static_cast<size_t>(t) * (max_token_label_ + 2);
+    return {arcs_.data() + row[olabel], arcs_.data() + row[olabel + 1]};
   }
 
   std::shared_ptr<const CsrGraph> topology_;
-  std::vector<TopologyArc> arcs_;
-  std::vector<int64_t> offsets_;
+  std::vector<TopologyArc> arcs_;  // sorted by (state, output label)
+  // Per state s and label l in [0, max_token_label_ + 1]: the first arc of s with an output
+  // label >= l (a dense table: topologies have few states and labels).
+  std::vector<int32_t> label_begin_;
   std::vector<StateId> contexts_;
   std::vector<bool> is_context_;
   Label optional_token_;

@@ -92,7 +92,7 @@ def read_lexicon(path: Union[str, Path], tokens: TokenSet) -> Lexicon:
     return Lexicon(entries, source=str(path))
 
 
-def _spell_char(char: str, tokens: TokenSet) -> Optional[int]:
+def spell_char(char: str, tokens: TokenSet) -> Optional[int]:
     """Token id of a character, trying the other letter case when the exact one is absent."""
     for candidate in (char, char.upper(), char.lower()):
         sym_id = tokens.table.to_id.get(candidate)
@@ -103,7 +103,7 @@ def _spell_char(char: str, tokens: TokenSet) -> Optional[int]:
 
 def spell_word(word: str, tokens: TokenSet) -> Optional[Tuple[int, ...]]:
     """The word as a sequence of character tokens, or None when a character has no token."""
-    ids = tuple(_spell_char(char, tokens) for char in word)
+    ids = tuple(spell_char(char, tokens) for char in word)
     return None if not ids or None in ids else ids  # type: ignore[return-value]
 
 
