@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _core
+from .errors import InputFileError
 from .graph import Graph
+from .graph.jargon import read_jargon_lexicon
 from .graph.injection import phone_token
 from .graph.lexicon import bpe_lexicon, spell_char
 from .graph.symbols import TokenSet
@@ -152,6 +154,38 @@ class ClassEntries:
 
     def __repr__(self) -> str:
         return f"ClassEntries({self.name!r}, {len(self)} entries for {self.graph_path})"
+
+
+def read_class_file(path: Union[str, Path]) -> Tuple[EntrySpec, Dict[str, str]]:
+    """Entries and pronunciations from a file: a jargon lexicon (lexicons/README.md: its terms,
+    and its ARPAbet for phone graphs), or one entry per line with an optional TAB and relative
+    weight. '#' starts a comment line. Errors name the file and line."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputFileError(path, None, f"cannot read: {error}") from None
+    content = [(n, line) for n, line in enumerate(lines, start=1)
+               if line.strip() and not line.startswith("#")]
+    if content and all(line.count("\t") == 2 for _, line in content):
+        pronunciations: Dict[str, str] = {}
+        for entry in read_jargon_lexicon(path):
+            for word, phones in zip(entry.words, entry.pronunciations):
+                pronunciations.setdefault(word, " ".join(phones))
+        return [" ".join(entry.words) for entry in read_jargon_lexicon(path)], pronunciations
+    weights: Dict[str, float] = {}
+    for line_no, line in content:
+        fields = line.split("\t")
+        try:
+            weight = float(fields[1]) if len(fields) == 2 else 1.0
+        except ValueError:
+            weight = float("nan")
+        if len(fields) > 2 or not (weight > 0 and math.isfinite(weight)):
+            raise InputFileError(path, line_no, "expected 'entry' or 'entry<TAB>weight' with a "
+                                 "weight > 0 (or a jargon lexicon: term<TAB>ARPAbet<TAB>source)")
+        weights[" ".join(fields[0].split())] = weight
+    if not weights:
+        raise InputFileError(path, None, "no entries")
+    return weights, {}
 
 
 def label_of(class_index: int, word: int) -> int:

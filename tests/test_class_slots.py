@@ -237,3 +237,24 @@ def test_cli_builds_slots(char_setup, tmp_path):
     assert decoder.decode(emissions).words == ["the", "habeas", "corpus"]
     info = CliRunner().invoke(cli, ["info", str(tmp_path / "g")])
     assert "class slots: DRUG, LAW" in info.output
+
+
+def test_decode_cli_fills_slots_from_files(graph_pairs, tmp_path):
+    _, slot_graph = graph_pairs["ctc"]
+    rng = np.random.default_rng(3)
+    np.save(tmp_path / "utt.npy", emissions_for(slot_graph, ["the", "metoprolol"], rng,
+                                                skip_boundary=0.0))
+    (tmp_path / "plain.txt").write_text("# drugs\nmetoprolol\t2.5\natrial fibrillation\n")
+    (tmp_path / "jargon.txt").write_text(jargon_text(["metoprolol", "tort"]))
+    base = ["decode", "--graph", str(slot_graph.path), str(tmp_path / "utt.npy")]
+    runner = CliRunner()
+    assert runner.invoke(cli, base).output.split()[1:] != ["the", "metoprolol"]
+    for name in ("plain.txt", "jargon.txt"):
+        result = runner.invoke(cli, base + ["--class", f"TERM={tmp_path / name}"])
+        assert result.exit_code == 0, result.output
+        assert result.output.split() == ["utt", "the", "metoprolol"]
+    (tmp_path / "bad.txt").write_text("metoprolol\nx\t-1\n")
+    failed = runner.invoke(cli, base + ["--class", f"TERM={tmp_path / 'bad.txt'}"])
+    assert failed.exit_code != 0 and "bad.txt:2:" in failed.output
+    failed = runner.invoke(cli, base + ["--class", "TERM"])
+    assert failed.exit_code != 0 and "expected NAME=FILE" in failed.output

@@ -11,6 +11,7 @@ from typing import Iterator, List, Tuple
 import click
 import numpy as np
 
+from ..class_slots import read_class_file
 from ..decoder import Decoder
 from ..graph import Graph
 from ..result import Result
@@ -21,6 +22,8 @@ Examples:
   pywfst decode --graph graph/ utt1.npy utt2.npy
   pywfst decode --graph graph/ --format ctm --frame-shift 0.02 test_set.npz > hyp.ctm
   pywfst decode --graph graph/ --format json --beam 12 --threads 2 logits.npz --log-softmax
+  # fill the graph's class slot DRUG (build-graph --class-slot DRUG) with a list of entries
+  pywfst decode --graph graph/ --class DRUG=drugs.txt test_set.npz
 """
 
 
@@ -70,13 +73,22 @@ def format_result(utterance: str, result: Result, style: str) -> str:
 @click.option("--frame-shift", type=float, default=0.04, show_default=True,
               help="Seconds per frame, for word times.")
 @click.option("--threads", type=int, default=0, show_default=True, help="0: all cores.")
+@click.option("--class", "classes", multiple=True, metavar="NAME=FILE",
+              help="Fill class slot NAME with the entries of FILE (one per line, optional TAB "
+                   "weight; or a jargon lexicon); repeatable.")
 def decode_command(graph_dir, emissions, style, beam, max_active, min_active, acoustic_scale,
-                   log_softmax, frame_shift, threads) -> None:
+                   log_softmax, frame_shift, threads, classes) -> None:
     """Decode [T, V] emissions (.npy per utterance or .npz of many) and print the results."""
     with friendly_errors():
         decoder = Decoder(Graph.load(graph_dir), beam=beam, max_active=max_active,
                           min_active=min_active, acoustic_scale=acoustic_scale,
                           log_softmax=log_softmax, frame_shift=frame_shift, num_threads=threads)
+        for spec in classes:
+            name, separator, path = spec.partition("=")
+            if not separator or not name or not path:
+                raise click.BadParameter(f"{spec!r}: expected NAME=FILE", param_hint="--class")
+            entries, pronunciations = read_class_file(path)
+            decoder.set_class(name, entries, pronunciations)
         names, sources, arrays = [], [], []
         for name, source, array in read_emissions(list(emissions)):
             names.append(name)
