@@ -63,7 +63,8 @@ def test_separated_occurrences_each_pay_once():
 
 
 @pytest.mark.parametrize("phrases, message", [([([], 1.0)], "no words"),
-                                              ([([0], 1.0)], "not > 0"),
+                                              ([([0], 1.0)], r"word id 0 is not in \[1, "),
+                                              ([([1 << 24], 1.0)], "is not in"),
                                               ([([1], float("nan"))], "finite")])
 def test_bad_phrases_raise(phrases, message):
     with pytest.raises(ValueError, match=message):

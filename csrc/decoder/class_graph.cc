@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/errors.h"
+#include "common/pair_map.h"
 #include "fst/nonterminal.h"
 
 namespace pywfst {
@@ -13,54 +14,6 @@ namespace {
 
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
 constexpr Label kBoundaryEdge = 0;  // tree edge between two words of an entry (reads nothing)
-
-uint64_t PairKey(int32_t a, int32_t b) {
-  return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
-}
-
-// Open-addressing hash map from PairKey()s (never all ones) to ids, with linear probing: the
-// node allocations of std::unordered_map took most of a compile's time.
-class PairMap {
- public:
-  explicit PairMap(size_t expected) { Resize(expected); }
-
-  // The id of `key`, given `id` first when it is new; second: whether it was new.
-  std::pair<int32_t, bool> FindOrInsert(uint64_t key, int32_t id) {
-    if (2 * (size_ + 1) > keys_.size()) Resize(keys_.size());
-    size_t i = Slot(key);
-    for (; keys_[i] != kEmpty; i = (i + 1) & mask_)
-      if (keys_[i] == key) return {ids_[i], false};
-    keys_[i] = key;
-    ids_[i] = id;
-    ++size_;
-    return {id, true};
-  }
-
- private:
-  static constexpr uint64_t kEmpty = ~uint64_t{0};
-
-  size_t Slot(uint64_t key) const {  // splitmix64's finaliser spreads the packed pairs
-    key = (key ^ (key >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    key = (key ^ (key >> 27)) * 0x94D049BB133111EBULL;
-    return static_cast<size_t>(key ^ (key >> 31)) & mask_;
-  }
-  void Resize(size_t expected) {  // to a power of two at least twice `expected`
-    size_t capacity = 16;
-    while (capacity < 2 * expected) capacity <<= 1;
-    std::vector<uint64_t> old_keys(capacity, kEmpty);
-    std::vector<int32_t> old_ids(capacity);
-    old_keys.swap(keys_);
-    old_ids.swap(ids_);
-    mask_ = capacity - 1;
-    size_ = 0;
-    for (size_t i = 0; i < old_keys.size(); ++i)
-      if (old_keys[i] != kEmpty) FindOrInsert(old_keys[i], old_ids[i]);
-  }
-
-  std::vector<uint64_t> keys_;
-  std::vector<int32_t> ids_;
-  size_t mask_ = 0, size_ = 0;
-};
 
 // The entries' token sequences as a prefix tree; edges are labelled token id + 1, or
 // kBoundaryEdge where one word of an entry ends and the next begins.
@@ -79,7 +32,7 @@ struct PrefixTree {
   explicit PrefixTree(size_t expected_nodes) : child_of(expected_nodes) {}
 
   int32_t Child(int32_t node, Label label) {
-    const auto [child, inserted] = child_of.FindOrInsert(PairKey(node, label), NumNodes());
+    const auto [child, inserted] = child_of.FindOrInsert(node, label, NumNodes());
     if (inserted) {
       parent.push_back(node);
       accept_cost.push_back(kInfinity);
@@ -214,7 +167,7 @@ std::shared_ptr<const ClassGraph> ClassCompiler::Compile(const std::vector<Class
   std::vector<std::pair<StateId, int32_t>> states;  // (T state, tree node)
   auto find_state = [&](StateId t, int32_t node) {
     const auto [state, inserted] =
-        state_of.FindOrInsert(PairKey(t, node), static_cast<StateId>(states.size()));
+        state_of.FindOrInsert(t, node, static_cast<StateId>(states.size()));
     if (inserted) states.emplace_back(t, node);
     return state;
   };

@@ -4,22 +4,23 @@
 #include <deque>
 
 #include "common/errors.h"
+#include "fst/nonterminal.h"
 
 namespace pywfst {
-namespace {
-uint64_t ChildKey(PhraseBoost::Node node, Label word) {
-  return (static_cast<uint64_t>(static_cast<uint32_t>(node)) << 32) | static_cast<uint32_t>(word);
-}
-}  // namespace
 
 PhraseBoost::PhraseBoost(const std::vector<BoostPhrase>& phrases) {
   // The trie. A node shared by several phrases keeps the per-word bonus of the first phrase that
   // made it; each phrase's completion cost makes its own total exactly its weight.
+  std::vector<double> arrive_cost{0.0}, complete_cost{0.0};
   std::vector<double> trie_cost{0.0};  // sum of arrive costs from the root to the node
-  arrive_cost_.push_back(0.0);
-  complete_cost_.push_back(0.0);
-  is_end_.push_back(false);
-  std::vector<std::pair<Node, double>> ends;  // (node, completion cost), set after the trie
+  std::vector<bool> is_end{false};
+  struct Edge {
+    Node from;
+    Label word;
+    Node to;
+  };
+  std::vector<Edge> trie_edges;
+  nodes_.emplace_back();
   for (size_t p = 0; p < phrases.size(); ++p) {
     const BoostPhrase& phrase = phrases[p];
     if (phrase.words.empty()) throw InputError(Concat("boost phrase ", p, ": no words"));
@@ -28,45 +29,51 @@ PhraseBoost::PhraseBoost(const std::vector<BoostPhrase>& phrases) {
     const double step = -static_cast<double>(phrase.weight) / phrase.words.size();
     Node node = kRoot;
     for (Label word : phrase.words) {
-      if (word <= 0) throw InputError(Concat("boost phrase ", p, ": word id ", word, " is not > 0"));
+      if (word <= 0 || word >= kClassWordStride)
+        throw InputError(Concat("boost phrase ", p, ": word id ", word, " is not in [1, ",
+                                kClassWordStride, ")"));
       Node child = Child(node, word);
       if (child < 0) {
-        child = static_cast<Node>(arrive_cost_.size());
-        children_.emplace(ChildKey(node, word), child);
-        arrive_cost_.push_back(step);
+        child = static_cast<Node>(nodes_.size());
+        nodes_.emplace_back();
+        if (node == kRoot) {
+          if (static_cast<size_t>(word) >= root_children_.size()) root_children_.resize(word + 1, -1);
+          root_children_[word] = child;
+        } else {
+          children_.FindOrInsert(node, word, child);
+          nodes_[node].child_bits |= uint64_t{1} << WordBit(word);
+        }
+        trie_edges.push_back({node, word, child});
+        arrive_cost.push_back(step);
         trie_cost.push_back(trie_cost[node] + step);
-        complete_cost_.push_back(0.0);
-        is_end_.push_back(false);
+        complete_cost.push_back(0.0);
+        is_end.push_back(false);
       }
       node = child;
     }
-    if (!is_end_[node]) {  // a repeated phrase keeps its first weight
-      is_end_[node] = true;
-      complete_cost_[node] = -static_cast<double>(phrase.weight) - trie_cost[node];
+    if (!is_end[node]) {  // a repeated phrase keeps its first weight
+      is_end[node] = true;
+      complete_cost[node] = -static_cast<double>(phrase.weight) - trie_cost[node];
       ++num_phrases_;
     }
   }
   // Breadth-first, so a node's parent and failure target are done before it.
-  const size_t num_nodes = arrive_cost_.size();
-  pending_.assign(num_nodes, 0.0);
-  path_cost_.assign(num_nodes, 0.0);
-  fail_.assign(num_nodes, kRoot);
-  std::vector<std::vector<std::pair<Label, Node>>> edges(num_nodes);
-  for (const auto& [key, child] : children_)
-    edges[static_cast<size_t>(key >> 32)].emplace_back(static_cast<Label>(key & 0xffffffffu), child);
+  std::vector<std::vector<std::pair<Label, Node>>> edges(nodes_.size());
+  for (const Edge& edge : trie_edges) edges[edge.from].emplace_back(edge.word, edge.to);
   std::deque<Node> queue{kRoot};
   while (!queue.empty()) {
     const Node node = queue.front();
     queue.pop_front();
     for (const auto& [word, child] : edges[node]) {
-      const double arrive = arrive_cost_[child] + complete_cost_[child];
-      path_cost_[child] = path_cost_[node] + arrive;
-      pending_[child] = is_end_[child] ? 0.0 : pending_[node] + arrive_cost_[child];
+      NodeInfo& info = nodes_[child];
+      info.step_cost = arrive_cost[child] + complete_cost[child];
+      info.path_cost = nodes_[node].path_cost + info.step_cost;
+      info.pending = is_end[child] ? 0.0 : nodes_[node].pending + arrive_cost[child];
       if (node != kRoot) {
-        Node f = fail_[node];
-        while (f != kRoot && Child(f, word) < 0) f = fail_[f];
+        Node f = nodes_[node].fail;
+        while (f != kRoot && Child(f, word) < 0) f = nodes_[f].fail;
         const Node next = Child(f, word);
-        fail_[child] = next >= 0 ? next : kRoot;
+        info.fail = next >= 0 ? next : kRoot;
       }
       queue.push_back(child);
     }
@@ -74,20 +81,22 @@ PhraseBoost::PhraseBoost(const std::vector<BoostPhrase>& phrases) {
 }
 
 PhraseBoost::Node PhraseBoost::Child(Node node, Label word) const {
-  const auto it = children_.find(ChildKey(node, word));
-  return it == children_.end() ? -1 : it->second;
+  if (node == kRoot)
+    return static_cast<size_t>(word) < root_children_.size() ? root_children_[word] : -1;
+  if (!((nodes_[node].child_bits >> WordBit(word)) & 1)) return -1;
+  return children_.Find(node, word);
 }
 
 std::pair<PhraseBoost::Node, double> PhraseBoost::Step(Node node, Label word) const {
   double cost = 0.0;
   while (true) {
     const Node child = Child(node, word);
-    if (child >= 0) return {child, cost + arrive_cost_[child] + complete_cost_[child]};
+    if (child >= 0) return {child, cost + nodes_[child].step_cost};
     if (node == kRoot) return {kRoot, cost};
     // The partial match breaks: take its pending bonus back and credit the longest suffix's
     // words as if read from the root.
-    const Node suffix = fail_[node];
-    cost += path_cost_[suffix] - pending_[node];
+    const Node suffix = nodes_[node].fail;
+    cost += nodes_[suffix].path_cost - nodes_[node].pending;
     node = suffix;
   }
 }

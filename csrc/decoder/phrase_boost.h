@@ -15,10 +15,10 @@
 #pragma once
 
 #include <cstdint>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "common/pair_map.h"
 #include "fst/csr_graph.h"
 
 namespace pywfst {
@@ -39,26 +39,31 @@ class PhraseBoost {
   // The node after reading `word` in `node`, and the cost change (negative: a bonus).
   std::pair<Node, double> Step(Node node, Label word) const;
   // Cost that takes back the pending bonus of `node` (at the end of an utterance).
-  double TakeBack(Node node) const { return -pending_[node]; }
+  double TakeBack(Node node) const { return -nodes_[node].pending; }
   // The cost change of a whole word sequence, end included (what a path with these words got).
   double SequenceCost(const std::vector<Label>& words) const;
 
   int32_t NumPhrases() const { return num_phrases_; }
-  int32_t NumNodes() const { return static_cast<int32_t>(fail_.size()); }
+  int32_t NumNodes() const { return static_cast<int32_t>(nodes_.size()); }
 
  private:
+  // What a step needs of a node, in one place (a step visits nodes in no useful order). Costs
+  // are in cost units (negated bonuses).
+  struct NodeInfo {
+    double step_cost = 0.0;  // arriving here along the trie, completion of a phrase included
+    double pending = 0.0;    // the bonus not yet banked once here
+    double path_cost = 0.0;  // the whole cost of reading the node's words from the root
+    uint64_t child_bits = 0;  // bit WordBit(w) set for each child's word w: most misses stop here
+    Node fail = kRoot;
+  };
+  static int WordBit(Label word) { return static_cast<int>((static_cast<uint32_t>(word) * 0x9E3779B1u) >> 26); }
   Node Child(Node node, Label word) const;
 
-  // Per node, all in cost units (negated bonuses): what arriving along the trie costs, what
-  // completing a phrase here costs on top, the pending (not yet banked) cost once here, and the
-  // whole cost of reading the node's words from the root.
-  std::vector<double> arrive_cost_;
-  std::vector<double> complete_cost_;
-  std::vector<double> pending_;
-  std::vector<double> path_cost_;
-  std::vector<bool> is_end_;
-  std::vector<Node> fail_;
-  std::unordered_map<uint64_t, Node> children_;  // (node << 32 | word) -> child
+  std::vector<NodeInfo> nodes_;
+  // The root's children by word id (dense: every step that breaks a match ends there), and
+  // every other node's by (node, word).
+  std::vector<Node> root_children_;
+  PairMap children_;
   int32_t num_phrases_ = 0;
 };
 
