@@ -5,8 +5,9 @@ Uses benchmarks/decode's graph and simulated test emissions (run benchmarks/deco
 prepare_data.py, and its run_benchmark.py once to build work/graph_ctc). Phrases are random
 2-3 word sequences of the graph's vocabulary (so partial matches start everywhere and are taken
 back), plus --matching pieces (1-3 words) of the reference sentences, so phrases complete. Rounds interleave the
-configurations (none, 1k, 100k) in one process; the table gives median seconds per pass and the
-ratio to no boosting. The boost automaton is built once per configuration (its build time is
+configurations (none, 1k, 100k, each with 4, 2 and 1 boost nodes per state) in one process; the
+table gives median seconds per pass, the ratio to no boosting, and the WER against the references
+(the matching phrases make boosting help). The boost automaton is built once per configuration (its build time is
 reported apart), as a user would reuse a prepared PhraseBoost.
 
     python benchmarks/boost/run_benchmark.py [--rounds 5] [--limit 300]
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 import pywfst
+from pywfst.metrics import error_rate
 
 HERE = Path(__file__).resolve().parent
 DECODE = HERE.parent / "decode" / "work"
@@ -51,6 +53,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,100000")
     parser.add_argument("--matching", type=int, default=100,
                         help="phrases taken from the reference sentences")
+    parser.add_argument("--nodes", default="4,2,1", help="boost nodes per state to compare")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args()
     graph = pywfst.Graph.load(DECODE / "graph_ctc")
@@ -61,12 +64,13 @@ def main() -> None:
     references = json.loads((DECODE / "data" / "test.json").read_text())[: len(utterances)]
     references = [r if isinstance(r, str) else " ".join(r) for r in references]
     words = [w for w in graph.words.to_id if not w.startswith(("#", "<")) and w != "<eps>"]
-    # benchmarks/decode's tuned acoustic scale; the default 4 boost nodes per state, and 1
+    # benchmarks/decode's tuned acoustic scale
+    node_counts = [int(n) for n in args.nodes.split(",")]
     decoders = {nodes: pywfst.Decoder(graph, acoustic_scale=1.5, boost_nodes_per_state=nodes)
-                for nodes in (4, 1)}
+                for nodes in node_counts}
 
     rng = random.Random(0)
-    boosts, build_seconds = {"none": (None, decoders[4])}, {}
+    boosts, build_seconds = {"none": (None, decoders[node_counts[0]])}, {}
     for size in map(int, args.sizes.split(",")):
         phrases = random_phrases(words, references, size, args.matching, rng)
         start = time.perf_counter()
@@ -88,8 +92,10 @@ def main() -> None:
     for name in boosts:
         median = statistics.median(seconds[name])
         changed = sum(a != b for a, b in zip(texts[name], texts["none"]))
+        wer = error_rate(list(zip(references, texts[name])))
         rows.append({"config": name, "median_seconds": round(median, 4),
-                     "ratio": round(median / base, 3), "seconds": seconds[name],
+                     "ratio": round(median / base, 3), "wer": round(wer, 2),
+                     "seconds": seconds[name],
                      "build_seconds": round(build_seconds.get(name.split(",")[0], 0.0), 4),
                      "utterances_changed": changed})
     report = {"matching_phrases": args.matching, "machine": f"{platform.processor() or platform.machine()}, {platform.node()}",
@@ -97,9 +103,9 @@ def main() -> None:
               "rounds": args.rounds, "rows": rows}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(report, indent=2) + "\n")
-    lines = ["| boosting | median s / pass | ratio to none | build s | utterances changed |",
-             "|---|---:|---:|---:|---:|"]
-    lines += [f"| {r['config']} | {r['median_seconds']:.3f} | {r['ratio']:.3f} | "
+    lines = ["| boosting | median s / pass | ratio to none | WER % | build s | utterances changed |",
+             "|---|---:|---:|---:|---:|---:|"]
+    lines += [f"| {r['config']} | {r['median_seconds']:.3f} | {r['ratio']:.3f} | {r['wer']:.2f} | "
               f"{r['build_seconds']:.3f} | {r['utterances_changed']} |" for r in rows]
     (args.out / "results.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
