@@ -258,3 +258,31 @@ def test_decode_cli_fills_slots_from_files(graph_pairs, tmp_path):
     assert failed.exit_code != 0 and "bad.txt:2:" in failed.output
     failed = runner.invoke(cli, base + ["--class", "TERM"])
     assert failed.exit_code != 0 and "expected NAME=FILE" in failed.output
+
+
+def test_bpe_graph_matches_static_rebuild(char_setup, tmp_path):
+    sentencepiece = pytest.importorskip("sentencepiece")
+    prefix = tmp_path / "bpe"
+    sentencepiece.SentencePieceTrainer.train(
+        input=str(char_setup["root"] / "corpus.txt"), model_prefix=str(prefix), vocab_size=60,
+        model_type="bpe", character_coverage=1.0, minloglevel=2)
+    processor = sentencepiece.SentencePieceProcessor(model_file=f"{prefix}.model")
+    pieces = [processor.id_to_piece(i) for i in range(processor.get_piece_size())]
+    token_ids = {"<blk>": 0, **{p: i + 1 for i, p in enumerate(pieces)}}
+    (tmp_path / "tokens.txt").write_text("".join(f"{p} {i}\n" for p, i in token_ids.items()))
+    terms = ["metoprolol", "heart failure", "tort"]
+    (tmp_path / "terms.txt").write_text(jargon_text(terms))
+    common = dict(bpe_model=f"{prefix}.model", lm=char_setup["lm"], progress=False)
+    static = pywfst.build_graph(tmp_path / "tokens.txt", tmp_path / "static", **common,
+                                extra_lexicons=[tmp_path / "terms.txt"], extra_weight=SHARE)
+    slot_graph = pywfst.build_graph(tmp_path / "tokens.txt", tmp_path / "slot", **common,
+                                    class_slots=["TERM"], class_weight=SHARE)
+    slot = pywfst.Decoder(slot_graph)
+    slot.set_class("TERM", terms)
+    rng = np.random.default_rng(11)
+    for words in (["the", "metoprolol", "dose"], ["heart", "failure", "tort"], ["cat", "sat"]):
+        ids = [token_ids[p] for w in words for p in processor.encode(w, out_type=str)]
+        emissions = simulate_ctc_emissions(ids, len(token_ids), rng, peak=6.0, noise=1.0)
+        expected, got = pywfst.Decoder(static).decode(emissions), slot.decode(emissions)
+        assert got.words == expected.words == words
+        assert got.cost == pytest.approx(expected.cost, abs=1e-4)
