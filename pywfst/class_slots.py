@@ -139,15 +139,23 @@ class ClassEntries:
         self.entries = [text for text, _ in weighted]
         total = sum(weight for _, weight in weighted)
         self.words: List[str] = sorted({word for text in self.entries for word in text.split()})
-        local = {word: i for i, word in enumerate(self.words)}
+        # A word the graph knows keeps its id (so n-best lists and boosting see one word);
+        # a new one gets a label of this slot's own.
+        label = {word: _graph_word_id(graph, word) or label_of(self.index, i)
+                 for i, word in enumerate(self.words)}
         spelled = _Speller(graph, pronunciations)(self.words)
-        self.pronunciations = {local[word]: prons for word, prons in spelled.items()}
-        alternatives = {i: sorted(prons) for i, prons in self.pronunciations.items()}
+        self.pronunciations = {label[word]: prons for word, prons in spelled.items()}
+        alternatives = {word: sorted(prons) for word, prons in spelled.items()}
         native_entries = []
         for text, weight in weighted:
-            ids = [local[word] for word in text.split()]
-            native_entries.append((ids, [alternatives[i] for i in ids], -math.log(weight / total)))
+            words = text.split()
+            native_entries.append(([label[w] for w in words], [alternatives[w] for w in words],
+                                   -math.log(weight / total)))
         self.native = _compiler(graph).compile(native_entries)
+
+    def word(self, label: int) -> str:
+        """The word of one of this slot's own labels."""
+        return self.words[label % _core.CLASS_WORD_STRIDE]
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -167,11 +175,12 @@ def read_class_file(path: Union[str, Path]) -> Tuple[EntrySpec, Dict[str, str]]:
     content = [(n, line) for n, line in enumerate(lines, start=1)
                if line.strip() and not line.startswith("#")]
     if content and all(line.count("\t") == 2 for _, line in content):
+        jargon = read_jargon_lexicon(path)
         pronunciations: Dict[str, str] = {}
-        for entry in read_jargon_lexicon(path):
+        for entry in jargon:
             for word, phones in zip(entry.words, entry.pronunciations):
                 pronunciations.setdefault(word, " ".join(phones))
-        return [" ".join(entry.words) for entry in read_jargon_lexicon(path)], pronunciations
+        return [" ".join(entry.words) for entry in jargon], pronunciations
     weights: Dict[str, float] = {}
     for line_no, line in content:
         fields = line.split("\t")
@@ -188,13 +197,17 @@ def read_class_file(path: Union[str, Path]) -> Tuple[EntrySpec, Dict[str, str]]:
     return weights, {}
 
 
+def _graph_word_id(graph: Graph, word: str) -> Optional[int]:
+    """The graph's id of an ordinary word (not epsilon, a disambiguation symbol or a slot)."""
+    word_id = graph.words.to_id.get(word)
+    return word_id if word_id and not word.startswith(("#", "$")) else None
+
+
 def label_of(class_index: int, word: int) -> int:
     """Output label of a class's local word ``word`` (csrc/fst/nonterminal.h)."""
     return (class_index + 1) * _core.CLASS_WORD_STRIDE + word
 
 
-def split_label(label: int) -> Optional[Tuple[int, int]]:
-    """(class index, local word) of a class word's output label; None for a main-graph word."""
-    if label < _core.CLASS_WORD_STRIDE:
-        return None
-    return label // _core.CLASS_WORD_STRIDE - 1, label % _core.CLASS_WORD_STRIDE
+def slot_of_label(label: int) -> Optional[int]:
+    """The slot index of a new word's output label; None for a word of the graph."""
+    return None if label < _core.CLASS_WORD_STRIDE else label // _core.CLASS_WORD_STRIDE - 1

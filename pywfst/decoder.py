@@ -12,8 +12,8 @@ import numpy as np
 
 from . import _core
 from .boost import PhraseBoost, PhraseSpec
-from .class_slots import (ClassEntries, EntrySpec, Pronunciations, label_of, slot_index,
-                          slot_names, split_label)
+from .class_slots import (ClassEntries, EntrySpec, Pronunciations, slot_index, slot_names,
+                          slot_of_label)
 from .graph import Graph
 from .result import Result
 from .word_alignment import word_spans
@@ -115,18 +115,15 @@ class Decoder:
         self._native_classes = [None] * len(slot_names(self.graph))
         for index, prepared in self._classes.items():
             self._native_classes[index] = prepared.native
-        class_pronunciations = {label_of(index, word): prons
-                                for index, prepared in self._classes.items()
-                                for word, prons in prepared.pronunciations.items()}
-        graph_pronunciations = self.graph.pronunciations
-        self._pronunciations = (None if graph_pronunciations is None else
-                                collections.ChainMap(class_pronunciations, graph_pronunciations))
+        graph_pronunciations = self.graph.pronunciations or {}
+        class_pronunciations = {label: prons | graph_pronunciations.get(label, frozenset())
+                                for prepared in self._classes.values()
+                                for label, prons in prepared.pronunciations.items()}
+        self._pronunciations = collections.ChainMap(class_pronunciations, graph_pronunciations)
 
     def _word(self, word_id: int) -> str:
-        found = split_label(word_id)
-        if found is None:
-            return self.graph.word(word_id)
-        return self._classes[found[0]].words[found[1]]
+        slot = slot_of_label(word_id)
+        return self.graph.word(word_id) if slot is None else self._classes[slot].word(word_id)
 
     def _transform(self) -> dict:
         return {"acoustic_scale": self.acoustic_scale, "log_softmax": self.log_softmax,

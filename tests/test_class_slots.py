@@ -209,13 +209,15 @@ def test_native_compiler_checks_entries(graph_pairs):
 
     compiler = _compiler(graph_pairs["ctc"][1])
     with pytest.raises(ValueError, match="class entry 1: token 99 is not a token"):
-        compiler.compile([([0], [[[2, 3]]], 0.0), ([1], [[[99]]], 0.0)])
+        compiler.compile([([5], [[[2, 3]]], 0.0), ([6], [[[99]]], 0.0)])
     with pytest.raises(ValueError, match="class entry 0: word 0 has an empty pronunciation"):
-        compiler.compile([([0], [[[]]], 0.0)])
+        compiler.compile([([5], [[[]]], 0.0)])
     with pytest.raises(ValueError, match="class entry 0: cost inf is not finite"):
-        compiler.compile([([0], [[[2]]], float("inf"))])
+        compiler.compile([([5], [[[2]]], float("inf"))])
     with pytest.raises(ValueError, match="class entry 0: 2 words but 1 pronunciation lists"):
-        compiler.compile([([0, 1], [[[2]]], 0.0)])
+        compiler.compile([([5, 6], [[[2]]], 0.0)])
+    with pytest.raises(ValueError, match="class entry 0: output label 0 is not > 0"):
+        compiler.compile([([0], [[[2]]], 0.0)])
     topology = _core.CsrGraph.load(str(graph_pairs["ctc"][1].path / "topology.fst"))
     with pytest.raises(ValueError, match="contexts: 500 is not a state"):
         _core.ClassCompiler(topology, [0, 500], -1)
@@ -286,3 +288,25 @@ def test_bpe_graph_matches_static_rebuild(char_setup, tmp_path):
         expected, got = pywfst.Decoder(static).decode(emissions), slot.decode(emissions)
         assert got.words == expected.words == words
         assert got.cost == pytest.approx(expected.cost, abs=1e-4)
+
+
+def test_nbest_and_boost_see_graph_words_as_one_word(graph_pairs):
+    """An entry word the graph knows ("heart", "dose") keeps its graph id: n-best lists match the
+    static graph's, and phrase boosting applies to it."""
+    static_graph, slot_graph = graph_pairs["ctc"]
+    static = pywfst.Decoder(static_graph, nbest=4)
+    slot = pywfst.Decoder(slot_graph, nbest=4)
+    slot.set_class("TERM", TERMS)
+    rng = np.random.default_rng(8)
+    for words in (["heart", "failure", "dose"], ["the", "heart", "rate"], ["metoprolol", "dose"]):
+        emissions = emissions_for(static_graph, words, rng, noise=1.5)
+        expected, got = static.decode(emissions).nbest, slot.decode(emissions).nbest
+        assert [h.words for h in got] == [h.words for h in expected]
+        assert [h.cost for h in got] == pytest.approx([h.cost for h in expected], abs=1e-3)
+    emissions = emissions_for(slot_graph, ["heart", "failure"], rng, skip_boundary=0.0)
+    boosted = pywfst.Decoder(slot_graph)
+    boosted.set_class("TERM", TERMS)
+    plain = boosted.decode(emissions)
+    with_boost = boosted.decode(emissions, boost={"heart": 2.0})
+    assert with_boost.words == plain.words == ["heart", "failure"]
+    assert with_boost.boost_cost == pytest.approx(-2.0)

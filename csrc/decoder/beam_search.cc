@@ -263,11 +263,11 @@ void BeamSearch::LeaveClass(Token token, const ClassGraph::Exit& exit, double cu
   const auto [first, last] = (*classes_)[class_index]->EntryWords(exit.entry);
   for (const int32_t* word = first; word + 1 < last; ++word) {
     if (token.pending_olabel != 0) Commit(&token);
-    token.pending_olabel = ClassWordLabel(class_index, *word);
+    token.pending_olabel = *word;
     StepWord(token.pending_olabel, &token.history, &token.boost_node, &cost);
   }
   if (token.pending_olabel != 0) Commit(&token);
-  const GraphArc jump{0, ClassWordLabel(class_index, *(last - 1)), 0.0f, back->nextstate};
+  const GraphArc jump{0, *(last - 1), 0.0f, back->nextstate};
   const int32_t slot = Relax(token, &jump, cost, false);
   if (slot >= 0) queue_.push_back(slot);
 }

@@ -111,6 +111,8 @@ std::shared_ptr<const ClassGraph> ClassCompiler::Compile(const std::vector<Class
     if (entry.words.empty() || entry.words.size() != entry.pronunciations.size())
       throw InputError(Concat("class entry ", e, ": ", entry.words.size(), " words but ",
                               entry.pronunciations.size(), " pronunciation lists"));
+    for (Label word : entry.words)
+      if (word <= 0) throw InputError(Concat("class entry ", e, ": output label ", word, " is not > 0"));
     if (!std::isfinite(entry.cost))
       throw InputError(Concat("class entry ", e, ": cost ", entry.cost, " is not finite"));
     frontier.assign(1, 0);

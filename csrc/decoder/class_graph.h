@@ -11,8 +11,8 @@
 // towards the root (a tree node costs the cheapest entry below it), so the search pays it as
 // early as it can, like the static graph that pays a term's cost on its first arc.
 //
-// Output words are the entry's own words, output when the sub-graph is left; their ids are local
-// to the class (the decoder turns them into ClassWordLabel()).
+// Output words are the entry's own words, output when the sub-graph is left: the main graph's
+// word ids for words it knows, ClassWordLabel()s for new ones (the caller chooses them).
 //
 // A ClassGraph is immutable once built: one may serve many searches and threads at once.
 #pragma once
@@ -25,7 +25,7 @@
 namespace pywfst {
 
 struct ClassEntry {
-  std::vector<int32_t> words;  // local word ids, output on leaving the class
+  std::vector<Label> words;  // output labels (> 0) of the entry's words, output on leaving
   // Pronunciation alternatives of each word: pronunciations[i] holds word i's token-id sequences.
   std::vector<std::vector<std::vector<Label>>> pronunciations;
   double cost = 0.0;  // -log of the entry's share of the class

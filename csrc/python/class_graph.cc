@@ -46,12 +46,12 @@ word-boundary token (-1 for none).
       .def(
           "compile",
           [](const ClassCompiler& compiler, const py::list& entries) {
-            // (local word ids, per-word pronunciation alternatives, cost) per entry.
+            // (output labels, per-word pronunciation alternatives, cost) per entry.
             std::vector<ClassEntry> converted;
             converted.reserve(entries.size());
             for (const py::handle& item : entries) {
               const auto [words, pronunciations, cost] =
-                  item.cast<std::tuple<std::vector<int32_t>,
+                  item.cast<std::tuple<std::vector<Label>,
                                        std::vector<std::vector<std::vector<Label>>>, double>>();
               converted.push_back({words, pronunciations, cost});
             }
@@ -59,8 +59,9 @@ word-boundary token (-1 for none).
             return std::const_pointer_cast<ClassGraph>(compiler.Compile(converted));
           },
           py::arg("entries"), R"doc(
-Compiles entries, each ``(word_ids, pronunciations, cost)``: local word ids output for the
-entry, per word a list of token-id sequences, and -log of the entry's share of the class.
+Compiles entries, each ``(word_labels, pronunciations, cost)``: the output labels of the
+entry's words (> 0), per word a list of token-id sequences, and -log of the entry's share of
+the class.
 Raises ValueError naming the entry index for malformed entries.
 )doc");
 }
