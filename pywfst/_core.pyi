@@ -27,6 +27,8 @@ class CsrGraph:
     @property
     def num_epsilon_arcs(self) -> int: ...
     @property
+    def num_nonterminal_arcs(self) -> int: ...
+    @property
     def num_arcs(self) -> int: ...
     @property
     def max_input_label(self) -> int: ...
@@ -37,7 +39,34 @@ class CsrGraph:
     def final(self, state: int) -> float:
         """Final weight of ``state`` (+inf when not final); IndexError when out of range."""
     def arcs(self, state: int) -> List[Tuple[int, int, float, int]]:
-        """``(ilabel, olabel, weight, nextstate)`` tuples: emitting arcs first, then epsilon."""
+        """``(ilabel, olabel, weight, nextstate)`` tuples: emitting arcs first, then epsilon,
+        then class-slot (nonterminal) arcs."""
+
+MAX_CLASSES: int
+MAX_CONTEXTS: int
+CLASS_WORD_STRIDE: int
+
+def enter_label(class_index: int, context: int) -> int:
+    """Input label of the arc entering class slot ``class_index`` from topology state ``context``."""
+def return_label(context: int) -> int:
+    """Input label of the arc returning from a class sub-graph into topology state ``context``."""
+
+class ClassGraph:
+    """The compiled sub-graph of one class slot's entries; immutable, shareable."""
+
+    @property
+    def num_states(self) -> int: ...
+    @property
+    def num_arcs(self) -> int: ...
+    @property
+    def num_entries(self) -> int: ...
+
+class ClassCompiler:
+    """Compiles class entries into sub-graphs for one graph's bare topology."""
+
+    def __init__(self, topology: CsrGraph, contexts: Sequence[int], optional_token: int = -1) -> None: ...
+    def compile(self, entries: Sequence[Tuple[Sequence[int], Sequence[Sequence[Sequence[int]]], float]]) -> ClassGraph:
+        """Entries ``(word_labels, pronunciations per word, cost)``; ValueError names the entry."""
 
 class DecoderOptions:
     """Pruning options of the beam search (defaults of Kaldi's lattice decoders)."""
@@ -98,10 +127,12 @@ class BeamSearch:
     def decode(self, scores: "numpy.ndarray", acoustic_scale: float = 1.0,
                log_softmax: bool = False,
                log_priors: Optional["numpy.ndarray"] = None,
-               boost: Optional[PhraseBoost] = None) -> DecodeResult: ...
+               boost: Optional[PhraseBoost] = None,
+               classes: Sequence[Optional[ClassGraph]] = ()) -> DecodeResult: ...
 
 def decode_batch(graph: CsrGraph, options: DecoderOptions, batch: Sequence["numpy.ndarray"],
                  acoustic_scale: float = 1.0, log_softmax: bool = False,
                  log_priors: Optional["numpy.ndarray"] = None, num_threads: int = 0,
                  names: Optional[Sequence[str]] = None,
-                 boost: Optional[PhraseBoost] = None) -> List[DecodeResult]: ...
+                 boost: Optional[PhraseBoost] = None,
+                 classes: Sequence[Optional[ClassGraph]] = ()) -> List[DecodeResult]: ...
