@@ -241,7 +241,7 @@ void BeamSearch::EnterClass(Token token, const GraphArc& arc, double cutoff) {
   if (class_index >= static_cast<int32_t>(classes_->size()) || !(*classes_)[class_index]) return;
   const ClassGraph& sub = *(*classes_)[class_index];
   const StateId entry = sub.EntryState(ContextOfLabel(arc.ilabel));
-  const double cost = token.cost + arc.weight + sub.EntryCost();
+  const double cost = token.cost + arc.weight;
   if (entry < 0 || cost > cutoff) return;
   if (arc.olabel != 0 && token.pending_olabel != 0) Commit(&token);
   token.graph = class_index + 1;

@@ -149,7 +149,8 @@ std::shared_ptr<const ClassGraph> ClassCompiler::Compile(const std::vector<Class
     result->entry_words_.insert(result->entry_words_.end(), entry.words.begin(), entry.words.end());
     result->word_offsets_.push_back(static_cast<int64_t>(result->entry_words_.size()));
   }
-  const std::vector<double> potential = tree.Potentials();
+  std::vector<double> potential = tree.Potentials();
+  potential[0] = 0.0;  // nothing is paid on entering: the root's children pay the entry's cost
   // Edges grouped by their source node (counting sort; creation order kept within a node).
   std::vector<int64_t> edge_offsets(static_cast<size_t>(tree.NumNodes()) + 1, 0);
   for (const PrefixTree::Edge& edge : tree.edges) ++edge_offsets[edge.from + 1];
@@ -175,7 +176,6 @@ std::shared_ptr<const ClassGraph> ClassCompiler::Compile(const std::vector<Class
   };
   result->entry_state_.assign(is_context_.size(), -1);
   for (StateId context : contexts_) result->entry_state_[context] = find_state(context, 0);
-  result->entry_cost_ = static_cast<float>(potential[0]);
   std::vector<GraphArc> arcs;
   std::vector<int64_t> offsets{0};
   states.reserve(2 * static_cast<size_t>(tree.NumNodes()));

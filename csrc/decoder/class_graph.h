@@ -8,8 +8,11 @@
 // (context) the main graph was in and left, at the end of an entry, in the T state reached
 // there. Between the words of a multi-word entry the optional word-boundary token may appear, as
 // between words of the main graph. Each entry's cost (-log of its share of the class) is pushed
-// towards the root (a tree node costs the cheapest entry below it), so the search pays it as
-// early as it can, like the static graph that pays a term's cost on its first arc.
+// towards the root: the arc into a tree node pays what the cheapest entry below it costs beyond
+// its parent. The root's children pay it all, on the entry's first token, as the static graph
+// pays a term's cost on its first arc; blanks before that token cost nothing more, so a path
+// waits in the sub-graph as cheaply as before entering it (paying on entry instead loses paths
+// to the beam that the static graph keeps).
 //
 // Output words are the entry's own words, output when the sub-graph is left: the main graph's
 // word ids for words it knows, ClassWordLabel()s for new ones (the caller chooses them).
@@ -44,7 +47,6 @@ class ClassGraph {
     return context >= 0 && context < static_cast<int32_t>(entry_state_.size())
                ? entry_state_[context] : -1;
   }
-  float EntryCost() const { return entry_cost_; }
   // The exit of sub-graph state `s`, or null when no entry ends there.
   const Exit* ExitOf(StateId s) const { return exit_of_state_[s] >= 0 ? &exits_[exit_of_state_[s]] : nullptr; }
   // Local word ids of entry `entry`, as [first, last).
@@ -58,7 +60,6 @@ class ClassGraph {
   friend class ClassCompiler;
   std::unique_ptr<CsrGraph> graph_;
   std::vector<StateId> entry_state_;   // per T state
-  float entry_cost_ = 0.0f;            // the cheapest entry's cost, paid on entering
   std::vector<int32_t> exit_of_state_;  // index into exits_, -1 for none
   std::vector<Exit> exits_;
   std::vector<int32_t> entry_words_;
