@@ -14,15 +14,20 @@ Configurations (configurations() below; each is a graph and the options its deco
   build-W      the same LM with `--extra-lexicon lexicons/medical.txt --extra-lexicon
                lexicons/legal.txt --extra-weight W` (build-time injection)
   build-0.05+boost-B  the build-0.05 graph, every lexicon term boosted by B at run time
-Run-time class slots get rows here once they exist: a Configuration whose `decode` holds the
-keyword arguments they add to Decoder.decode_batch.
+  slot-W       the general LM with one run-time class slot TERM taking W of the unigram mass
+               (`--class-slot TERM`, class_weight W), filled before decoding with every term of
+               both lexicons (Decoder.set_class("TERM", terms)): the same terms and share as
+               build-W, so the same best paths are expected; reported with the time of preparing
+               the entries (pywfst.ClassEntries) and the utterances whose 1-best words and cost
+               equal build-W's
 
 Steps: the general LM (corpus/make_lm.py --no-domain-vocabulary, cached in work/), one graph per
 configuration (spelling, optional '|', cached while its inputs are the same), emissions of dev,
 test and test_voice (the acoustic model's, cached per model and manifest; or --synthetic),
 acoustic_scale tuned on dev with the `none` graph and kept for every configuration, then
 --repeats rounds in which each configuration decodes each test set (one thread; hypotheses from
-the first round, decode times the median over rounds).
+the first round, decode times the median over rounds; class slots are filled before the clock
+starts, their preparation is timed on its own, --prepare-runs times).
 
 Writes results/results.{json,md} (--quick and --synthetic add _quick / _synthetic to the names).
 Metric definitions: README.md.
@@ -31,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import gc
 import importlib.util
 import json
 import os
@@ -84,6 +90,9 @@ WEIGHTS = (0.01, 0.05, 0.2)
 ACOUSTIC_SCALES = (0.5, 0.7, 1.0, 1.4, 2.0)
 TARGET_RECALL = 95.0  # percent
 TARGET_GENERAL_WER_CHANGE = 0.2  # absolute, percent points, against `none`
+TARGET_PREPARE_MS_PER_1000 = 10.0  # class slots: ClassEntries per 1,000 entries
+COST_TOLERANCE = 1e-3  # class slots: a total cost this close to the static build's is the same
+SLOT = "TERM"  # the class slot of the slot-W rows
 SYNTHETIC_FRAME_SHIFT = 0.04  # seconds per simulated frame (as benchmarks/decode assumes)
 QUICK_PER_DOMAIN = 5
 
@@ -100,12 +109,22 @@ class Configuration:
     label: str
     extra_lexicons: tuple = ()  # build_graph(extra_lexicons=...)
     extra_weight: float | None = None  # build_graph(extra_weight=...)
+    class_slots: tuple = ()  # build_graph(class_slots=...): names of run-time class slots
+    class_weight: float | None = None  # build_graph(class_weight=...)
+    classes: dict = field(default_factory=dict)  # slot name -> entries, Decoder.set_class
     decode: dict = field(default_factory=dict)  # extra keyword arguments of decode_batch
+    same_as: str | None = None  # the configuration whose 1-best (words, cost) this one should give
 
     def graph_options(self) -> dict:
+        """build_graph's keyword arguments; the class options only when set (part of the graph
+        cache's stamp, so a change rebuilds the graph)."""
         options = {"extra_lexicons": [str(p) for p in self.extra_lexicons]}
         if self.extra_weight is not None:
             options["extra_weight"] = self.extra_weight
+        if self.class_slots:
+            options["class_slots"] = list(self.class_slots)
+        if self.class_weight is not None:
+            options["class_weight"] = self.class_weight
         return options
 
 
@@ -116,20 +135,28 @@ def jargon_terms() -> dict[str, float]:
     return {entry.term: 0.0 for path in LEXICONS for entry in read_jargon_lexicon(path)}
 
 
-def configurations(weights, boosts) -> dict[str, Configuration]:
+def configurations(weights, boosts, slot_weights) -> dict[str, Configuration]:
     """`none` first: the baseline every other row is compared with. Boosting rows decode the
-    graph injected with extra weight 0.05, every lexicon term boosted by the same weight."""
+    graph injected with extra weight 0.05, every lexicon term boosted by the same weight. Slot
+    rows fill a class slot with every lexicon term at run time; each is checked against the
+    build-time row of the same weight when that row is there."""
     configs = {"none": Configuration("no injection (general LM only)")}
     for weight in weights:
         configs[f"build-{weight:g}"] = Configuration(
             f"build-time injection, medical + legal lexicons, extra weight {weight:g}",
             extra_lexicons=LEXICONS, extra_weight=weight)
-    terms = jargon_terms() if boosts else {}
+    terms = jargon_terms() if boosts or slot_weights else {}
     for boost in boosts:
         configs[f"build-0.05+boost-{boost:g}"] = Configuration(
             f"build-time injection (0.05) + run-time boosting of all {len(terms)} terms by {boost:g}",
             extra_lexicons=LEXICONS, extra_weight=0.05,
             decode={"boost": {term: boost for term in terms}})
+    for weight in slot_weights:
+        static = f"build-{weight:g}"
+        configs[f"slot-{weight:g}"] = Configuration(
+            f"run-time class slot ({weight:g}), all {len(terms)} lexicon terms set at run time",
+            class_slots=(SLOT,), class_weight=weight, classes={SLOT: list(terms)},
+            same_as=static if static in configs else None)
     return configs
 
 
@@ -289,13 +316,81 @@ def graph_words(graph_dir: Path) -> set[str]:
 
 
 def decode(graph, utterances: list[Utterance], args, scale: float, frame_shift: float,
-           extra: dict) -> tuple[list[str], float]:
+           extra: dict, classes: dict | None = None) -> tuple[list[tuple], float]:
+    """Each utterance's best path as (words, total cost), and the seconds decode_batch took.
+    ``classes`` (slot name -> entries or pywfst.ClassEntries) are set before the clock starts."""
     decoder = pywfst.Decoder(graph, beam=args.beam, acoustic_scale=scale,
                              frame_shift=frame_shift, num_threads=1)
+    for name, entries in (classes or {}).items():
+        decoder.set_class(name, entries)
     started = time.perf_counter()
     results = decoder.decode_batch([u.emissions for u in utterances],
                                    names=[u.id for u in utterances], **extra)
-    return [r.text for r in results], time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    return [(tuple(r.words), r.cost) for r in results], elapsed
+
+
+def text_of(path: tuple) -> str:
+    return " ".join(path[0])
+
+
+def prepare_times(graph_dir: Path, config: Configuration, runs: int) -> dict:
+    """Per class slot: seconds of pywfst.ClassEntries(graph, slot, entries) on a freshly loaded
+    graph (the first call also reads the slot topology, once per Graph object), then the median
+    of ``runs`` further calls, and of ``runs`` calls with Python's cyclic garbage collector off
+    (a collection during the call adds tens of ms in a process with a big heap)."""
+    graph = pywfst.Graph.load(graph_dir)
+    out = {}
+    for slot, entries in config.classes.items():
+        started = time.perf_counter()
+        prepared = pywfst.ClassEntries(graph, slot, entries)
+        first = time.perf_counter() - started
+        times = {True: [], False: []}  # collector on, off
+        for collect in (True, False):
+            for _ in range(runs):
+                if not collect:
+                    gc.disable()
+                started = time.perf_counter()
+                again = pywfst.ClassEntries(graph, slot, entries)
+                times[collect].append(time.perf_counter() - started)
+                gc.enable()
+                del again  # freed outside the clock
+        median_ms = 1000 * statistics.median(times[True])
+        median_off_ms = 1000 * statistics.median(times[False])
+        per_1000 = 1000 * median_ms / len(prepared)
+        out[slot] = {"entries": len(prepared), "words": len(prepared.words),
+                     "first_ms": round(1000 * first, 1), "median_ms": round(median_ms, 1),
+                     "runs_ms": [round(1000 * t, 1) for t in times[True]],
+                     "ms_per_1000": round(per_1000, 2),
+                     "median_ms_gc_off": round(median_off_ms, 1),
+                     "runs_ms_gc_off": [round(1000 * t, 1) for t in times[False]],
+                     "ms_per_1000_gc_off": round(1000 * median_off_ms / len(prepared), 2),
+                     "target_ms_per_1000": TARGET_PREPARE_MS_PER_1000,
+                     "met": per_1000 <= TARGET_PREPARE_MS_PER_1000}
+    return out
+
+
+def agreement(utterances: list[Utterance], paths: list[tuple], reference: list[tuple],
+              reference_name: str) -> dict:
+    """How many utterances get the reference configuration's 1-best: the same words, and the
+    same words with a total cost within COST_TOLERANCE; the utterances that differ."""
+    same_words = same = 0
+    differences, cost_gaps = [], []
+    for utterance, (words, cost), (ref_words, ref_cost) in zip(utterances, paths, reference):
+        gap = abs(cost - ref_cost)
+        if words == ref_words:
+            same_words += 1
+            cost_gaps.append(gap)
+        if words == ref_words and gap <= COST_TOLERANCE:
+            same += 1
+        else:
+            differences.append({"id": utterance.id, "hyp": " ".join(words), "cost": round(cost, 4),
+                                reference_name: " ".join(ref_words),
+                                f"{reference_name}_cost": round(ref_cost, 4)})
+    return {"with": reference_name, "utterances": len(utterances), "same_words": same_words,
+            "same_words_and_cost": same, "cost_tolerance": COST_TOLERANCE,
+            "max_cost_difference_same_words": (round(max(cost_gaps), 6) if cost_gaps else None),
+            "differences": differences}
 
 
 def wer_of(utterances, hypotheses, domains) -> float | None:
@@ -348,8 +443,8 @@ def tune_scale(graph, dev: list[Utterance], args, frame_shift: float) -> dict:
     """acoustic_scale with the lowest dev WER (all dev sentences) on the `none` graph."""
     grid = {}
     for scale in args.scales:
-        hypotheses, _ = decode(graph, dev, args, scale, frame_shift, {})
-        grid[scale] = wer_of(dev, hypotheses, DOMAINS)
+        paths, _ = decode(graph, dev, args, scale, frame_shift, {})
+        grid[scale] = wer_of(dev, [text_of(p) for p in paths], DOMAINS)
         log(f"  acoustic_scale {scale:g}: dev WER {grid[scale]:.2f} %")
     best = min(grid, key=lambda s: (grid[s], abs(np.log(s))))
     return {"acoustic_scale": best, "dev_wer": {f"{s:g}": w for s, w in grid.items()},
@@ -409,6 +504,7 @@ def write_markdown(result: dict) -> str:
                 f"{fmt(fa['domain_per_100'], 1)} | {fmt(w['general'])} | "
                 f"{t['general_wer_change']:+.2f} | {fmt(w['domain'])} | {fmt(w['all'])} | "
                 f"{m['x_realtime']:.0f} | {'met' if t['met'] else 'not met'} |")
+    lines += class_slot_markdown(result)
     lines += ["", "Recall: share of the domain sentences' term occurrences that the hypothesis "
               "has too (whole words; a term inside a longer listed term counts as well); columns "
               "medical/legal by sentence, in-vocab/OOV by whether every word of the term is in "
@@ -417,9 +513,67 @@ def write_markdown(result: dict) -> str:
               f"{s['repeats']} round(s)). Details: README.md.", "",
               f"Machine: {result['machine'].get('cpu', '?')}, {result['machine']['nproc']} cores, "
               f"load average {result['load_average']['start']} at the start, "
-              f"{result['load_average']['end']} at the end. pywfst {result['pywfst']}; "
-              f"{result['date']}; total {result['seconds']:.0f} s."]
+              f"{result['load_average']['end']} at the end. pywfst {result['pywfst']} "
+              f"({source_note(result['sources'])}); {result['date']}; total "
+              f"{result['seconds']:.0f} s."]
     return "\n".join(lines) + "\n"
+
+
+def source_note(sources: dict) -> str:
+    note = f"commit {sources['commit']}, native module built {sources['native_built']}"
+    if sources["modified"]:
+        note += ("; not committed at the start of the run: "
+                 + ", ".join(line[3:] for line in sources["modified"]))
+    if sources.get("native_file_replaced_during_run"):
+        note += "; the native module's file was rebuilt during the run (the run kept the first)"
+    return note
+
+
+def class_slot_markdown(result: dict) -> list[str]:
+    """The class-slot rows' preparation time and agreement with their static build."""
+    s = result["settings"]
+    slotted = {name: c for name, c in result["configurations"].items() if "prepare" in c}
+    if not slotted:
+        return []
+    lines = ["", "## Run-time class slots", "",
+             "| configuration | slot | entries | words | prepare ms | ms per 1,000 entries | "
+             "GC off: ms (per 1,000) | first call ms | same 1-best as | "
+             + " | ".join(s["splits"]) + " | target |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | "
+             + " | ".join("---:" for _ in s["splits"]) + " | --- |"]
+    differences = []
+    for name, config in slotted.items():
+        for slot, p in config["prepare"].items():
+            agreed = []
+            for split in s["splits"]:
+                a = config["splits"][split].get("agreement")
+                agreed.append(f"{a['same_words_and_cost']}/{a['utterances']}" if a else "–")
+                differences += [(name, split, d) for d in (a["differences"] if a else [])]
+            same_as = config["class_slot_target"]["same_1best_as"]
+            lines.append(f"| `{name}` | {slot} | {p['entries']:,} | {p['words']:,} | "
+                         f"{p['median_ms']:.1f} | {p['ms_per_1000']:.2f} | "
+                         f"{p['median_ms_gc_off']:.1f} ({p['ms_per_1000_gc_off']:.2f}) | "
+                         f"{p['first_ms']:.1f} | "
+                         f"{f'`{same_as}`' if same_as else '–'} | {' | '.join(agreed)} | "
+                         f"{'met' if config['class_slot_target']['met'] else 'not met'} |")
+    target = s["target"]["class_slot"]
+    lines += ["", f"Prepare: `pywfst.ClassEntries(graph, slot, entries)` (spelling, prefix tree, "
+              f"T ∘ tree in C++), median of {s['prepare_runs']} runs after a first call on a freshly "
+              "loaded graph (the first call also reads the slot topology, once per graph); GC off: "
+              f"{s['prepare_runs']} more runs with Python's cyclic garbage collector disabled (a "
+              "collection during a call walks the whole heap). The target is judged on the first "
+              "median. Same "
+              "1-best: utterances whose 1-best words are identical to the static build's and whose "
+              f"total cost (`Result.cost`) is within {target['cost_tolerance']:g} of it, out of all. "
+              f"Target (issue): ≤ {target['prepare_ms_per_1000']:g} ms per 1,000 entries to "
+              "prepare, the same 1-best as the static rebuild."]
+    if differences:
+        lines += ["", "Utterances that differ:", ""]
+        for name, split, d in differences:
+            same_as = result["configurations"][name]["class_slot_target"]["same_1best_as"]
+            lines.append(f"- `{name}` {split} {d['id']}: cost {d['cost']} \"{d['hyp']}\" vs "
+                         f"`{same_as}` {d[same_as + '_cost']} \"{d[same_as]}\"")
+    return lines
 
 
 def print_summary(result: dict) -> None:
@@ -438,9 +592,30 @@ def print_summary(result: dict) -> None:
     for name, config in result["configurations"].items():
         print(f"{name}: target (recall ≥ {TARGET_RECALL:g} %, general WER change ≤ "
               f"+{TARGET_GENERAL_WER_CHANGE:g}) {'MET' if config['target_met'] else 'not met'}")
+        for slot, p in config.get("prepare", {}).items():
+            agreed = ", ".join(f"{split} {m['agreement']['same_words_and_cost']}/"
+                               f"{m['agreement']['utterances']}"
+                               for split, m in config["splits"].items() if "agreement" in m)
+            print(f"{name}: {slot} prepared in {p['median_ms']:.1f} ms ({p['ms_per_1000']:.2f} ms "
+                  f"per 1,000 of {p['entries']:,} entries); same 1-best as "
+                  f"{config['class_slot_target']['same_1best_as']}: {agreed or '–'}; class-slot "
+                  f"target {'MET' if config['class_slot_target']['met'] else 'not met'}")
 
 
 # --------------------------------------------------------------------------- main
+
+
+def source_state() -> dict:
+    """The commit, the pywfst/ and csrc/ files that differ from it (the checkout is shared), and
+    when the native module in use was built."""
+    def git(*arguments) -> str:
+        return subprocess.run(["git", "-C", str(REPO), *arguments], capture_output=True,
+                              text=True).stdout
+
+    return {"commit": git("rev-parse", "--short", "HEAD").strip(),
+            "modified": git("status", "--porcelain", "--", "pywfst", "csrc").splitlines(),
+            "native_built": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(
+                os.path.getmtime(pywfst._core.__file__)))}
 
 
 def emission_source(args) -> dict:
@@ -474,6 +649,10 @@ def parse_args():
                         help="phrase-boost weights of the boosting rows (empty: none)")
     parser.add_argument("--weights", default=",".join(f"{w:g}" for w in WEIGHTS),
                         help="extra weights of the build-time rows (comma-separated)")
+    parser.add_argument("--slot-weights", default="0.05",
+                        help="class weights of the run-time class-slot rows (empty: none)")
+    parser.add_argument("--prepare-runs", type=int, default=5,
+                        help="timed runs of preparing the class entries (median reported)")
     parser.add_argument("--lm", type=Path, default=None,
                         help="ARPA LM instead of the general LM built from --lm-text")
     parser.add_argument("--lm-text", type=Path,
@@ -493,6 +672,7 @@ def parse_args():
         args.repeats = 1
     args.weights = [float(w) for w in args.weights.split(",") if w]
     args.boosts = [float(b) for b in args.boosts.split(",") if b]
+    args.slot_weights = [float(w) for w in args.slot_weights.split(",") if w]
     args.scales = [float(s) for s in args.scales.split(",") if s]
     return args
 
@@ -501,6 +681,7 @@ def main() -> None:
     args = parse_args()
     started = time.perf_counter()
     load_start = os.getloadavg()
+    sources = source_state()
     source = emission_source(args)
     WORK.mkdir(parents=True, exist_ok=True)
     tokens = WORK / "tokens.txt"
@@ -509,7 +690,7 @@ def main() -> None:
     else:
         tokens.write_text("".join(f"{t} {i}\n" for t, i in token_ids().items()))
     lm = args.lm.resolve() if args.lm else general_lm(args.lm_text)
-    configs = configurations(args.weights, args.boosts)
+    configs = configurations(args.weights, args.boosts, args.slot_weights)
     terms = Terms(TERM_LISTS)
 
     graphs, graph_info = {}, {}
@@ -518,6 +699,11 @@ def main() -> None:
         graphs[name] = graph.path
         del graph  # loaded again per round: one graph in memory at a time
     baseline_words = graph_words(Path(graphs["none"]))
+    prepare = {}
+    for name, config in configs.items():
+        if config.classes:
+            log(f"{name}: preparing the class entries ({args.prepare_runs} timed runs)")
+            prepare[name] = prepare_times(graphs[name], config, args.prepare_runs)
 
     data = {split: load_split(split, args, source) for split in ("dev",) + SPLITS}
     frame_shift = source["frame_shift"]
@@ -529,24 +715,36 @@ def main() -> None:
     scale = tuning["acoustic_scale"]
     log(f"acoustic_scale {scale:g} for every configuration")
 
-    hypotheses: dict = collections.defaultdict(dict)
+    best: dict = collections.defaultdict(dict)  # name -> split -> [(words, cost)]
     seconds: dict = collections.defaultdict(lambda: collections.defaultdict(list))
     for round_index in range(args.repeats):
         for name, config in configs.items():
             graph = pywfst.Graph.load(graphs[name])
+            classes = {slot: pywfst.ClassEntries(graph, slot, entries)
+                       for slot, entries in config.classes.items()}
             for split in SPLITS:
-                hyps, elapsed = decode(graph, data[split], args, scale, frame_shift, config.decode)
-                hypotheses[name].setdefault(split, hyps)
+                paths, elapsed = decode(graph, data[split], args, scale, frame_shift,
+                                        config.decode, classes)
+                best[name].setdefault(split, paths)
                 seconds[name][split].append(elapsed)
-            del graph
+            del graph, classes
         log(f"round {round_index + 1}/{args.repeats} done")
+    hypotheses = {name: {split: [text_of(p) for p in paths] for split, paths in splits.items()}
+                  for name, splits in best.items()}
 
     results = {}
     for name, config in configs.items():
         entry = {"label": config.label, "graph_options": config.graph_options(),
-                 "decode_options": sorted(config.decode), "graph": graph_info[name], "splits": {}}
+                 "decode_options": sorted(config.decode),
+                 "classes": {slot: len(entries) for slot, entries in config.classes.items()},
+                 "graph": graph_info[name], "splits": {}}
+        if name in prepare:
+            entry["prepare"] = prepare[name]
         for split in SPLITS:
             metrics = score(data[split], hypotheses[name][split], terms, baseline_words)
+            if config.same_as:
+                metrics["agreement"] = agreement(data[split], best[name][split],
+                                                 best[config.same_as][split], config.same_as)
             audio = sum(u.seconds for u in data[split])
             decode_seconds = statistics.median(seconds[name][split])
             metrics.update(audio_seconds=round(audio, 1),
@@ -559,6 +757,14 @@ def main() -> None:
         for split, metrics in entry["splits"].items():
             metrics["target"] = target(metrics, results["none"]["splits"][split])
         entry["target_met"] = all(m["target"]["met"] for m in entry["splits"].values())
+        if "prepare" in entry:  # the class-slot target: fast to prepare, the static build's 1-best
+            entry["class_slot_target"] = {
+                "ms_per_1000": TARGET_PREPARE_MS_PER_1000,
+                "same_1best_as": configs[name].same_as,
+                "met": (all(p["met"] for p in entry["prepare"].values())
+                        and configs[name].same_as is not None
+                        and all(m["agreement"]["same_words_and_cost"] == m["agreement"]["utterances"]
+                                for m in entry["splits"].values()))}
     for name in results:  # the first few domain sentences, to eyeball
         results[name]["examples"] = {
             split: [{"id": u.id, "ref": u.text, "hyp": h}
@@ -568,8 +774,12 @@ def main() -> None:
     result = {
         "settings": {"quick": args.quick, "per_domain": args.per_domain, "beam": args.beam,
                      "repeats": args.repeats, "splits": list(SPLITS), "weights": args.weights,
+                     "boosts": args.boosts, "slot_weights": args.slot_weights,
+                     "prepare_runs": args.prepare_runs,
                      "target": {"recall": TARGET_RECALL,
-                                "general_wer_change": TARGET_GENERAL_WER_CHANGE}},
+                                "general_wer_change": TARGET_GENERAL_WER_CHANGE,
+                                "class_slot": {"prepare_ms_per_1000": TARGET_PREPARE_MS_PER_1000,
+                                               "cost_tolerance": COST_TOLERANCE}}},
         "emissions": {k: v for k, v in source.items() if k != "model"},
         "lm": {"path": str(lm), "sha256": file_sha256(lm),
                "description": (f"{lm}" if args.lm else "general 3-gram (corpus/make_lm.py "
@@ -577,6 +787,8 @@ def main() -> None:
         "tokens": str(tokens), "terms": {d: str(p) for d, p in TERM_LISTS.items()},
         "term_count": len(terms.domain), "tuning": tuning, "configurations": results,
         "machine": machine_info(), "pywfst": pywfst.__version__,
+        "sources": dict(sources, native_file_replaced_during_run=(
+            source_state()["native_built"] != sources["native_built"])),
         "load_average": {"start": [round(x, 2) for x in load_start],
                          "end": [round(x, 2) for x in os.getloadavg()]},
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
