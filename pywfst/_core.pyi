@@ -65,8 +65,10 @@ class ClassCompiler:
     """Compiles class entries into sub-graphs for one graph's bare topology."""
 
     def __init__(self, topology: CsrGraph, contexts: Sequence[int], optional_token: int = -1) -> None: ...
-    def compile(self, entries: Sequence[Tuple[Sequence[int], Sequence[Sequence[Sequence[int]]], float]]) -> ClassGraph:
-        """Entries ``(word_labels, pronunciations per word, cost)``; ValueError names the entry."""
+    def compile(self, labels: Sequence[int], pronunciation_offsets: Sequence[int],
+                token_offsets: Sequence[int], tokens: Sequence[int], entry_offsets: Sequence[int],
+                entry_words: Sequence[int], costs: Sequence[float]) -> ClassGraph:
+        """A class in flat form (see the binding's docstring); ValueError names the word or entry."""
 
 class DecoderOptions:
     """Pruning options of the beam search (defaults of Kaldi's lattice decoders)."""

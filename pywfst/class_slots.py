@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import weakref
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -59,21 +60,46 @@ def _compiler(graph: Graph):
     return compiler
 
 
-def _weights(entries: EntrySpec) -> List[Tuple[str, float]]:
+def _weights(entries: EntrySpec) -> Tuple[List[str], List[float]]:
+    """The entries' texts and weights."""
     if isinstance(entries, str):
         raise TypeError("entries: give a list of entries (or a mapping entry -> weight), not a string")
     if isinstance(entries, Mapping):
-        pairs = [(str(text), float(weight)) for text, weight in entries.items()]
+        texts = [str(text) for text in entries]
+        weights = [float(weight) for weight in entries.values()]
     else:
-        pairs = [(str(text), 1.0) for text in entries]
-    for text, weight in pairs:
+        texts = [str(text) for text in entries]
+        weights = [1.0] * len(texts)
+    if not texts:
+        raise ValueError("entries: none given (to empty a slot, use decoder.set_class(name, None))")
+    for text, weight in zip(texts, weights):
         if not (weight > 0 and math.isfinite(weight)):
             raise ValueError(f"entries: {text!r} has weight {weight}; weights must be finite and > 0")
-        if not text.split():
+        if not text or text.isspace():
             raise ValueError("entries: an entry is empty")
-    if not pairs:
-        raise ValueError("entries: none given (to empty a slot, use decoder.set_class(name, None))")
-    return pairs
+    return texts, weights
+
+
+@dataclass
+class _Spellings:
+    """Token sequences of words in flat form: word w has the sequences
+    ``offsets[w] .. offsets[w+1]``; sequence p is ``tokens[token_offsets[p]:token_offsets[p+1]]``.
+    Flat lists of numbers are what the native compiler takes, and far fewer Python objects to
+    make, convert and have the garbage collector scan than a tuple per word."""
+    offsets: List[int] = field(default_factory=lambda: [0])
+    token_offsets: List[int] = field(default_factory=lambda: [0])
+    tokens: List[int] = field(default_factory=list)
+
+    def add(self, sequences: Iterable[Sequence[int]]) -> None:
+        for sequence in sequences:
+            self.tokens.extend(sequence)
+            self.token_offsets.append(len(self.tokens))
+        self.offsets.append(len(self.token_offsets) - 1)
+
+    def of(self, word: int) -> FrozenSet[Tuple[int, ...]]:
+        cuts = self.token_offsets
+        return frozenset(tuple(self.tokens[cuts[p]:cuts[p + 1]])
+                         for p in range(self.offsets[word], self.offsets[word + 1]))
 
 
 class _Speller:
@@ -87,24 +113,33 @@ class _Speller:
         self.suffix = (boundary["token_id"],) if boundary and not boundary["optional"] else ()
         self.given = dict(pronunciations or {})
 
-    def __call__(self, words: Sequence[str]) -> Dict[str, FrozenSet[Tuple[int, ...]]]:
+    def __call__(self, words: Sequence[str]) -> _Spellings:
+        spellings = _Spellings()
         if self.mode == "spell":
             token_of = {char: spell_char(char, self.tokens) for char in set("".join(words))}
-            found = {}
-            for word in words:
-                ids = tuple(map(token_of.__getitem__, word))
-                if None in ids:
-                    raise ValueError(f"entries: {word!r} cannot be spelled with the tokens of "
-                                     f"{self.graph.path}")
-                found[word] = frozenset([ids + self.suffix])
-            return found
+            if None in token_of.values():
+                char = next(c for c, t in token_of.items() if t is None)
+                word = next(w for w in words if char in w)
+                raise ValueError(f"entries: {word!r} cannot be spelled with the tokens of "
+                                 f"{self.graph.path}")
+            tokens, offsets, token_offsets = spellings.tokens, spellings.offsets, spellings.token_offsets
+            for word in words:  # one sequence per word, written in place
+                tokens.extend(map(token_of.__getitem__, word))
+                tokens.extend(self.suffix)
+                token_offsets.append(len(tokens))
+                offsets.append(len(token_offsets) - 1)
+            return spellings
         if self.mode == "bpe":
             model = self.graph.info["inputs"]["bpe_model"]["path"]
             lexicon, failed = bpe_lexicon(words, self.tokens, model)
             if failed:
                 raise ValueError(f"entries: {failed[0]!r} cannot be split into the graph's tokens")
-            return {p.word: frozenset([p.tokens]) for p in lexicon.entries}
-        return {word: self._pronounce(word) for word in words}
+            for entry in lexicon.entries:
+                spellings.add([entry.tokens])
+            return spellings
+        for word in words:
+            spellings.add(sorted(self._pronounce(word)))
+        return spellings
 
     def _pronounce(self, word: str) -> FrozenSet[Tuple[int, ...]]:
         if word in self.given:
@@ -135,27 +170,36 @@ class ClassEntries:
         self.graph_path = graph.path
         self.name = name
         self.index = slot_index(graph, name)
-        weighted = _weights(entries)
-        self.entries = [text for text, _ in weighted]
-        total = sum(weight for _, weight in weighted)
+        self.entries, weights = _weights(entries)
         self.words: List[str] = sorted({word for text in self.entries for word in text.split()})
+        index = {word: i for i, word in enumerate(self.words)}
         # A word the graph knows keeps its id (so n-best lists and boosting see one word);
         # a new one gets a label of this slot's own.
-        label = {word: _graph_word_id(graph, word) or label_of(self.index, i)
-                 for i, word in enumerate(self.words)}
-        spelled = _Speller(graph, pronunciations)(self.words)
-        self.pronunciations = {label[word]: prons for word, prons in spelled.items()}
-        alternatives = {word: sorted(prons) for word, prons in spelled.items()}
-        native_entries = []
-        for text, weight in weighted:
-            words = text.split()
-            native_entries.append(([label[w] for w in words], [alternatives[w] for w in words],
-                                   -math.log(weight / total)))
-        self.native = _compiler(graph).compile(native_entries)
+        self.labels = [_graph_word_id(graph, word) or label_of(self.index, i)
+                       for i, word in enumerate(self.words)]
+        self._spellings = _Speller(graph, pronunciations)(self.words)
+        self._word_of_label: Optional[Dict[int, int]] = None
+        entry_offsets, entry_words = [0], []
+        for text in self.entries:
+            entry_words.extend(map(index.__getitem__, text.split()))
+            entry_offsets.append(len(entry_words))
+        log_total = math.log(sum(weights))
+        costs = [log_total - math.log(weight) for weight in weights]
+        spellings = self._spellings
+        self.native = _compiler(graph).compile(self.labels, spellings.offsets,
+                                               spellings.token_offsets, spellings.tokens,
+                                               entry_offsets, entry_words, costs)
 
     def word(self, label: int) -> str:
         """The word of one of this slot's own labels."""
         return self.words[label % _core.CLASS_WORD_STRIDE]
+
+    def pronunciations_of(self, label: int) -> FrozenSet[Tuple[int, ...]]:
+        """Token sequences of the class word output as ``label`` (empty if it has none here)."""
+        if self._word_of_label is None:  # built on the first word-time request
+            self._word_of_label = {label: word for word, label in enumerate(self.labels)}
+        word = self._word_of_label.get(label)
+        return frozenset() if word is None else self._spellings.of(word)
 
     def __len__(self) -> int:
         return len(self.entries)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import functools
 from pathlib import Path
@@ -115,11 +114,8 @@ class Decoder:
         self._native_classes = [None] * len(slot_names(self.graph))
         for index, prepared in self._classes.items():
             self._native_classes[index] = prepared.native
-        graph_pronunciations = self.graph.pronunciations or {}
-        class_pronunciations = {label: prons | graph_pronunciations.get(label, frozenset())
-                                for prepared in self._classes.values()
-                                for label, prons in prepared.pronunciations.items()}
-        self._pronunciations = collections.ChainMap(class_pronunciations, graph_pronunciations)
+        self._pronunciations = _WordPronunciations(self.graph.pronunciations or {},
+                                                   dict(self._classes))
 
     def _word(self, word_id: int) -> str:
         slot = slot_of_label(word_id)
@@ -205,6 +201,27 @@ class Decoder:
                                      boost=self._native_boost(boost),
                                      classes=self._native_classes, **self._transform())
         return [self._result(n) for n in natives]
+
+
+class _WordPronunciations:
+    """Token sequences by word id for word times: the graph's, and those of the class entries
+    in use (looked up only when word times are asked for)."""
+
+    def __init__(self, graph_pronunciations, classes: Dict[int, ClassEntries]):
+        self.graph = graph_pronunciations
+        self.classes = classes
+
+    def __getitem__(self, label: int):
+        slot = slot_of_label(label)
+        if slot is not None:
+            return self.classes[slot].pronunciations_of(label)
+        found = self.graph.get(label, frozenset())
+        for entries in self.classes.values():
+            found = found | entries.pronunciations_of(label)
+        return found
+
+    def __contains__(self, label: int) -> bool:
+        return bool(self[label])
 
 
 def _check_lengths(lengths, batch_size: int, max_frames: int) -> List[int]:

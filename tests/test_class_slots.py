@@ -208,16 +208,40 @@ def test_native_compiler_checks_entries(graph_pairs):
     from pywfst.class_slots import _compiler
 
     compiler = _compiler(graph_pairs["ctc"][1])
-    with pytest.raises(ValueError, match="class entry 1: token 99 is not a token"):
-        compiler.compile([([5], [[[2, 3]]], 0.0), ([6], [[[99]]], 0.0)])
-    with pytest.raises(ValueError, match="class entry 0: word 0 has an empty pronunciation"):
-        compiler.compile([([5], [[[]]], 0.0)])
+
+    def compile_words(labels, pronunciations, entries, costs):
+        """The flat form of words (label, token-id sequences) and entries (word indices)."""
+        flat = dict(labels=labels, pronunciation_offsets=[0], token_offsets=[0], tokens=[],
+                    entry_offsets=[0], entry_words=[], costs=costs)
+        for alternatives in pronunciations:
+            for tokens in alternatives:
+                flat["tokens"] += tokens
+                flat["token_offsets"].append(len(flat["tokens"]))
+            flat["pronunciation_offsets"].append(len(flat["token_offsets"]) - 1)
+        for words in entries:
+            flat["entry_words"] += words
+            flat["entry_offsets"].append(len(flat["entry_words"]))
+        return compiler.compile(**flat)
+
+    assert compile_words([5, 6], [[[2, 3]], [[4]]], [[0, 1]], [0.0]).num_entries == 1
+    with pytest.raises(ValueError, match="class word 1: token 99 is not a token"):
+        compile_words([5, 6], [[[2, 3]], [[99]]], [[0]], [0.0])
+    with pytest.raises(ValueError, match="class word 0: an empty pronunciation"):
+        compile_words([5], [[[]]], [[0]], [0.0])
+    with pytest.raises(ValueError, match="class word 0: no pronunciation"):
+        compile_words([5], [[]], [[0]], [0.0])
+    with pytest.raises(ValueError, match="class word 0: output label 0 is not > 0"):
+        compile_words([0], [[[2]]], [[0]], [0.0])
     with pytest.raises(ValueError, match="class entry 0: cost inf is not finite"):
-        compiler.compile([([5], [[[2]]], float("inf"))])
-    with pytest.raises(ValueError, match="class entry 0: 2 words but 1 pronunciation lists"):
-        compiler.compile([([5, 6], [[[2]]], 0.0)])
-    with pytest.raises(ValueError, match="class entry 0: output label 0 is not > 0"):
-        compiler.compile([([0], [[[2]]], 0.0)])
+        compile_words([5], [[[2]]], [[0]], [float("inf")])
+    with pytest.raises(ValueError, match="class entry 1: word index 1 is not one of the 1 words"):
+        compile_words([5], [[[2]]], [[0], [0, 1]], [0.0, 0.0])
+    with pytest.raises(ValueError, match="class entry 0: no words"):
+        compile_words([5], [[[2]]], [[]], [0.0])
+    with pytest.raises(ValueError, match="token_offsets: must rise from 0 to 1"):
+        compiler.compile([5], [0, 1], [0, 2], [3], [0, 1], [0], [0.0])
+    with pytest.raises(ValueError, match="one word slice per cost"):
+        compiler.compile([5], [0, 1], [0, 1], [3], [0, 1], [0], [0.0, 1.0])
     topology = _core.CsrGraph.load(str(graph_pairs["ctc"][1].path / "topology.fst"))
     with pytest.raises(ValueError, match="contexts: 500 is not a state"):
         _core.ClassCompiler(topology, [0, 500], -1)

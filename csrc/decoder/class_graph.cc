@@ -95,44 +95,47 @@ ClassCompiler::ClassCompiler(std::shared_ptr<const CsrGraph> topology,
   }
 }
 
-std::shared_ptr<const ClassGraph> ClassCompiler::Compile(const std::vector<ClassEntry>& entries) const {
+std::shared_ptr<const ClassGraph> ClassCompiler::Compile(const std::vector<ClassWord>& words,
+                                                         const std::vector<ClassEntry>& entries) const {
   if (entries.empty()) throw InputError("class entries: none given");
+  size_t word_tokens = 0;
+  for (size_t w = 0; w < words.size(); ++w) {
+    if (words[w].label <= 0)
+      throw InputError(Concat("class word ", w, ": output label ", words[w].label, " is not > 0"));
+    if (words[w].pronunciations.empty())
+      throw InputError(Concat("class word ", w, ": no pronunciation"));
+    for (const std::vector<Label>& tokens : words[w].pronunciations) {
+      if (tokens.empty()) throw InputError(Concat("class word ", w, ": an empty pronunciation"));
+      for (Label token : tokens)
+        if (token < 0 || token + 1 > max_token_label_)
+          throw InputError(Concat("class word ", w, ": token ", token,
+                                  " is not a token of the graph's topology"));
+      word_tokens += tokens.size() + 1;
+    }
+  }
   auto result = std::make_shared<ClassGraph>();
   // 1. The prefix tree, and each entry's words.
-  size_t num_tokens = 0;
-  for (const ClassEntry& entry : entries)
-    for (const auto& alternatives : entry.pronunciations)
-      for (const std::vector<Label>& tokens : alternatives) num_tokens += tokens.size() + 1;
-  PrefixTree tree(num_tokens);
+  PrefixTree tree(word_tokens * 4);  // a guess at the tree's size: entries share words
   result->word_offsets_.push_back(0);
   std::vector<int32_t> frontier, next;
   for (size_t e = 0; e < entries.size(); ++e) {
     const ClassEntry& entry = entries[e];
-    if (entry.words.empty() || entry.words.size() != entry.pronunciations.size())
-      throw InputError(Concat("class entry ", e, ": ", entry.words.size(), " words but ",
-                              entry.pronunciations.size(), " pronunciation lists"));
-    for (Label word : entry.words)
-      if (word <= 0) throw InputError(Concat("class entry ", e, ": output label ", word, " is not > 0"));
+    if (entry.words.empty()) throw InputError(Concat("class entry ", e, ": no words"));
+    for (int32_t w : entry.words)
+      if (w < 0 || static_cast<size_t>(w) >= words.size())
+        throw InputError(Concat("class entry ", e, ": word index ", w, " is not one of the ",
+                                words.size(), " words"));
     if (!std::isfinite(entry.cost))
       throw InputError(Concat("class entry ", e, ": cost ", entry.cost, " is not finite"));
     frontier.assign(1, 0);
-    for (size_t w = 0; w < entry.pronunciations.size(); ++w) {
-      if (entry.pronunciations[w].empty())
-        throw InputError(Concat("class entry ", e, ": word ", w, " has no pronunciation"));
-      if (w > 0)
+    for (size_t position = 0; position < entry.words.size(); ++position) {
+      if (position > 0)
         for (int32_t& node : frontier) node = tree.Child(node, kBoundaryEdge);
       next.clear();
       for (int32_t start : frontier) {
-        for (const std::vector<Label>& tokens : entry.pronunciations[w]) {
-          if (tokens.empty())
-            throw InputError(Concat("class entry ", e, ": word ", w, " has an empty pronunciation"));
+        for (const std::vector<Label>& tokens : words[entry.words[position]].pronunciations) {
           int32_t node = start;
-          for (Label token : tokens) {
-            if (token < 0 || token + 1 > max_token_label_)
-              throw InputError(Concat("class entry ", e, ": token ", token,
-                                      " is not a token of the graph's topology"));
-            node = tree.Child(node, token + 1);
-          }
+          for (Label token : tokens) node = tree.Child(node, token + 1);
           next.push_back(node);
         }
       }
@@ -146,7 +149,7 @@ std::shared_ptr<const ClassGraph> ClassCompiler::Compile(const std::vector<Class
         tree.accept_entry[node] = static_cast<int32_t>(e);
       }
     }
-    result->entry_words_.insert(result->entry_words_.end(), entry.words.begin(), entry.words.end());
+    for (int32_t w : entry.words) result->entry_words_.push_back(words[w].label);
     result->word_offsets_.push_back(static_cast<int64_t>(result->entry_words_.size()));
   }
   std::vector<double> potential = tree.Potentials();

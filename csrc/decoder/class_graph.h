@@ -27,10 +27,15 @@
 
 namespace pywfst {
 
+// A word of a class: its output label (> 0) and its pronunciation alternatives (token ids).
+struct ClassWord {
+  Label label;
+  std::vector<std::vector<Label>> pronunciations;
+};
+
+// An entry of a class: its words, as indices into the class's words, and its cost.
 struct ClassEntry {
-  std::vector<Label> words;  // output labels (> 0) of the entry's words, output on leaving
-  // Pronunciation alternatives of each word: pronunciations[i] holds word i's token-id sequences.
-  std::vector<std::vector<std::vector<Label>>> pronunciations;
+  std::vector<int32_t> words;
   double cost = 0.0;  // -log of the entry's share of the class
 };
 
@@ -79,10 +84,11 @@ class ClassCompiler {
   ClassCompiler(std::shared_ptr<const CsrGraph> topology, const std::vector<int32_t>& contexts,
                 Label optional_token);
 
-  // Throws InputError naming the entry (by index) for an entry without words, a word without
-  // pronunciations, an empty pronunciation, a token the topology cannot read, or a cost that is
-  // not finite.
-  std::shared_ptr<const ClassGraph> Compile(const std::vector<ClassEntry>& entries) const;
+  // Throws InputError naming the word or entry (by index) for a label <= 0, a word without
+  // pronunciations, an empty pronunciation, a token the topology cannot read, an entry without
+  // words or with a word index out of range, or a cost that is not finite.
+  std::shared_ptr<const ClassGraph> Compile(const std::vector<ClassWord>& words,
+                                            const std::vector<ClassEntry>& entries) const;
 
  private:
   struct TopologyArc {
