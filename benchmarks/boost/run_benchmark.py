@@ -11,6 +11,10 @@ table gives median seconds per pass, the ratio to no boosting, and the WER again
 reported apart), as a user would reuse a prepared PhraseBoost.
 
     python benchmarks/boost/run_benchmark.py [--rounds 5] [--limit 300]
+
+With --jargon the set is realistic instead: benchmarks/jargon's build-0.05 graph (run that
+benchmark first), the reference acoustic model's emissions of its test set, and every term of
+the two shipped lexicons (8,556) as phrases with weight 5; results go to results/*_jargon.*.
 """
 from __future__ import annotations
 
@@ -29,6 +33,9 @@ from pywfst.metrics import error_rate
 
 HERE = Path(__file__).resolve().parent
 DECODE = HERE.parent / "decode" / "work"
+JARGON = HERE.parent / "jargon" / "work"
+REPO = HERE.parent.parent
+JARGON_WEIGHT = 5.0
 
 
 def random_phrases(words: list[str], references: list[str], count: int, matching: int,
@@ -46,16 +53,8 @@ def random_phrases(words: list[str], references: list[str], count: int, matching
     return phrases
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--limit", type=int, default=300)
-    parser.add_argument("--sizes", default="1000,100000")
-    parser.add_argument("--matching", type=int, default=100,
-                        help="phrases taken from the reference sentences")
-    parser.add_argument("--nodes", default="4,2,1", help="boost nodes per state to compare")
-    parser.add_argument("--out", type=Path, default=HERE / "results")
-    args = parser.parse_args()
+def simulated_set(args):
+    """benchmarks/decode's graph and simulated test emissions; random phrase sets per size."""
     graph = pywfst.Graph.load(DECODE / "graph_ctc")
     archive = np.load(DECODE / "data" / "test.npz")
     offsets = np.concatenate([[0], np.cumsum(archive["lengths"])])[: args.limit + 1]
@@ -64,15 +63,50 @@ def main() -> None:
     references = json.loads((DECODE / "data" / "test.json").read_text())[: len(utterances)]
     references = [r if isinstance(r, str) else " ".join(r) for r in references]
     words = [w for w in graph.words.to_id if not w.startswith(("#", "<")) and w != "<eps>"]
-    # benchmarks/decode's tuned acoustic scale
+    rng = random.Random(0)
+    phrase_sets = [(size, random_phrases(words, references, size, args.matching, rng))
+                   for size in map(int, args.sizes.split(","))]
+    return graph, utterances, references, 1.5, phrase_sets  # benchmarks/decode's tuned scale
+
+
+def jargon_set(args):
+    """benchmarks/jargon's build-0.05 graph and model emissions of the test set; the lexicons'
+    terms as phrases."""
+    from pywfst.graph.jargon import read_jargon_lexicon
+
+    graph = pywfst.Graph.load(JARGON / "graphs" / "build-0.05")
+    manifest = REPO / "corpus" / "work" / "audio" / "test.jsonl"
+    entries = [json.loads(line) for line in manifest.read_text().splitlines() if line.strip()]
+    entries = entries[: args.limit]
+    with np.load(next((JARGON / "emissions").glob("test-*.npz"))) as archive:
+        utterances = [archive[entry["id"]] for entry in entries]
+    terms = {" ".join(entry.words): JARGON_WEIGHT
+             for path in (REPO / "lexicons" / "medical.txt", REPO / "lexicons" / "legal.txt")
+             for entry in read_jargon_lexicon(path)}
+    return graph, utterances, [e["text"] for e in entries], 1.0, [(len(terms), terms)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--limit", type=int, default=300)
+    parser.add_argument("--sizes", default="1000,100000")
+    parser.add_argument("--matching", type=int, default=100,
+                        help="phrases taken from the reference sentences")
+    parser.add_argument("--nodes", default="4,2,1", help="boost nodes per state to compare")
+    parser.add_argument("--jargon", action="store_true",
+                        help="the realistic set: jargon graph, model emissions, lexicon terms")
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    args = parser.parse_args()
+    graph, utterances, references, acoustic_scale, phrase_sets = (
+        jargon_set(args) if args.jargon else simulated_set(args))
     node_counts = [int(n) for n in args.nodes.split(",")]
-    decoders = {nodes: pywfst.Decoder(graph, acoustic_scale=1.5, boost_nodes_per_state=nodes)
+    decoders = {nodes: pywfst.Decoder(graph, acoustic_scale=acoustic_scale,
+                                      boost_nodes_per_state=nodes)
                 for nodes in node_counts}
 
-    rng = random.Random(0)
     boosts, build_seconds = {"none": (None, decoders[node_counts[0]])}, {}
-    for size in map(int, args.sizes.split(",")):
-        phrases = random_phrases(words, references, size, args.matching, rng)
+    for size, phrases in phrase_sets:
         start = time.perf_counter()
         boost = pywfst.PhraseBoost(graph, phrases)
         build_seconds[f"{size} phrases"] = time.perf_counter() - start
@@ -98,16 +132,17 @@ def main() -> None:
                      "seconds": seconds[name],
                      "build_seconds": round(build_seconds.get(name.split(",")[0], 0.0), 4),
                      "utterances_changed": changed})
-    report = {"matching_phrases": args.matching, "machine": f"{platform.processor() or platform.machine()}, {platform.node()}",
+    report = {"set": "jargon" if args.jargon else "simulated", "matching_phrases": args.matching, "machine": f"{platform.processor() or platform.machine()}, {platform.node()}",
               "utterances": len(utterances), "frames": int(sum(len(u) for u in utterances)),
               "rounds": args.rounds, "rows": rows}
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps(report, indent=2) + "\n")
+    name = "results_jargon" if args.jargon else "results"
+    (args.out / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
     lines = ["| boosting | median s / pass | ratio to none | WER % | build s | utterances changed |",
              "|---|---:|---:|---:|---:|---:|"]
     lines += [f"| {r['config']} | {r['median_seconds']:.3f} | {r['ratio']:.3f} | {r['wer']:.2f} | "
               f"{r['build_seconds']:.3f} | {r['utterances_changed']} |" for r in rows]
-    (args.out / "results.md").write_text("\n".join(lines) + "\n")
+    (args.out / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
