@@ -6,7 +6,6 @@
 #include <utility>
 
 #include "common/errors.h"
-#include "common/pair_map.h"
 #include "fst/nonterminal.h"
 
 namespace pywfst {
@@ -16,7 +15,9 @@ constexpr double kInfinity = std::numeric_limits<double>::infinity();
 constexpr Label kBoundaryEdge = 0;  // tree edge between two words of an entry (reads nothing)
 
 // The entries' token sequences as a prefix tree; edges are labelled token id + 1, or
-// kBoundaryEdge where one word of an entry ends and the next begins.
+// kBoundaryEdge where one word of an entry ends and the next begins. Built from the sorted
+// sequences, each sharing its common prefix with the one before it: no lookups, and nodes come
+// in depth-first order (children after their parents).
 struct PrefixTree {
   struct Edge {
     int32_t from;
@@ -27,18 +28,13 @@ struct PrefixTree {
   std::vector<double> accept_cost{kInfinity};
   std::vector<int32_t> accept_entry{-1};
   std::vector<Edge> edges;
-  PairMap child_of;
 
-  explicit PrefixTree(size_t expected_nodes) : child_of(expected_nodes) {}
-
-  int32_t Child(int32_t node, Label label) {
-    const auto [child, inserted] = child_of.FindOrInsert(node, label, NumNodes());
-    if (inserted) {
-      parent.push_back(node);
-      accept_cost.push_back(kInfinity);
-      accept_entry.push_back(-1);
-      edges.push_back({node, label, child});
-    }
+  int32_t AddChild(int32_t node, Label label) {
+    const int32_t child = NumNodes();
+    parent.push_back(node);
+    accept_cost.push_back(kInfinity);
+    accept_entry.push_back(-1);
+    edges.push_back({node, label, child});
     return child;
   }
   int32_t NumNodes() const { return static_cast<int32_t>(parent.size()); }
@@ -98,7 +94,6 @@ ClassCompiler::ClassCompiler(std::shared_ptr<const CsrGraph> topology,
 std::shared_ptr<const ClassGraph> ClassCompiler::Compile(const std::vector<ClassWord>& words,
                                                          const std::vector<ClassEntry>& entries) const {
   if (entries.empty()) throw InputError("class entries: none given");
-  size_t word_tokens = 0;
   for (size_t w = 0; w < words.size(); ++w) {
     if (words[w].label <= 0)
       throw InputError(Concat("class word ", w, ": output label ", words[w].label, " is not > 0"));
@@ -110,14 +105,19 @@ std::shared_ptr<const ClassGraph> ClassCompiler::Compile(const std::vector<Class
         if (token < 0 || token + 1 > max_token_label_)
           throw InputError(Concat("class word ", w, ": token ", token,
                                   " is not a token of the graph's topology"));
-      word_tokens += tokens.size() + 1;
     }
   }
   auto result = std::make_shared<ClassGraph>();
-  // 1. The prefix tree, and each entry's words.
-  PrefixTree tree(word_tokens * 4);  // a guess at the tree's size: entries share words
+  // 1. Every path of every entry (one per choice of its words' pronunciations) as labels, and
+  // each entry's output words.
+  struct Path {
+    int64_t begin, end;
+    int32_t entry;
+  };
+  std::vector<Label> labels;
+  std::vector<Path> paths;
+  std::vector<std::vector<Label>> partial, extended;
   result->word_offsets_.push_back(0);
-  std::vector<int32_t> frontier, next;
   for (size_t e = 0; e < entries.size(); ++e) {
     const ClassEntry& entry = entries[e];
     if (entry.words.empty()) throw InputError(Concat("class entry ", e, ": no words"));
@@ -127,30 +127,53 @@ std::shared_ptr<const ClassGraph> ClassCompiler::Compile(const std::vector<Class
                                 words.size(), " words"));
     if (!std::isfinite(entry.cost))
       throw InputError(Concat("class entry ", e, ": cost ", entry.cost, " is not finite"));
-    frontier.assign(1, 0);
+    partial.assign(1, {});
     for (size_t position = 0; position < entry.words.size(); ++position) {
-      if (position > 0)
-        for (int32_t& node : frontier) node = tree.Child(node, kBoundaryEdge);
-      next.clear();
-      for (int32_t start : frontier) {
+      extended.clear();
+      for (const std::vector<Label>& head : partial) {
         for (const std::vector<Label>& tokens : words[entry.words[position]].pronunciations) {
-          int32_t node = start;
-          for (Label token : tokens) node = tree.Child(node, token + 1);
-          next.push_back(node);
+          extended.push_back(head);
+          if (position > 0) extended.back().push_back(kBoundaryEdge);
+          for (Label token : tokens) extended.back().push_back(token + 1);
         }
       }
-      std::sort(next.begin(), next.end());
-      next.erase(std::unique(next.begin(), next.end()), next.end());
-      frontier.swap(next);
+      partial.swap(extended);
     }
-    for (int32_t node : frontier) {
-      if (entry.cost < tree.accept_cost[node]) {  // homophones: the cheapest entry (first on ties)
-        tree.accept_cost[node] = entry.cost;
-        tree.accept_entry[node] = static_cast<int32_t>(e);
-      }
+    for (const std::vector<Label>& path : partial) {
+      paths.push_back({static_cast<int64_t>(labels.size()),
+                       static_cast<int64_t>(labels.size() + path.size()), static_cast<int32_t>(e)});
+      labels.insert(labels.end(), path.begin(), path.end());
     }
     for (int32_t w : entry.words) result->entry_words_.push_back(words[w].label);
     result->word_offsets_.push_back(static_cast<int64_t>(result->entry_words_.size()));
+  }
+  std::sort(paths.begin(), paths.end(), [&labels](const Path& a, const Path& b) {
+    return std::lexicographical_compare(labels.begin() + a.begin, labels.begin() + a.end,
+                                        labels.begin() + b.begin, labels.begin() + b.end);
+  });
+  PrefixTree tree;
+  std::vector<int32_t> path_nodes;  // the previous path's node at each depth (the root first)
+  const Label* previous = nullptr;
+  size_t previous_length = 0;
+  for (const Path& path : paths) {
+    const Label* sequence = labels.data() + path.begin;
+    const size_t length = static_cast<size_t>(path.end - path.begin);
+    size_t common = 0;
+    while (common < std::min(length, previous_length) && sequence[common] == previous[common])
+      ++common;
+    path_nodes.resize(common + 1, 0);
+    for (size_t depth = common; depth < length; ++depth)
+      path_nodes.push_back(tree.AddChild(path_nodes.back(), sequence[depth]));
+    const int32_t node = path_nodes.back();
+    const double cost = entries[path.entry].cost;
+    // Homophones: the cheapest entry, the first one on ties.
+    if (cost < tree.accept_cost[node] ||
+        (cost == tree.accept_cost[node] && path.entry < tree.accept_entry[node])) {
+      tree.accept_cost[node] = cost;
+      tree.accept_entry[node] = path.entry;
+    }
+    previous = sequence;
+    previous_length = length;
   }
   std::vector<double> potential = tree.Potentials();
   potential[0] = 0.0;  // nothing is paid on entering: the root's children pay the entry's cost
@@ -169,12 +192,22 @@ std::shared_ptr<const ClassGraph> ClassCompiler::Compile(const std::vector<Class
 
   // 2. T composed with the tree, from every context at the root (states numbered as found, so
   // the arcs come out grouped by state).
-  PairMap state_of(2 * static_cast<size_t>(tree.NumNodes()) + contexts_.size());
+  // A tree node has few states (for CTC: after its token, and after a blank), found through a
+  // short chain per node rather than a hash table over all of them.
+  struct NodeState {
+    StateId t, state;
+    int32_t next;
+  };
+  std::vector<int32_t> chain_of_node(static_cast<size_t>(tree.NumNodes()), -1);
+  std::vector<NodeState> node_states;
   std::vector<std::pair<StateId, int32_t>> states;  // (T state, tree node)
   auto find_state = [&](StateId t, int32_t node) {
-    const auto [state, inserted] =
-        state_of.FindOrInsert(t, node, static_cast<StateId>(states.size()));
-    if (inserted) states.emplace_back(t, node);
+    for (int32_t i = chain_of_node[node]; i >= 0; i = node_states[i].next)
+      if (node_states[i].t == t) return node_states[i].state;
+    const StateId state = static_cast<StateId>(states.size());
+    states.emplace_back(t, node);
+    node_states.push_back({t, state, chain_of_node[node]});
+    chain_of_node[node] = static_cast<int32_t>(node_states.size()) - 1;
     return state;
   };
   result->entry_state_.assign(is_context_.size(), -1);
