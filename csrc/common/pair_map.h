@@ -35,8 +35,6 @@ class PairMap {
     return {id, true};
   }
 
-  size_t MemoryBytes() const { return keys_.capacity() * sizeof(uint64_t) + ids_.capacity() * sizeof(int32_t); }
-
  private:
   static constexpr uint64_t kEmpty = ~uint64_t{0};  // no pair of non-negative ids packs to it
 

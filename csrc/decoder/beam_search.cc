@@ -188,7 +188,8 @@ double BeamSearch::ProcessEmitting(const std::vector<float>& costs) {
     if (!(token.cost < cutoff)) continue;
     Commit(&token);  // only tokens that live on get their step recorded
     const ArcRange arcs = GraphOf(token.graph).EmittingArcs(token.state);
-    for (const GraphArc& arc : arcs) __builtin_prefetch(slot_of_state_.data() + arc.nextstate);
+    const int32_t* slots = SlotsOf(token.graph);
+    for (const GraphArc& arc : arcs) __builtin_prefetch(slots + arc.nextstate);
     for (const GraphArc& arc : arcs) {
       const double cost = token.cost + arc.weight + costs[arc.ilabel];
       if (!(cost < next_cutoff)) continue;

@@ -83,9 +83,11 @@ class BeamSearch {
   const CsrGraph& GraphOf(int32_t graph) const {
     return graph == 0 ? *graph_ : (*classes_)[graph - 1]->Graph();
   }
-  int32_t& SlotOf(int32_t graph, StateId state) {
-    return graph == 0 ? slot_of_state_[state] : class_slots_[graph - 1][state];
+  // The state -> first-token map of the main graph (0) or of a class sub-graph (c + 1).
+  int32_t* SlotsOf(int32_t graph) {
+    return graph == 0 ? slot_of_state_.data() : class_slots_[graph - 1].data();
   }
+  int32_t& SlotOf(int32_t graph, StateId state) { return SlotsOf(graph)[state]; }
   // A word output on a path: extends its history (n-best) and phrase-boost node and cost.
   void StepWord(Label word, uint64_t* history, PhraseBoost::Node* boost_node, double* cost) const;
   // The epsilon-closure moves into a class sub-graph (through a nonterminal arc of the main

@@ -50,11 +50,10 @@ struct PrefixTree {
 
 }  // namespace
 
-ClassCompiler::ClassCompiler(std::shared_ptr<const CsrGraph> topology,
-                             const std::vector<int32_t>& contexts, Label optional_token)
-    : topology_(std::move(topology)), optional_token_(optional_token) {
-  if (!topology_) throw InputError("topology: null");
-  const StateId num_states = topology_->NumStates();
+ClassCompiler::ClassCompiler(const CsrGraph& topology, const std::vector<int32_t>& contexts,
+                             Label optional_token)
+    : optional_token_(optional_token) {
+  const StateId num_states = topology.NumStates();
   if (num_states > kMaxContexts)
     throw InputError(Concat("topology: ", num_states, " states; class slots allow at most ",
                             kMaxContexts));
@@ -69,7 +68,7 @@ ClassCompiler::ClassCompiler(std::shared_ptr<const CsrGraph> topology,
   std::vector<int64_t> state_begin{0};
   for (StateId t = 0; t < num_states; ++t) {
     const size_t first = arcs_.size();
-    for (const ArcRange& range : {topology_->EmittingArcs(t), topology_->EpsilonArcs(t)})
+    for (const ArcRange& range : {topology.EmittingArcs(t), topology.EpsilonArcs(t)})
       for (const GraphArc& arc : range) arcs_.push_back({arc.ilabel, arc.olabel, arc.weight, arc.nextstate});
     std::stable_sort(arcs_.begin() + static_cast<int64_t>(first), arcs_.end(),
                      [](const TopologyArc& a, const TopologyArc& b) { return a.olabel < b.olabel; });

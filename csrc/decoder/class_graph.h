@@ -2,7 +2,7 @@
 // entries when they are set, without OpenFst and without touching the main graph.
 //
 // It is the topology T composed with a prefix tree of the entries' token sequences, built by a
-// ClassCompiler that holds T (the bare topology the main graph was built with, as written to
+// ClassCompiler that keeps T's arcs (the bare topology the main graph was built with, as written to
 // topology.fst). A state of the sub-graph is a pair (T state, tree node), so the search inside
 // it follows the same CTC (or HMM) rules as in the main graph; it is entered in the T state
 // (context) the main graph was in and left, at the end of an entry, in the T state reached
@@ -15,7 +15,8 @@
 // to the beam that the static graph keeps).
 //
 // Output words are the entry's own words, output when the sub-graph is left: the main graph's
-// word ids for words it knows, ClassWordLabel()s for new ones (the caller chooses them).
+// word ids for words it knows, labels above kClassWordStride for new ones (fst/nonterminal.h;
+// the caller chooses them).
 //
 // A ClassGraph is immutable once built: one may serve many searches and threads at once.
 #pragma once
@@ -54,7 +55,7 @@ class ClassGraph {
   }
   // The exit of sub-graph state `s`, or null when no entry ends there.
   const Exit* ExitOf(StateId s) const { return exit_of_state_[s] >= 0 ? &exits_[exit_of_state_[s]] : nullptr; }
-  // Local word ids of entry `entry`, as [first, last).
+  // Output labels of entry `entry`'s words, as [first, last).
   std::pair<const int32_t*, const int32_t*> EntryWords(int32_t entry) const {
     return {entry_words_.data() + word_offsets_[entry], entry_words_.data() + word_offsets_[entry + 1]};
   }
@@ -81,7 +82,7 @@ class ClassCompiler {
   // word may begin and end (where the main graph's T reads word-level symbols);
   // `optional_token`: a token that may stand between words (-1 for none). Throws InputError when
   // the topology has more states than kMaxContexts or a context is not one of its states.
-  ClassCompiler(std::shared_ptr<const CsrGraph> topology, const std::vector<int32_t>& contexts,
+  ClassCompiler(const CsrGraph& topology, const std::vector<int32_t>& contexts,
                 Label optional_token);
 
   // Throws InputError naming the word or entry (by index) for a label <= 0, a word without
@@ -103,7 +104,6 @@ class ClassCompiler {
     return {arcs_.data() + row[olabel], arcs_.data() + row[olabel + 1]};
   }
 
-  std::shared_ptr<const CsrGraph> topology_;
   std::vector<TopologyArc> arcs_;  // sorted by (state, output label)
   // Per state s and label l in [0, max_token_label_ + 1]: the first arc of s with an output
   // label >= l (a dense table: topologies have few states and labels).

@@ -9,8 +9,9 @@
 // blank, exactly as in a graph with the words compiled in (cf. Kaldi's GrammarFst, which does the
 // same for phone contexts).
 //
-// Labels at or above kNonterminalBase are never emission columns. Words a class sub-graph
-// outputs get labels ClassWordLabel(class, i), above every word id of the main graph.
+// Labels at or above kNonterminalBase are never emission columns. A word a class sub-graph
+// outputs that the main graph does not know gets the label (class + 1) * kClassWordStride + i,
+// above every word id of the main graph (pywfst/class_slots.py makes these labels).
 #pragma once
 
 #include <cstdint>
@@ -35,8 +36,5 @@ inline bool IsReturnLabel(Label ilabel) {
 // For an enter label: the class index; the context of any nonterminal label.
 inline int32_t ClassOfLabel(Label ilabel) { return (ilabel - kNonterminalBase) / kMaxContexts - 1; }
 inline int32_t ContextOfLabel(Label ilabel) { return (ilabel - kNonterminalBase) % kMaxContexts; }
-inline Label ClassWordLabel(int32_t class_index, int32_t word) {
-  return (class_index + 1) * kClassWordStride + word;
-}
 
 }  // namespace pywfst

@@ -50,9 +50,9 @@ Compiles class entries into sub-graphs for one graph's topology: T (topology.fst
 directory, as a CsrGraph), the T states in which words begin and end, and the optional
 word-boundary token (-1 for none).
 )doc")
-      .def(py::init([](std::shared_ptr<CsrGraph> topology, const std::vector<int32_t>& contexts,
+      .def(py::init([](const CsrGraph& topology, const std::vector<int32_t>& contexts,
                        Label optional_token) {
-             return std::make_shared<ClassCompiler>(std::move(topology), contexts, optional_token);
+             return std::make_shared<ClassCompiler>(topology, contexts, optional_token);
            }),
            py::arg("topology"), py::arg("contexts"), py::arg("optional_token") = -1)
       .def(
