@@ -92,7 +92,7 @@ class Decoder:
         self._search = _core.BeamSearch(self.graph.native, options)
         self._classes: Dict[int, ClassEntries] = {}  # by slot index
         self._native_classes: list = []
-        self._pronunciations = self.graph.pronunciations
+        self._pronunciations = _WordPronunciations(self.graph, {})
 
     def set_class(self, name: str, entries: Union[ClassEntries, EntrySpec, None],
                   pronunciations: Optional[Pronunciations] = None) -> None:
@@ -114,8 +114,7 @@ class Decoder:
         self._native_classes = [None] * len(slot_names(self.graph))
         for index, prepared in self._classes.items():
             self._native_classes[index] = prepared.native
-        self._pronunciations = _WordPronunciations(self.graph.pronunciations or {},
-                                                   dict(self._classes))
+        self._pronunciations = _WordPronunciations(self.graph, dict(self._classes))
 
     def _word(self, word_id: int) -> str:
         slot = slot_of_label(word_id)
@@ -204,18 +203,19 @@ class Decoder:
 
 
 class _WordPronunciations:
-    """Token sequences by word id for word times: the graph's, and those of the class entries
-    in use (looked up only when word times are asked for)."""
+    """Token sequences by word id for word times: the graph's (pronunciations.txt, read on the
+    first request), and those of the class entries in use. A word without any (a foreign graph
+    has none) is not in it, so word times come from the output frames."""
 
-    def __init__(self, graph_pronunciations, classes: Dict[int, ClassEntries]):
-        self.graph = graph_pronunciations
+    def __init__(self, graph: Graph, classes: Dict[int, ClassEntries]):
+        self.graph = graph
         self.classes = classes
 
     def __getitem__(self, label: int):
         slot = slot_of_label(label)
         if slot is not None:
             return self.classes[slot].pronunciations_of(label)
-        found = self.graph.get(label, frozenset())
+        found = (self.graph.pronunciations or {}).get(label, frozenset())
         for entries in self.classes.values():
             found = found | entries.pronunciations_of(label)
         return found

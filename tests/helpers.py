@@ -48,6 +48,23 @@ def write_spelling_lexicon(path: Path, words: Sequence[str]) -> None:
     path.write_text("".join(f"{w} {' '.join(w)}\n" for w in words), encoding="utf-8")
 
 
+def train_bpe(corpus: Path, directory: Path, vocab_size: int = 60):
+    """A sentencepiece BPE model trained on ``corpus`` and its tokens.txt (blank 0, piece i at
+    i + 1), in ``directory``: (model path, processor, token ids). Needs sentencepiece."""
+    import sentencepiece
+
+    prefix = directory / "bpe"
+    sentencepiece.SentencePieceTrainer.train(
+        input=str(corpus), model_prefix=str(prefix), vocab_size=vocab_size, model_type="bpe",
+        character_coverage=1.0, minloglevel=2)
+    model = Path(f"{prefix}.model")
+    processor = sentencepiece.SentencePieceProcessor(model_file=str(model))
+    pieces = [processor.id_to_piece(i) for i in range(processor.get_piece_size())]
+    token_ids = {"<blk>": 0, **{p: i + 1 for i, p in enumerate(pieces)}}
+    (directory / "tokens.txt").write_text("".join(f"{p} {i}\n" for p, i in token_ids.items()))
+    return model, processor, token_ids
+
+
 def read_words(path: Path) -> Dict[str, int]:
     table = {}
     for line in path.read_text(encoding="utf-8").splitlines():

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 import pywfst
-from helpers import VOCABULARY
+from helpers import VOCABULARY, train_bpe
 from pywfst.cli import cli
 from pywfst.synthetic import simulate_ctc_emissions
 
@@ -287,18 +287,11 @@ def test_decode_cli_fills_slots_from_files(graph_pairs, tmp_path):
 
 
 def test_bpe_graph_matches_static_rebuild(char_setup, tmp_path):
-    sentencepiece = pytest.importorskip("sentencepiece")
-    prefix = tmp_path / "bpe"
-    sentencepiece.SentencePieceTrainer.train(
-        input=str(char_setup["root"] / "corpus.txt"), model_prefix=str(prefix), vocab_size=60,
-        model_type="bpe", character_coverage=1.0, minloglevel=2)
-    processor = sentencepiece.SentencePieceProcessor(model_file=f"{prefix}.model")
-    pieces = [processor.id_to_piece(i) for i in range(processor.get_piece_size())]
-    token_ids = {"<blk>": 0, **{p: i + 1 for i, p in enumerate(pieces)}}
-    (tmp_path / "tokens.txt").write_text("".join(f"{p} {i}\n" for p, i in token_ids.items()))
+    pytest.importorskip("sentencepiece")
+    model, processor, token_ids = train_bpe(char_setup["root"] / "corpus.txt", tmp_path)
     terms = ["metoprolol", "heart failure", "tort"]
     (tmp_path / "terms.txt").write_text(jargon_text(terms))
-    common = dict(bpe_model=f"{prefix}.model", lm=char_setup["lm"], progress=False)
+    common = dict(bpe_model=model, lm=char_setup["lm"], progress=False)
     static = pywfst.build_graph(tmp_path / "tokens.txt", tmp_path / "static", **common,
                                 extra_lexicons=[tmp_path / "terms.txt"], extra_weight=SHARE)
     slot_graph = pywfst.build_graph(tmp_path / "tokens.txt", tmp_path / "slot", **common,

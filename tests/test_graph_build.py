@@ -9,7 +9,7 @@ import pytest
 import pywrapfst as fst
 
 import pywfst
-from helpers import best_output, ctc_frames, g_cost, read_words
+from helpers import best_output, ctc_frames, g_cost, read_words, train_bpe
 
 TEST_SENTENCES = [["the", "cat", "sat", "on", "the", "mat"], ["a", "dog", "ran", "away"],
                   ["and", "to", "top"], ["the", "patient", "dose", "is", "high"],
@@ -109,16 +109,9 @@ def test_spelling_mode_mandatory_boundary(char_setup, tmp_path):
 
 
 def test_bpe_mode(char_setup, tmp_path):
-    sentencepiece = pytest.importorskip("sentencepiece")
-    prefix = tmp_path / "bpe"
-    sentencepiece.SentencePieceTrainer.train(
-        input=str(char_setup["root"] / "corpus.txt"), model_prefix=str(prefix), vocab_size=60,
-        model_type="bpe", character_coverage=1.0, minloglevel=2)
-    processor = sentencepiece.SentencePieceProcessor(model_file=f"{prefix}.model")
-    pieces = [processor.id_to_piece(i) for i in range(processor.get_piece_size())]
-    token_ids = {"<blk>": 0, **{p: i + 1 for i, p in enumerate(pieces)}}
-    (tmp_path / "tokens.txt").write_text("".join(f"{p} {i}\n" for p, i in token_ids.items()))
-    graph = pywfst.build_graph(tmp_path / "tokens.txt", tmp_path / "g", bpe_model=f"{prefix}.model",
+    pytest.importorskip("sentencepiece")
+    model, processor, token_ids = train_bpe(char_setup["root"] / "corpus.txt", tmp_path)
+    graph = pywfst.build_graph(tmp_path / "tokens.txt", tmp_path / "g", bpe_model=model,
                                lm=char_setup["lm"], progress=False)
     assert graph.info["lexicon_mode"] == "bpe"
     for sentence in TEST_SENTENCES:

@@ -35,7 +35,6 @@ from .topology import TOPOLOGIES, make_topology
 
 PathLike = Union[str, Path]
 CLASS_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-MAX_CLASS_SLOTS = 100  # csrc/fst/nonterminal.h: kMaxClasses
 TOPOLOGY_FILE = "topology.fst"  # the bare T, which run-time class sub-graphs are composed with
 
 
@@ -76,8 +75,10 @@ class BuildOptions:
                                  "'_', starting with a letter)")
         if len(set(self.class_slots)) != len(self.class_slots):
             raise ValueError(f"class_slots: names repeat in {list(self.class_slots)}")
-        if len(self.class_slots) > MAX_CLASS_SLOTS:
-            raise ValueError(f"class_slots: at most {MAX_CLASS_SLOTS}, got {len(self.class_slots)}")
+        from .. import _core
+
+        if len(self.class_slots) > _core.MAX_CLASSES:
+            raise ValueError(f"class_slots: at most {_core.MAX_CLASSES}, got {len(self.class_slots)}")
 
 
 def file_sha256(path: PathLike) -> str:
