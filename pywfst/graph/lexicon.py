@@ -15,6 +15,7 @@ import pywrapfst as fst
 
 from ..errors import InputFileError
 from .symbols import EPSILON_SYMBOL, TokenSet
+from .textfile import numbered_lines
 
 # Words the graph reserves for itself (words.txt specials, disambiguation symbols).
 _RESERVED_WORDS = {EPSILON_SYMBOL, "<s>", "</s>"}
@@ -50,32 +51,27 @@ def write_pronunciations(lexicon: Lexicon, tokens: TokenSet, path: Union[str, Pa
             out.write(f"{entry.word} {' '.join(tokens.table.to_symbol[t] for t in entry.tokens)}\n")
 
 
-def _parse_probability(text: str) -> Optional[float]:
+def _is_number(text: str) -> bool:
     try:
-        value = float(text)
+        float(text)
     except ValueError:
-        return None
-    return value
+        return False
+    return True
 
 
 def read_lexicon(path: Union[str, Path], tokens: TokenSet) -> Lexicon:
     """Reads ``word tok1 tok2 ...`` (lexicon.txt) or ``word prob tok1 ...`` (lexiconp.txt).
 
-    The probability column is recognised when every line's second field is a number in (0, 1]
-    (tokens are never numbers in such files); pronunciations of a word may repeat with different
+    The file is a lexiconp.txt when every line's second field is a number and not every one of
+    them is a token (so a lexicon whose tokens are digits still reads as lexicon.txt); each
+    probability must then be in (0, 1]. Pronunciations of a word may repeat with different
     probabilities. Every token must be in tokens.txt and not be the blank.
     """
-    try:
-        with open(path, encoding="utf-8") as handle:
-            rows = [(n, line.split()) for n, line in enumerate(handle, start=1)]
-    except OSError as error:
-        raise OSError(f"{path}: cannot read lexicon: {error.strerror or error}") from error
-    rows = [(n, fields) for n, fields in rows if fields]
+    rows = [(n, fields) for n, line in numbered_lines(path, "lexicon") if (fields := line.split())]
     if not rows:
         raise InputFileError(path, None, "lexicon is empty")
-    has_probabilities = all(
-        len(f) >= 3 and (p := _parse_probability(f[1])) is not None and 0.0 < p <= 1.0
-        for _, f in rows)
+    has_probabilities = (all(len(f) >= 2 and _is_number(f[1]) for _, f in rows)
+                         and not all(f[1] in tokens.table for _, f in rows))
     entries = []
     for line_no, fields in rows:
         word = fields[0]
@@ -83,7 +79,11 @@ def read_lexicon(path: Union[str, Path], tokens: TokenSet) -> Lexicon:
         cost = 0.0
         symbols = fields[1:]
         if has_probabilities:
-            cost = -math.log(float(fields[1]))
+            probability = float(fields[1])
+            if not 0.0 < probability <= 1.0:  # also false for nan
+                raise InputFileError(path, line_no, f"invalid pronunciation probability "
+                                     f"{fields[1]!r} (lexiconp.txt needs one in (0, 1])")
+            cost = -math.log(probability)
             symbols = fields[2:]
         if not symbols:
             raise InputFileError(path, line_no, f"word {word!r} has no tokens")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Sequence, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Union
 
 from ..errors import InputFileError
+from .textfile import numbered_lines
 
 BLANK_SYMBOLS = ("<blk>", "<blank>")
 EPSILON_SYMBOL = "<eps>"
@@ -49,38 +50,46 @@ class SymbolTable:
                 out.write(f"{symbol} {sym_id}\n")
 
 
-def read_symbol_table(path: Union[str, Path], skip_disambig: bool = False) -> SymbolTable:
-    """Reads a ``symbol id`` file, rejecting malformed lines and duplicate symbols or ids."""
+def read_symbol_table(path: Union[str, Path], skip_disambig: bool = False,
+                      max_id: Optional[int] = None, limit: str = "") -> SymbolTable:
+    """Reads a ``symbol id`` file, rejecting malformed lines, duplicate symbols or ids, and ids
+    above ``max_id`` (``limit`` says why there is one)."""
     table = SymbolTable()
-    try:
-        handle = open(path, encoding="utf-8")
-    except OSError as error:
-        raise OSError(f"{path}: cannot read symbol table: {error.strerror or error}") from error
-    with handle:
-        for line_no, line in enumerate(handle, start=1):
-            fields = line.split()
-            if not fields:
-                continue
-            if len(fields) != 2:
-                raise InputFileError(path, line_no, f"expected 'symbol id', got {line.strip()!r}")
-            symbol, id_text = fields
-            try:
-                sym_id = int(id_text)
-            except ValueError:
-                raise InputFileError(path, line_no, f"id {id_text!r} is not an integer") from None
-            if sym_id < 0:
-                raise InputFileError(path, line_no, f"negative id {sym_id}")
-            if skip_disambig and _DISAMBIG_PATTERN.match(symbol):
-                continue
-            if symbol in table.to_id:
-                raise InputFileError(path, line_no, f"duplicate symbol {symbol!r}")
-            if sym_id in table.to_symbol:
-                raise InputFileError(
-                    path, line_no, f"duplicate id {sym_id} ({table.to_symbol[sym_id]!r} has it)")
-            table.add(symbol, sym_id)
+    for line_no, line in numbered_lines(path, "symbol table"):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) != 2:
+            raise InputFileError(path, line_no, f"expected 'symbol id', got {line.strip()!r}")
+        symbol, id_text = fields
+        try:
+            sym_id = int(id_text)
+        except ValueError:
+            raise InputFileError(path, line_no, f"id {id_text!r} is not an integer") from None
+        if sym_id < 0:
+            raise InputFileError(path, line_no, f"negative id {sym_id}")
+        if skip_disambig and _DISAMBIG_PATTERN.match(symbol):
+            continue
+        if max_id is not None and sym_id > max_id:
+            raise InputFileError(path, line_no, f"id {sym_id} of {symbol!r} is too large: {limit}")
+        if symbol in table.to_id:
+            raise InputFileError(path, line_no, f"duplicate symbol {symbol!r}")
+        if sym_id in table.to_symbol:
+            raise InputFileError(
+                path, line_no, f"duplicate id {sym_id} ({table.to_symbol[sym_id]!r} has it)")
+        table.add(symbol, sym_id)
     if not table:
         raise InputFileError(path, None, "symbol table is empty")
     return table
+
+
+def read_words(path: Union[str, Path]) -> SymbolTable:
+    """Reads words.txt. Word ids stay below the labels of class-slot words."""
+    from .. import _core
+
+    stride = _core.CLASS_WORD_STRIDE
+    return read_symbol_table(path, max_id=stride - 1, limit=f"word ids must be below {stride} "
+                             "(2**24); labels from there on are class-slot words")
 
 
 @dataclass
@@ -109,9 +118,21 @@ class TokenSet:
         return sym_id
 
 
-def read_tokens(path: Union[str, Path], require_blank: bool = True) -> TokenSet:
-    """Reads tokens.txt. With ``require_blank`` (CTC topologies) id 0 must be <blk> or <blank>."""
-    table = read_symbol_table(path, skip_disambig=True)
+def read_tokens(path: Union[str, Path], require_blank: bool = True,
+                states_per_token: int = 1) -> TokenSet:
+    """Reads tokens.txt. With ``require_blank`` (CTC topologies) id 0 must be <blk> or <blank>.
+
+    Every token's emission columns (``id * states_per_token + k``), plus 1, must be graph input
+    labels below the first class-slot nonterminal label (csrc/fst/nonterminal.h)."""
+    from .. import _core
+
+    first_nonterminal = _core.return_label(0)  # kNonterminalBase = 2**28
+    max_id = (first_nonterminal - 1) // states_per_token - 1
+    per_state = f" with {states_per_token} HMM states per token" if states_per_token > 1 else ""
+    table = read_symbol_table(
+        path, skip_disambig=True, max_id=max_id,
+        limit=f"the largest token id{per_state} is {max_id} (graph input labels, emission "
+        f"column + 1, must stay below {first_nonterminal} = 2**28, where class-slot labels begin)")
     zero = table.to_symbol.get(0)
     blank_id = 0 if zero in BLANK_SYMBOLS else -1
     if require_blank and blank_id != 0:
