@@ -31,7 +31,7 @@ from .lexicon import (Lexicon, Pronunciation, bpe_lexicon, compile_lexicon, read
                       spell_word, spelling_lexicon, write_pronunciations)
 from .progress import StageLog, peak_rss_mb
 from .symbols import TokenSet, make_word_table, read_tokens
-from .topology import TOPOLOGIES, make_topology
+from .topology import TOPOLOGIES, check_hmm_states, make_topology
 
 PathLike = Union[str, Path]
 CLASS_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -56,13 +56,17 @@ class BuildOptions:
     class_slots: Tuple[str, ...] = ()  # names of run-time classes (Decoder.set_class)
     class_weight: float = 0.05  # share of the unigram mass each class slot takes
 
+    @property
+    def states_per_token(self) -> int:
+        """Emission columns per token: ``hmm_states`` for the hmm topology, else 1."""
+        return self.hmm_states if self.topology == "hmm" else 1
+
     def check(self) -> None:
         if self.topology not in TOPOLOGIES:
             raise ValueError(f"topology: {self.topology!r} is not one of {', '.join(TOPOLOGIES)}")
         if self.oov not in OOV_MODES:
             raise ValueError(f"oov: {self.oov!r} is not one of {', '.join(OOV_MODES)}")
-        if self.hmm_states < 1:
-            raise ValueError(f"hmm_states: must be >= 1, got {self.hmm_states}")
+        check_hmm_states(self.hmm_states)
         if not 0.0 < self.extra_weight < 1.0:
             raise ValueError(f"extra_weight: must be in (0, 1), got {self.extra_weight}")
         if not 0.0 < self.class_weight < 1.0:
@@ -200,7 +204,8 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
     log = StageLog(num_stages=9 if lm_path is not None else 8, enabled=progress)
     try:
         with log.stage("read tokens"):
-            tokens = read_tokens(tokens_path, require_blank=options.topology.startswith("ctc"))
+            tokens = read_tokens(tokens_path, require_blank=options.topology.startswith("ctc"),
+                                 states_per_token=options.states_per_token)
             boundary_id = _boundary_id(tokens, options)
         arpa = None
         if lm_path is not None:

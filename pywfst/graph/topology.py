@@ -37,6 +37,13 @@ class Topology:
     word_states: List[int]  # states where words begin and end
 
 
+def check_hmm_states(hmm_states: int) -> None:
+    """States per token of the ``hmm`` topology: a whole number >= 1 (columns are divided by it
+    to find their token)."""
+    if isinstance(hmm_states, bool) or not isinstance(hmm_states, int) or hmm_states < 1:
+        raise ValueError(f"hmm_states: must be an integer >= 1, got {hmm_states!r}")
+
+
 def _new_fst(num_states: int) -> fst.VectorFst:
     result = fst.VectorFst()
     result.add_states(num_states)
@@ -84,8 +91,8 @@ def make_topology(kind: str, token_ids: Sequence[int], blank_id: int, num_token_
         raise ValueError(f"topology: unknown kind {kind!r}; choose one of {', '.join(TOPOLOGIES)}")
     if kind in ("ctc", "ctc-compact") and blank_id < 0:
         raise ValueError(f"topology {kind!r} needs a blank token with id 0 in tokens.txt")
-    if kind == "hmm" and hmm_states < 1:
-        raise ValueError(f"hmm_states: must be >= 1, got {hmm_states}")
+    if kind == "hmm":
+        check_hmm_states(hmm_states)
     tokens: List[int] = [t for t in token_ids if t != blank_id]
     builder = {"ctc": _ctc, "ctc-compact": _ctc_compact, "hmm": _hmm, "identity": _identity}[kind]
     result, num_columns, word_states = builder(tokens, blank_id, num_token_columns, hmm_states)
