@@ -8,32 +8,24 @@ before anything is dropped.
 from __future__ import annotations
 
 import concurrent.futures
-import gzip
+import faulthandler
 import multiprocessing
 import math
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from concurrent.futures.process import BrokenProcessPool
-from typing import Dict, IO, Iterator, List, Optional, Set, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Set, Tuple, Union
 
 import pywrapfst as fst
 
 from ..errors import InputFileError
+from .textfile import is_gzip, numbered_lines, open_text
 
 SENTENCE_MARKERS = ("<s>", "</s>")
 OOV_MODES = ("drop", "unk", "spell")
-
-
-def open_text(path: Union[str, Path]) -> IO[str]:
-    """Opens a plain or gzip-compressed text file."""
-    try:
-        with open(path, "rb") as probe:
-            is_gzip = probe.read(2) == b"\x1f\x8b"
-        return gzip.open(path, "rt", encoding="utf-8") if is_gzip else open(path, encoding="utf-8")
-    except OSError as error:
-        raise OSError(f"{path}: cannot read: {error.strerror or error}") from error
 
 
 @dataclass
@@ -48,12 +40,8 @@ class ArpaSummary:
 
 
 def _arpa_lines(path: Union[str, Path]) -> Iterator[Tuple[int, str]]:
-    with open_text(path) as handle:
-        try:
-            for line_no, line in enumerate(handle, start=1):
-                yield line_no, line.strip()
-        except (UnicodeDecodeError, EOFError, OSError) as error:
-            raise InputFileError(path, None, f"unreadable ARPA file: {error}") from None
+    for line_no, line in numbered_lines(path, "ARPA file"):
+        yield line_no, line.strip()
 
 
 def _parse_float(text: str, path, line_no: int, what: str) -> float:
@@ -66,17 +54,58 @@ def _parse_float(text: str, path, line_no: int, what: str) -> float:
     return value
 
 
+def _raise_number_error(prob: str, backoff: Optional[str], path, line_no: int) -> None:
+    """Says which number of an n-gram line the fast check in read_arpa_summary rejected."""
+    if _parse_float(prob, path, line_no, "log10 probability") > 0.0:
+        raise InputFileError(path, line_no, f"log10 probability {prob} is positive "
+                             "(a probability above 1)")
+    if backoff is not None:
+        _parse_float(backoff, path, line_no, "backoff weight")
+
+
 def read_arpa_summary(path: Union[str, Path]) -> ArpaSummary:
-    """Validates an ARPA file (header, section order, n-gram line shapes, counts) and returns its
-    n-gram counts and unigram vocabulary. Errors name the file and line."""
+    """Validates an ARPA file (header, section order, n-gram line shapes, counts, probabilities,
+    words of higher-order n-grams listed as 1-grams, no n-gram twice) and returns its n-gram
+    counts and unigram vocabulary. Errors name the file and line."""
     counts: Dict[int, int] = {}
     seen: Dict[int, int] = {}
-    vocabulary: Set[str] = set()
+    unigrams: Set[str] = set()
+    ngrams: Set[str] = set()  # n-grams of order > 1, words joined by spaces
     state = "preamble"  # preamble -> data -> ngrams(order) -> end
     order = 0
-    for line_no, line in _arpa_lines(path):
-        if not line:
+    for line_no, line in numbered_lines(path, "ARPA file"):
+        fields = line.split()
+        if not fields:
             continue
+        if state == "ngrams" and not fields[0].startswith("\\"):  # most lines: keep it lean
+            num_words = len(fields) - 1
+            if num_words != order and num_words != order + 1:
+                raise InputFileError(
+                    path, line_no, f"a {order}-gram line needs a log10 prob, {order} word(s) and "
+                    f"an optional backoff; got {len(fields)} fields")
+            try:  # prob <= 0 (also rejects nan and +inf); backoff neither nan nor +inf
+                valid = float(fields[0]) <= 0.0 and (
+                    num_words == order or -math.inf <= float(fields[-1]) < math.inf)
+            except ValueError:
+                valid = False
+            if not valid:
+                _raise_number_error(fields[0], fields[-1] if num_words > order else None, path,
+                                    line_no)
+            if order == 1:
+                known, key = unigrams, fields[1]
+            else:
+                words = fields[1:order + 1]
+                if not unigrams.issuperset(words):
+                    unknown = next(word for word in words if word not in unigrams)
+                    raise InputFileError(path, line_no, f"word {unknown!r} of this {order}-gram "
+                                         "is not in the \\1-grams section")
+                known, key = ngrams, " ".join(words)
+            if key in known:
+                raise InputFileError(path, line_no, f"duplicate {order}-gram {key!r}")
+            known.add(key)
+            seen[order] += 1
+            continue
+        line = line.strip()
         if state == "preamble":
             if line == "\\data\\":
                 state = "data"
@@ -96,29 +125,16 @@ def read_arpa_summary(path: Union[str, Path]) -> ArpaSummary:
             seen[order] = 0
             state = "ngrams"
             continue
-        if state == "data":
-            if not line.startswith("ngram ") or "=" not in line:
-                raise InputFileError(path, line_no, f"expected 'ngram N=count', got {line!r}")
-            n_text, count_text = line[len("ngram "):].split("=", 1)
-            try:
-                n, count = int(n_text), int(count_text)
-            except ValueError:
-                raise InputFileError(path, line_no, f"malformed count line {line!r}") from None
-            if n != len(counts) + 1 or count < 0:
-                raise InputFileError(path, line_no, f"unexpected count line {line!r}")
-            counts[n] = count
-            continue
-        fields = line.split()
-        if len(fields) not in (order + 1, order + 2):
-            raise InputFileError(
-                path, line_no, f"a {order}-gram line needs a log10 prob, {order} word(s) and an "
-                f"optional backoff; got {len(fields)} fields")
-        _parse_float(fields[0], path, line_no, "log10 probability")
-        if len(fields) == order + 2:
-            _parse_float(fields[-1], path, line_no, "backoff weight")
-        if order == 1 and fields[1] not in SENTENCE_MARKERS:
-            vocabulary.add(fields[1])
-        seen[order] += 1
+        if not line.startswith("ngram ") or "=" not in line:
+            raise InputFileError(path, line_no, f"expected 'ngram N=count', got {line!r}")
+        n_text, count_text = line[len("ngram "):].split("=", 1)
+        try:
+            n, count = int(n_text), int(count_text)
+        except ValueError:
+            raise InputFileError(path, line_no, f"malformed count line {line!r}") from None
+        if n != len(counts) + 1 or count < 0:
+            raise InputFileError(path, line_no, f"unexpected count line {line!r}")
+        counts[n] = count  # (state is "data": the other states' lines went on above)
     if state == "preamble":
         raise InputFileError(path, None, "no \\data\\ section: not an ARPA file")
     if state != "end":
@@ -126,7 +142,7 @@ def read_arpa_summary(path: Union[str, Path]) -> ArpaSummary:
     for n, count in counts.items():
         if seen.get(n) != count:
             raise InputFileError(path, None, f"header says {count} {n}-grams, found {seen.get(n, 0)}")
-    return ArpaSummary(str(path), counts, vocabulary)
+    return ArpaSummary(str(path), counts, unigrams.difference(SENTENCE_MARKERS))
 
 
 def write_arpa_with_unk(source: ArpaSummary, oov_words: Set[str], unk: str,
@@ -185,16 +201,25 @@ def compile_arpa(arpa_path: Union[str, Path], words_txt: Union[str, Path],
 
     with open(log_path, "w") as log:
         os.dup2(log.fileno(), 2)
+    # On an abort, kaldilm's own message in the log says what is wrong; a Python traceback of
+    # this forked worker would only say where it was forked (and a parent's faulthandler, as
+    # pytest's, writes it to the parent's stderr).
+    faulthandler.disable()
     with tempfile.TemporaryDirectory() as scratch:
         plain = Path(arpa_path)
-        with open(arpa_path, "rb") as probe:
-            if probe.read(2) == b"\x1f\x8b":  # kaldilm reads plain text only
-                plain = Path(scratch) / "lm.arpa"
-                with gzip.open(arpa_path, "rb") as packed, open(plain, "wb") as unpacked:
-                    while chunk := packed.read(1 << 20):
-                        unpacked.write(chunk)
+        if is_gzip(plain) or _has_carriage_return(plain):
+            # kaldilm reads plain text only, and would keep a "\r" in each line's last field.
+            plain = Path(scratch) / "lm.arpa"
+            with open_text(arpa_path, "ARPA file") as source, \
+                    open(plain, "w", encoding="utf-8", newline="\n") as copy:
+                shutil.copyfileobj(source, copy, 1 << 20)
         kaldilm.arpa2fst(str(plain), str(out_fst), disambig_symbol="#0",
                          read_symbol_table=str(words_txt), max_arpa_warnings=0)
+
+
+def _has_carriage_return(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return any(b"\r" in chunk for chunk in iter(lambda: handle.read(1 << 20), b""))
 
 
 class GrammarCompilation:
