@@ -4,6 +4,20 @@ Build a decoding graph with :func:`build_graph` (or ``pywfst build-graph``), loa
 :meth:`Graph.load`, and decode per-frame scores with :class:`Decoder`.
 """
 
+try:
+    from . import _core  # the C++ extension everything below needs
+except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec(f"{__name__}._core") is not None:
+        raise  # built but not loadable: its own error says why
+    # A source checkout holds no built extension; Python alone would report a circular import.
+    raise ImportError(
+        f"pywfst's C++ extension pywfst._core is not built in {__path__[0]} (the source tree?). "
+        "Build and install pywfst first: `pip install -e .` (editable) or `pip install .` in "
+        "the repository root; or run Python from another directory to use an installed "
+        "pywfst.") from None
+
 from .boost import PhraseBoost
 from .class_slots import ClassEntries
 from .decoder import Decoder
