@@ -10,9 +10,8 @@ occurrences, with boundary tokens such as '|' allowed between words. Without pro
 
 from __future__ import annotations
 
-import sys
-from functools import lru_cache
-from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
+from bisect import bisect_left
+from typing import Dict, FrozenSet, Iterator, List, Optional, Sequence, Set, Tuple
 
 Span = Tuple[int, int]  # first and last frame, inclusive
 
@@ -39,30 +38,50 @@ def token_occurrences(columns: Sequence[int], continues: Sequence[bool], blank_i
 def match_words(tokens: Sequence[int], prons: Sequence[FrozenSet[Tuple[int, ...]]],
                 optional: Set[int]) -> Optional[List[Tuple[int, int]]]:
     """Segments ``tokens`` into the words' pronunciations in order (first and last token index
-    per word), skipping optional tokens between words; None when no segmentation exists."""
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 4 * len(prons) + 100))
+    per word), skipping optional tokens between words; None when no segmentation exists.
 
-    @lru_cache(maxsize=None)
-    def solve(word: int, position: int):
-        if word == len(prons):
-            rest = tokens[position:]
-            return () if all(t in optional for t in rest) else None
+    Depth-first search with an explicit stack (an utterance may hold tens of thousands of words:
+    recursion would overflow the C stack). From a (word, position) state it tries the word's
+    pronunciations in order, then skipping an optional token; the first segmentation found wins.
+    States that failed are remembered, so each is expanded at most once.
+    """
+    tokens = tuple(tokens)
+    num_words = len(prons)
+    # only_optional_from[i]: tokens[i:] may all be skipped (what is allowed after the last word)
+    only_optional_from = [True] * (len(tokens) + 1)
+    for index in range(len(tokens) - 1, -1, -1):
+        only_optional_from[index] = only_optional_from[index + 1] and tokens[index] in optional
+
+    def successors(word: int, position: int) -> Iterator[Tuple[int, int]]:
         for pron in prons[word]:
             end = position + len(pron)
-            if tuple(tokens[position:end]) == pron:
-                tail = solve(word + 1, end)
-                if tail is not None:
-                    return ((position, end - 1),) + tail
+            if tokens[position:end] == pron:
+                yield word + 1, end
         if position < len(tokens) and tokens[position] in optional:
-            return solve(word, position + 1)
-        return None
+            yield word, position + 1
 
-    try:
-        found = solve(0, 0)
-    finally:
-        sys.setrecursionlimit(limit)
-    return None if found is None else list(found)
+    if num_words == 0:
+        return [] if only_optional_from[0] else None
+    failed: Set[Tuple[int, int]] = set()
+    path = [(0, 0, successors(0, 0))]
+    while path:
+        word, position, pending = path[-1]
+        for state in pending:
+            if state in failed:
+                continue
+            if state[0] < num_words:
+                path.append((*state, successors(*state)))
+                break
+            if only_optional_from[state[1]]:
+                path.append((*state, iter(())))
+                # a step to the next word read tokens[start:end] as the earlier word
+                return [(start, end - 1) for (before, start, _), (after, end, _)
+                        in zip(path, path[1:]) if after == before + 1]
+            failed.add(state)
+        else:
+            failed.add((word, position))
+            path.pop()
+    return None
 
 
 def word_spans(word_ids: Sequence[int], word_frames: Sequence[int], columns: Sequence[int],
@@ -79,13 +98,15 @@ def word_spans(word_ids: Sequence[int], word_frames: Sequence[int], columns: Seq
 
 
 def _spans_from_output_frames(word_frames: Sequence[int], occurrences, num_frames: int) -> List[Span]:
+    # Occurrences are in frame order and do not overlap, so their last frames are sorted.
+    ends = [o[2] for o in occurrences]
     starts = []
     for frame in word_frames:
-        later = [o[1] for o in occurrences if o[2] >= frame]  # the token holding or after it
-        starts.append(later[0] if later else min(frame, num_frames - 1))
+        index = bisect_left(ends, frame)  # the token holding or after the output frame
+        starts.append(occurrences[index][1] if index < len(ends) else min(frame, num_frames - 1))
     spans = []
     for index, start in enumerate(starts):
         limit = starts[index + 1] if index + 1 < len(starts) else num_frames
-        inside = [o[2] for o in occurrences if start <= o[2] < limit]
-        spans.append((start, max(inside) if inside else start))
+        last = bisect_left(ends, limit) - 1  # the last token ending before the next word starts
+        spans.append((start, ends[last] if last >= 0 and ends[last] >= start else start))
     return spans
