@@ -127,3 +127,28 @@ def test_spans_from_output_frames_equals_the_reference():
         word_frames = sorted(int(f) for f in rng.integers(0, num_frames, size=rng.integers(0, 6)))
         assert (_spans_from_output_frames(word_frames, occurrences, num_frames)
                 == reference_spans_from_output_frames(word_frames, occurrences, num_frames))
+
+
+def test_word_times_of_a_20000_word_utterance(tmp_path):
+    (tmp_path / "tokens.txt").write_text("<blk> 0\n| 1\na 2\nb 3\nc 4\n")
+    (tmp_path / "lexicon.txt").write_text("ab a b\nba b a\nc c\n")
+    graph = pywfst.build_graph(tmp_path / "tokens.txt", tmp_path / "g", word_boundary="|",
+                               lexicon=tmp_path / "lexicon.txt", progress=False)
+    spellings = {"ab": [2, 3], "ba": [3, 2], "c": [4]}
+    words = [str(w) for w in np.random.default_rng(2).choice(list(spellings), size=20000)]
+    columns, spans = [], []
+    for index, word in enumerate(words):
+        if index % 3 == 0:
+            columns += [1, 1]  # an optional '|' before every third word
+        for position, token in enumerate(spellings[word]):
+            if columns and columns[-1] == token:
+                columns.append(0)  # CTC needs a blank between repeated tokens
+            if position == 0:
+                start = len(columns)
+            columns += [token, token]
+        spans.append((start, len(columns) - 1))
+    emissions = np.full((len(columns), 5), -20.0, dtype=np.float32)
+    emissions[np.arange(len(columns)), columns] = 0.0
+    result = pywfst.Decoder(graph, frame_shift=0.03).decode(emissions)
+    assert result.words == words
+    assert result.word_times == [(a * 0.03, (b + 1) * 0.03) for a, b in spans]
