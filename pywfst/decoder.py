@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import queue
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
@@ -18,6 +19,8 @@ from .result import Result
 from .word_alignment import word_spans
 
 _ACCEPTED_FLOATS = (np.float16, np.float32, np.float64)
+DEFAULT_FRAME_SHIFT = 0.04  # seconds; when neither the caller nor the graph says otherwise
+MAX_THREADS = 1024
 
 
 def as_score_array(value, what: str = "emissions", ndim: int = 2) -> np.ndarray:
@@ -53,7 +56,11 @@ class Decoder:
         acoustic_scale: multiplies the scores before they are added to graph costs.
         log_softmax: the scores are logits; normalise each frame first.
         log_priors: per-column log-priors subtracted from the scores (hybrid DNN-HMM).
-        frame_shift: seconds per frame, for word times.
+        frame_shift: seconds per frame, for word times; None: the graph's (``build-graph
+            --frame-shift``, recorded in graph.json), else 0.04. Pass the acoustic model's.
+        allow_extra_columns: accept emissions with more columns than the graph's tokens.txt
+            (the extra columns are never read); by default a column count other than the
+            graph's is an error, since it means the scores and the graph do not belong together.
         num_threads: threads for :meth:`decode_batch` (0: all cores).
         nbest: distinct word sequences to return in ``Result.nbest`` (each state then keeps this
             many word histories, so decoding costs up to nbest times more).
@@ -61,13 +68,17 @@ class Decoder:
             of its best one (lower: faster n-best, fewer alternatives).
         boost_nodes_per_state: with phrase boosting, tokens a graph state keeps in different
             phrase-automaton nodes (1: fastest; a partial match may then be recombined away).
+
+    Threads: a Decoder may be shared by any number of threads. Each call takes its own native
+    search state (made on demand, then reused), and all of them share the one graph;
+    :meth:`set_class` applies to the calls that start after it returns.
     """
 
     def __init__(self, graph: Union[Graph, str, Path], beam: float = 16.0, max_active: int = 7000,
                  min_active: int = 200, beam_delta: float = 0.5, acoustic_scale: float = 1.0,
-                 log_softmax: bool = False, log_priors=None, frame_shift: float = 0.04,
+                 log_softmax: bool = False, log_priors=None, frame_shift: Optional[float] = None,
                  num_threads: int = 0, nbest: int = 1, lattice_beam: float = 10.0,
-                 boost_nodes_per_state: int = 4):
+                 boost_nodes_per_state: int = 4, allow_extra_columns: bool = False):
         self.graph = graph if isinstance(graph, Graph) else Graph.load(graph)
         options = _core.DecoderOptions()
         options.beam, options.max_active = float(beam), int(max_active)
@@ -77,8 +88,13 @@ class Decoder:
         options.check()
         if not (acoustic_scale > 0 and np.isfinite(acoustic_scale)):
             raise ValueError(f"acoustic_scale: must be a finite number > 0, got {acoustic_scale}")
-        if not frame_shift > 0:
-            raise ValueError(f"frame_shift: must be > 0, got {frame_shift}")
+        if frame_shift is None:
+            frame_shift = self.graph.frame_shift or DEFAULT_FRAME_SHIFT
+        if not (frame_shift > 0 and np.isfinite(frame_shift)):
+            raise ValueError(f"frame_shift: must be a finite number > 0, got {frame_shift}")
+        if not 0 <= num_threads <= MAX_THREADS:
+            raise ValueError(f"num_threads: must be in [0, {MAX_THREADS}] (0: all cores), "
+                             f"got {num_threads}")
         self.options = options
         self.acoustic_scale = float(acoustic_scale)
         self.log_softmax = bool(log_softmax)
@@ -89,10 +105,13 @@ class Decoder:
                 raise ValueError("log_priors: must all be finite")
         self.frame_shift = float(frame_shift)
         self.num_threads = int(num_threads)
-        self._search = _core.BeamSearch(self.graph.native, options)
-        self._classes: Dict[int, ClassEntries] = {}  # by slot index
-        self._native_classes: list = []
-        self._pronunciations = _WordPronunciations(self.graph, {})
+        self.allow_extra_columns = bool(allow_extra_columns)
+        native_graph = self.graph.native
+        # Idle native searches; a call takes one (or makes one) and gives it back, so concurrent
+        # calls never share search state. Shared by copies of this Decoder, which is safe.
+        self._searches: "queue.SimpleQueue" = queue.SimpleQueue()
+        self._searches.put(_core.BeamSearch(native_graph, options))
+        self._classes = _ClassState.empty(self.graph)
 
     def set_class(self, name: str, entries: Union[ClassEntries, EntrySpec, None],
                   pronunciations: Optional[Pronunciations] = None) -> None:
@@ -102,23 +121,29 @@ class Decoder:
         (a list of words / phrases, or a mapping entry -> relative weight); None empties the slot.
         ``pronunciations`` (phone graphs): phone strings of words the graph does not know.
         """
+        by_slot = dict(self._classes.by_slot)
         if entries is None:
-            self._classes.pop(slot_index(self.graph, name), None)
+            by_slot.pop(slot_index(self.graph, name), None)
         else:
             if not isinstance(entries, ClassEntries):
                 entries = ClassEntries(self.graph, name, entries, pronunciations)
             elif entries.graph_path != self.graph.path or entries.name != name:
                 raise ValueError(f"entries: prepared for slot {entries.name!r} of "
                                  f"{entries.graph_path}, not {name!r} of {self.graph.path}")
-            self._classes[entries.index] = entries
-        self._native_classes = [None] * len(slot_names(self.graph))
-        for index, prepared in self._classes.items():
-            self._native_classes[index] = prepared.native
-        self._pronunciations = _WordPronunciations(self.graph, dict(self._classes))
+            by_slot[entries.index] = entries
+        # One assignment: a call running in another thread keeps the state it started with.
+        self._classes = _ClassState.of(self.graph, by_slot)
 
-    def _word(self, word_id: int) -> str:
-        slot = slot_of_label(word_id)
-        return self.graph.word(word_id) if slot is None else self._classes[slot].word(word_id)
+    def _check_columns(self, scores: np.ndarray, what: str) -> None:
+        expected = self.graph.emission_columns
+        columns = scores.shape[-1]
+        if expected is None or columns == expected or (columns > expected and
+                                                       self.allow_extra_columns):
+            return
+        hint = (" (pass allow_extra_columns=True if the extra columns are never meant to be "
+                "read)" if columns > expected else "")
+        raise ValueError(f"{what}: {columns} columns, but the graph {self.graph.path} was built "
+                         f"for {expected} (the tokens of its tokens.txt){hint}")
 
     def _transform(self) -> dict:
         return {"acoustic_scale": self.acoustic_scale, "log_softmax": self.log_softmax,
@@ -133,8 +158,8 @@ class Decoder:
             raise ValueError(f"boost: made for the graph {boost.graph_path}, not {self.graph.path}")
         return boost.native
 
-    def _result(self, native) -> Result:
-        hypotheses = [self._hypothesis(h, native) for h in native.hypotheses]
+    def _result(self, native, classes: "_ClassState") -> Result:
+        hypotheses = [self._hypothesis(h, native, classes) for h in native.hypotheses]
         if not hypotheses:  # every token pruned: only possible with pathological scores
             return Result(words=[], word_ids=[], word_frames=[], alignment=[],
                           cost=float("inf"), acoustic_cost=0.0,
@@ -144,15 +169,15 @@ class Decoder:
             return hypotheses[0]
         return dataclasses.replace(hypotheses[0], nbest=hypotheses)
 
-    def _hypothesis(self, hypothesis, native) -> Result:
+    def _hypothesis(self, hypothesis, native, classes: "_ClassState") -> Result:
         ids = hypothesis.words
         alignment = hypothesis.alignment
         graph = self.graph
         locate = functools.partial(word_spans, ids, hypothesis.word_frames, alignment,
                                    hypothesis.continues_token, graph.blank_id,
-                                   graph.states_per_token, self._pronunciations,
+                                   graph.states_per_token, classes.pronunciations,
                                    graph.optional_token_ids)
-        return Result(words=[self._word(w) for w in ids], word_ids=ids,
+        return Result(words=[classes.word(w) for w in ids], word_ids=ids,
                       word_frames=hypothesis.word_frames, alignment=alignment,
                       cost=hypothesis.total_cost, acoustic_cost=hypothesis.acoustic_cost,
                       graph_cost=hypothesis.graph_cost, boost_cost=hypothesis.boost_cost,
@@ -167,9 +192,19 @@ class Decoder:
         phrase -> weight, or a list of phrases / (phrase, weight) pairs).
         """
         scores = as_score_array(emissions)
+        self._check_columns(scores, "emissions")
         native_boost = self._native_boost(boost)
-        return self._result(self._search.decode(scores, boost=native_boost,
-                                                classes=self._native_classes, **self._transform()))
+        classes = self._classes
+        try:
+            search = self._searches.get_nowait()
+        except queue.Empty:  # every search is busy in another thread
+            search = _core.BeamSearch(self.graph.native, self.options)
+        try:
+            native = search.decode(scores, boost=native_boost, classes=classes.native,
+                                   **self._transform())
+        finally:
+            self._searches.put(search)
+        return self._result(native, classes)
 
     def decode_batch(self, emissions, lengths: Optional[Sequence[int]] = None,
                      names: Optional[Sequence[str]] = None,
@@ -181,10 +216,15 @@ class Decoder:
         ``names`` (one per utterance) are used in error messages instead of ``emissions[i]``.
         ``boost`` applies to every utterance (see :meth:`decode`).
         """
-        if isinstance(emissions, (list, tuple)):
+        if not _is_array(emissions):
+            try:
+                batch = list(emissions)
+            except TypeError:
+                raise TypeError("emissions: expected a list (or any iterable) of [T, V] arrays, "
+                                "or a padded [B, T, V] array, got "
+                                f"{type(emissions).__name__}") from None
             if lengths is not None:
                 raise ValueError("lengths: only for a padded [B, T, V] array, not for a list")
-            batch = list(emissions)
         else:
             padded = as_score_array(emissions, "emissions", ndim=3)
             lengths = _check_lengths(lengths, padded.shape[0], padded.shape[1])
@@ -193,13 +233,47 @@ class Decoder:
         if len(labels) != len(batch):
             raise ValueError(f"names: {len(labels)} names for {len(batch)} utterances")
         batch = [as_score_array(e, label) for e, label in zip(batch, labels)]
+        for scores, label in zip(batch, labels):
+            self._check_columns(scores, label)
         if not batch:
             return []
+        classes = self._classes
         natives = _core.decode_batch(self.graph.native, self.options, batch,
                                      num_threads=self.num_threads, names=labels,
                                      boost=self._native_boost(boost),
-                                     classes=self._native_classes, **self._transform())
-        return [self._result(n) for n in natives]
+                                     classes=classes.native, **self._transform())
+        return [self._result(n, classes) for n in natives]
+
+
+def _is_array(value) -> bool:
+    """A numpy array or a tensor (one padded batch), as opposed to a list of utterances."""
+    return isinstance(value, np.ndarray) or type(value).__module__.split(".")[0] == "torch"
+
+
+class _ClassState(NamedTuple):
+    """What the class slots hold for the calls that start now: the entries by slot index, their
+    native sub-graphs by slot (None: empty slot) and the word pronunciations they add. Replaced
+    whole by set_class, never changed in place."""
+    graph: Graph
+    by_slot: Dict[int, ClassEntries]
+    native: list
+    pronunciations: "_WordPronunciations"
+
+    @classmethod
+    def empty(cls, graph: Graph) -> "_ClassState":
+        return cls.of(graph, {})
+
+    @classmethod
+    def of(cls, graph: Graph, by_slot: Dict[int, ClassEntries]) -> "_ClassState":
+        native = [None] * len(slot_names(graph))
+        for index, prepared in by_slot.items():
+            native[index] = prepared.native
+        return cls(graph, by_slot, native, _WordPronunciations(graph, by_slot))
+
+    def word(self, word_id: int) -> str:
+        # A graph without class slots may have word ids of any size (a foreign HCLG.fst).
+        slot = slot_of_label(word_id) if self.by_slot else None
+        return self.graph.word(word_id) if slot is None else self.by_slot[slot].word(word_id)
 
 
 class _WordPronunciations:
@@ -212,7 +286,7 @@ class _WordPronunciations:
         self.classes = classes
 
     def __getitem__(self, label: int):
-        slot = slot_of_label(label)
+        slot = slot_of_label(label) if self.classes else None
         if slot is not None:
             return self.classes[slot].pronunciations_of(label)
         found = (self.graph.pronunciations or {}).get(label, frozenset())

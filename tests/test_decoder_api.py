@@ -75,7 +75,7 @@ def test_torch_tensors(graph, utterances):
     (lambda e: e.astype(np.int32), TypeError, "emissions: dtype must be float32"),
     (lambda e: e[None], ValueError, r"expected 2 dimensions"),
     (lambda e: e[:0], ValueError, "emissions: empty"),
-    (lambda e: e[:, :5], ValueError, "emissions have 5 columns but the graph reads column"),
+    (lambda e: e[:, :5], ValueError, r"emissions: 5 columns, but the graph .* was built for 29"),
     (lambda e: np.where(np.arange(e.shape[0])[:, None] == 3, np.nan, e).astype(np.float32),
      ValueError, r"emissions\[3, 0\] is nan"),
     (lambda e: np.where(np.arange(e.shape[1])[None] == 2, np.inf, e).astype(np.float32),

@@ -1,5 +1,6 @@
 // Error types of the native core. Every check names what was wrong and where (file, argument).
-// The Python module maps InputError to ValueError and IoError to OSError.
+// The Python module maps InputError to ValueError, IoError to OSError and UsageError to
+// RuntimeError.
 #pragma once
 
 #include <sstream>
@@ -18,6 +19,19 @@ class InputError : public std::invalid_argument {
 class IoError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+// A call the object cannot serve as used: one BeamSearch entered from two threads at once.
+class UsageError : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+// Long native work stopped because its interrupt check said so (Ctrl-C in Python, or another
+// thread of a batch failed). The Python module raises the pending Python exception instead.
+class Interrupted : public std::runtime_error {
+ public:
+  Interrupted() : std::runtime_error("interrupted") {}
 };
 
 // Builds a message from streamable parts: Concat("state ", s, " of ", path).

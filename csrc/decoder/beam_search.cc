@@ -28,6 +28,8 @@ uint64_t ExtendHistory(uint64_t history, Label word) {
 BeamSearch::BeamSearch(std::shared_ptr<const CsrGraph> graph, const DecoderOptions& options)
     : graph_(std::move(graph)), options_(options) {
   if (!graph_) throw InputError("graph: null");
+  if (!graph_->NegativeEpsilonCycle().empty())
+    throw InputError(Concat(graph_->NegativeEpsilonCycle(), ": the search would never end"));
   options_.Check();
   slot_of_state_.assign(static_cast<size_t>(graph_->NumStates()), -1);
   has_class_slots_ = graph_->NumNonterminalArcs() > 0;
@@ -303,7 +305,18 @@ void BeamSearch::CompactRecords() {
 }
 
 DecodeResult BeamSearch::Decode(const FrameScores& scores, const PhraseBoost* boost,
-                                const ClassGraphs* classes) {
+                                const ClassGraphs* classes, const InterruptCheck& interrupted) {
+  if (in_use_.exchange(true))
+    throw UsageError("BeamSearch: already decoding in another thread; use one BeamSearch per "
+                     "thread (pywfst.Decoder does this for you)");
+  struct Release {  // on return and on every exception
+    BeamSearch* search;
+    ~Release() {
+      search->boost_ = nullptr;
+      search->classes_ = nullptr;
+      search->in_use_ = false;
+    }
+  } release{this};
   Label max_ilabel = graph_->MaxInputLabel();
   if (classes != nullptr && std::any_of(classes->begin(), classes->end(),
                                          [](const auto& sub) { return sub != nullptr; })) {
@@ -324,15 +337,14 @@ DecodeResult BeamSearch::Decode(const FrameScores& scores, const PhraseBoost* bo
   InitDecoding();
   const int64_t num_frames = scores.NumFrames();
   for (int64_t t = 0; t < num_frames; ++t) {
+    if (interrupted && t % kInterruptInterval == kInterruptInterval - 1 && interrupted())
+      throw Interrupted();
     scores.Costs(t, &frame_costs_);
     ProcessNonemitting(ProcessEmitting(frame_costs_));
     if (records_.size() > 2 * records_after_compaction_ + kCompactionSlack) CompactRecords();
   }
   for (Token& token : tokens_) Commit(&token);
-  DecodeResult result = Hypotheses(scores);
-  boost_ = nullptr;
-  classes_ = nullptr;
-  return result;
+  return Hypotheses(scores);
 }
 
 DecodeResult BeamSearch::Hypotheses(const FrameScores& scores) {

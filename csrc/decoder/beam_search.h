@@ -28,10 +28,17 @@
 // Entering and leaving happen in the epsilon closure.
 //
 // Ownership: a BeamSearch holds a shared_ptr to its graph, so the graph lives as long as any
-// search using it. One BeamSearch must not be used by two threads at once; create one per thread
-// (they are cheap, and share the graph).
+// search using it. One BeamSearch serves one Decode() at a time: a second thread entering it
+// meanwhile gets a UsageError (its state is never shared); create one per thread (they are
+// cheap, and share the graph).
+//
+// Interruption: Decode() may take a check that it calls every kInterruptInterval frames; when the
+// check returns true the search stops and throws Interrupted (Ctrl-C from Python, or a batch whose
+// other utterance failed).
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -44,16 +51,25 @@
 
 namespace pywfst {
 
+// Returns true when long native work should stop (it may run Python's signal handlers).
+using InterruptCheck = std::function<bool()>;
+
 class BeamSearch {
  public:
+  // Frames decoded between two calls of the interrupt check.
+  static constexpr int64_t kInterruptInterval = 16;
+
   BeamSearch(std::shared_ptr<const CsrGraph> graph, const DecoderOptions& options);
 
   // Decodes all frames, with `boost` (may be null; used only during the call) applied to the
   // words and `classes` (may be null; element i, when not null, fills the graph's class slot i)
   // entered where the graph has class slots. Throws InputError when the scores have fewer
-  // columns than the graph's (or a class's) largest input label, or hold NaN / +inf.
+  // columns than the graph's (or a class's) largest input label, or hold NaN / +inf; throws
+  // Interrupted when `interrupted` (may be empty) returns true, and UsageError when another
+  // thread is inside Decode() of this object.
   DecodeResult Decode(const FrameScores& scores, const PhraseBoost* boost = nullptr,
-                      const ClassGraphs* classes = nullptr);
+                      const ClassGraphs* classes = nullptr,
+                      const InterruptCheck& interrupted = {});
 
  private:
   struct Token {
@@ -130,6 +146,7 @@ class BeamSearch {
   std::vector<float> frame_costs_;
   std::vector<int32_t> compaction_scratch_;
   size_t records_after_compaction_ = 0;
+  std::atomic<bool> in_use_{false};  // a Decode() is running
 };
 
 }  // namespace pywfst

@@ -14,6 +14,7 @@
 #include <numeric>
 
 #include "common/errors.h"
+#include "fst/epsilon_cycles.h"
 #include "fst/nonterminal.h"
 
 namespace pywfst {
@@ -175,6 +176,8 @@ void CsrGraph::Split(const std::vector<GraphArc>& arcs, const std::vector<int64_
       }
     }
   }
+  const std::string cycle = DescribeNegativeEpsilonCycle(*this);
+  if (!cycle.empty()) negative_epsilon_cycle_ = Concat(source, ": ", cycle);
 }
 
 ArcRange CsrGraph::NonterminalArcs(StateId s) const {
@@ -191,6 +194,16 @@ const GraphArc* CsrGraph::ReturnArc(StateId s, int32_t context) const {
       arcs.begin(), arcs.end(), label,
       [](const GraphArc& arc, Label wanted) { return arc.ilabel < wanted; });
   return found != arcs.end() && found->ilabel == label ? found : nullptr;
+}
+
+std::vector<Label> CsrGraph::OutputLabels() const {
+  std::vector<Label> labels;
+  for (const std::vector<GraphArc>* arcs : {&arcs_, &nonterminal_arcs_})
+    for (const GraphArc& arc : *arcs)
+      if (arc.olabel != 0) labels.push_back(arc.olabel);
+  std::sort(labels.begin(), labels.end());
+  labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
+  return labels;
 }
 
 size_t CsrGraph::MemoryBytes() const {

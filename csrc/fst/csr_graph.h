@@ -79,6 +79,11 @@ class CsrGraph {
   // > MaxInputLabel()-1 columns.
   Label MaxInputLabel() const { return max_ilabel_; }
   Label MaxOutputLabel() const { return max_olabel_; }
+  // Empty, or "<source>: ..." describing an epsilon cycle of negative cost (epsilon_cycles.h),
+  // on which a search would never end: decoders refuse such a graph.
+  const std::string& NegativeEpsilonCycle() const { return negative_epsilon_cycle_; }
+  // The distinct output labels > 0 on any arc, ascending (to check a words.txt against).
+  std::vector<Label> OutputLabels() const;
   // Bytes held by the arrays (for memory reports).
   size_t MemoryBytes() const;
 
@@ -100,6 +105,7 @@ class CsrGraph {
   std::vector<StateId> nonterminal_sources_;  // source state of each nonterminal arc
   int64_t num_emitting_arcs_ = 0;
   Label max_ilabel_ = 0, max_olabel_ = 0;
+  std::string negative_epsilon_cycle_;
 };
 
 }  // namespace pywfst

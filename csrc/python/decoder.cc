@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,20 +54,48 @@ ScoreTransform MakeTransform(float acoustic_scale, bool log_softmax,
   return transform;
 }
 
+// The interrupt check of native loops running with the GIL released: runs Python's signal
+// handlers (on the main thread only, as Python does); true when one raised, e.g. KeyboardInterrupt
+// for Ctrl-C. The exception stays set and is raised when the call returns (module.cc).
+bool PythonSignalRaised() {
+  py::gil_scoped_acquire gil;
+  return PyErr_CheckSignals() != 0;
+}
+
+// An int32 option set from any Python int: out-of-range values are a ValueError naming the
+// option (pybind11 alone would say "incompatible function arguments").
+template <int32_t DecoderOptions::*Field>
+void BindIntOption(py::class_<DecoderOptions>& options, const char* name, const char* doc) {
+  options.def_property(
+      name, [](const DecoderOptions& o) { return o.*Field; },
+      [name](DecoderOptions& o, const py::int_& value) {
+        int overflow = 0;
+        const long long v = PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);
+        if (overflow != 0 || v < std::numeric_limits<int32_t>::min() ||
+            v > std::numeric_limits<int32_t>::max())
+          throw InputError(Concat(name, ": ", std::string(py::str(value)),
+                                  " is out of range (at most ",
+                                  std::numeric_limits<int32_t>::max(), ")"));
+        o.*Field = static_cast<int32_t>(v);
+      },
+      doc);
+}
+
 }  // namespace
 
 void BindDecoder(py::module_& m) {
-  py::class_<DecoderOptions>(m, "DecoderOptions", "Pruning options of the beam search.")
-      .def(py::init<>())
+  py::class_<DecoderOptions> options(m, "DecoderOptions", "Pruning options of the beam search.");
+  BindIntOption<&DecoderOptions::max_active>(options, "max_active", "At most this many tokens a frame.");
+  BindIntOption<&DecoderOptions::min_active>(options, "min_active", "At least this many tokens a frame.");
+  BindIntOption<&DecoderOptions::nbest>(options, "nbest", "Distinct word sequences to keep and return.");
+  BindIntOption<&DecoderOptions::boost_nodes_per_state>(
+      options, "boost_nodes_per_state",
+      "With phrase boosting: tokens per state in different automaton nodes.");
+  options.def(py::init<>())
       .def_readwrite("beam", &DecoderOptions::beam, "Prune tokens costlier than best + beam.")
-      .def_readwrite("max_active", &DecoderOptions::max_active, "At most this many tokens a frame.")
-      .def_readwrite("min_active", &DecoderOptions::min_active, "At least this many tokens a frame.")
       .def_readwrite("beam_delta", &DecoderOptions::beam_delta, "Slack added to adaptive beams.")
-      .def_readwrite("nbest", &DecoderOptions::nbest, "Distinct word sequences to keep and return.")
       .def_readwrite("lattice_beam", &DecoderOptions::lattice_beam,
                      "With nbest > 1: keep other word histories within this cost of a state's best.")
-      .def_readwrite("boost_nodes_per_state", &DecoderOptions::boost_nodes_per_state,
-                     "With phrase boosting: tokens per state in different automaton nodes.")
       .def("check", &DecoderOptions::Check, "Raise ValueError naming the first invalid option.");
 
   py::class_<Hypothesis>(m, "Hypothesis", "One path: words, frame alignment and costs.")
@@ -121,7 +150,9 @@ completes it; partial matches are paid per word and taken back when abandoned.
 
   py::class_<BeamSearch>(m, "BeamSearch", R"doc(
 Token-passing Viterbi beam search over a CsrGraph with Kaldi FasterDecoder's pruning.
-Holds the graph (shared ownership). Not for concurrent use from several threads.
+Holds the graph (shared ownership). One decode at a time: a call from a second thread while
+another runs raises RuntimeError (make one BeamSearch per thread; they share the graph).
+Ctrl-C stops a decode with KeyboardInterrupt.
 )doc")
       .def(py::init([](std::shared_ptr<CsrGraph> graph, const DecoderOptions& options) {
              return std::make_unique<BeamSearch>(std::move(graph), options);
@@ -137,7 +168,8 @@ Holds the graph (shared ownership). Not for concurrent use from several threads.
                 MakeTransform(acoustic_scale, log_softmax, log_priors, view.num_columns, "emissions");
             // `boost` and `classes` are held by this frame until Decode returns.
             py::gil_scoped_release release;
-            return search.Decode(FrameScores(view, transform, "emissions"), boost.get(), &classes);
+            return search.Decode(FrameScores(view, transform, "emissions"), boost.get(), &classes,
+                                 PythonSignalRaised);
           },
           py::arg("scores"), py::arg("acoustic_scale") = 1.0f, py::arg("log_softmax") = false,
           py::arg("log_priors") = py::none(), py::arg("boost") = py::none(),
@@ -166,14 +198,15 @@ Holds the graph (shared ownership). Not for concurrent use from several threads.
                                   names[i].c_str());
         }
         py::gil_scoped_release release;
-        return DecodeBatch(graph, options, utterances, num_threads, boost.get(), &classes);
+        return DecodeBatch(graph, options, utterances, num_threads, boost.get(), &classes,
+                           PythonSignalRaised);
       },
       py::arg("graph"), py::arg("options"), py::arg("batch"), py::arg("acoustic_scale") = 1.0f,
       py::arg("log_softmax") = false, py::arg("log_priors") = py::none(),
       py::arg("num_threads") = 0, py::arg("names") = py::none(), py::arg("boost") = py::none(),
       py::arg("classes") = ClassGraphs{},
       "Decode a list of float32 [T, V] arrays on num_threads threads (0: all cores); errors name\n"
-      "the utterance by `names` (default 'emissions[i]').");
+      "the utterance by `names` (default 'emissions[i]'). Ctrl-C stops every thread.");
 }
 
 }  // namespace pywfst

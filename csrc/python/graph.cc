@@ -1,4 +1,5 @@
 // Python binding of CsrGraph (csrc/fst/csr_graph.h) and its OpenFst reader (csrc/fst/fst_reader.h).
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl/filesystem.h>
 
@@ -64,6 +65,8 @@ The GIL is released while the file is read.
 Raises FileNotFoundError / OSError when the file cannot be read, and ValueError (naming the
 file) when it is not a supported, well-formed OpenFst file: wrong magic number, other FST or arc
 type, truncated data, impossible counts, NaN or -inf weights, arcs to missing states, no states.
+A graph with an epsilon cycle of negative cost loads, but decoders refuse it
+(``negative_epsilon_cycle`` says where it is).
 )doc")
       .def_property_readonly("num_states", &CsrGraph::NumStates, "Number of states.")
       .def_property_readonly("start", &CsrGraph::Start, "The start state.")
@@ -84,6 +87,15 @@ type, truncated data, impossible counts, NaN or -inf weights, arcs to missing st
                              "this many columns (input label = token id + 1).")
       .def_property_readonly("max_output_label", &CsrGraph::MaxOutputLabel,
                              "Largest output label (0 if there is none).")
+      .def_property_readonly("negative_epsilon_cycle", &CsrGraph::NegativeEpsilonCycle,
+                             "Empty, or where an epsilon cycle of negative cost is (decoders "
+                             "refuse such a graph: the search would never end).")
+      .def("output_labels",
+           [](const CsrGraph& g) {
+             const std::vector<Label> labels = g.OutputLabels();
+             return py::array_t<Label>(static_cast<py::ssize_t>(labels.size()), labels.data());
+           },
+           "The distinct output labels (word ids) > 0 on any arc, ascending, as an int32 array.")
       .def_property_readonly("memory_bytes", &CsrGraph::MemoryBytes,
                              "Bytes held by the graph's arrays.")
       .def(

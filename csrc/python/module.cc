@@ -25,7 +25,8 @@ void SetError(PyObject* type, const char* message) {
 PYBIND11_MODULE(_core, m) {
   m.doc() = "pywfst native core: OpenFst binary reader, CSR decoding graph (and decoders).";
 
-  // InputError -> ValueError, IoError -> OSError, each with the C++ message.
+  // InputError -> ValueError, IoError -> OSError, UsageError -> RuntimeError, each with the C++
+  // message; Interrupted -> the pending Python exception (KeyboardInterrupt).
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
@@ -33,6 +34,11 @@ PYBIND11_MODULE(_core, m) {
       SetError(PyExc_ValueError, e.what());
     } catch (const pywfst::IoError& e) {
       SetError(PyExc_OSError, e.what());
+    } catch (const pywfst::UsageError& e) {
+      SetError(PyExc_RuntimeError, e.what());
+    } catch (const pywfst::Interrupted&) {
+      // The interrupt check left the exception a signal handler raised; keep it.
+      if (!PyErr_Occurred()) PyErr_SetNone(PyExc_KeyboardInterrupt);
     }
   });
 

@@ -2,12 +2,18 @@
 
 A Graph is cheap to create and pickles as its path, so workers of a distributed engine (Ray,
 Spark) each load it themselves. The native CSR graph is read on first use and then shared by
-every decoder made from this Graph.
+every decoder made from this Graph. The small files (words.txt, tokens.txt, graph.json,
+pronunciations.txt) are read at load, so moving or replacing the directory afterwards changes
+nothing a decoder reports.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
+import stat
+import threading
 from pathlib import Path
 from typing import Dict, FrozenSet, List, Optional, Set, Tuple, Union
 
@@ -17,15 +23,21 @@ from .symbols import SymbolTable, read_symbol_table
 FORMAT_VERSION = 1
 GRAPH_FILE = "HCLG.fst"
 PRONUNCIATIONS_FILE = "pronunciations.txt"  # every word's token sequences, as the graph has them
+# Symbols that are never words: a graph whose output labels map to them came with another
+# graph's words.txt.
+_NOT_WORDS = re.compile(r"^(#\d+|<eps>)$")
 
 
 class Graph:
-    def __init__(self, path: Path, info: dict, words: SymbolTable, tokens: SymbolTable):
+    def __init__(self, path: Path, info: dict, words: SymbolTable, tokens: SymbolTable,
+                 pronunciation_text: Optional[bytes] = None):
         self.path = path
         self.info = info
         self.words = words
         self.tokens = tokens
         self._native = None
+        self._native_lock = threading.Lock()
+        self._pronunciation_text = pronunciation_text  # parsed on first use (word times)
         self._pronunciations: Optional[Dict[int, FrozenSet[Tuple[int, ...]]]] = None
 
     @classmethod
@@ -33,23 +45,35 @@ class Graph:
         """Loads a directory written by ``build_graph``, or any directory holding a Kaldi-style
         HCLG.fst with words.txt (tokens.txt and graph.json are then optional)."""
         path = Path(path)
-        if not (path / GRAPH_FILE).is_file():
-            raise FileNotFoundError(f"{path}: no {GRAPH_FILE} in this directory")
+        if not path.is_dir():
+            raise FileNotFoundError(f"{path}: not a graph directory"
+                                    + (" (it is a file)" if path.exists() else ""))
+        _check_regular_file(path / GRAPH_FILE)
         info: dict = {}
         info_path = path / "graph.json"
-        if info_path.is_file():
+        if info_path.exists():
+            _check_regular_file(info_path)
             try:
                 info = json.loads(info_path.read_text(encoding="utf-8"))
             except json.JSONDecodeError as error:
                 raise InputFileError(info_path, error.lineno, f"invalid JSON: {error.msg}") from None
+            except UnicodeDecodeError as error:
+                raise InputFileError(info_path, None, f"not UTF-8 text ({error.reason} at byte "
+                                     f"{error.start})") from None
+            if not isinstance(info, dict):
+                raise InputFileError(info_path, 1, "expected a JSON object, got a "
+                                     f"{type(info).__name__}")
             version = info.get("format_version")
             if version != FORMAT_VERSION:
                 raise InputFileError(info_path, None, f"format_version {version!r} is not "
                                      f"{FORMAT_VERSION}; rebuild the graph with this pywfst")
+            _check_info(info, info_path)
         words = read_symbol_table(path / "words.txt")
         tokens_path = path / "tokens.txt"
         tokens = read_symbol_table(tokens_path, skip_disambig=True) if tokens_path.is_file() else SymbolTable()
-        return cls(path, info, words, tokens)
+        pronunciations_path = path / PRONUNCIATIONS_FILE
+        text = pronunciations_path.read_bytes() if pronunciations_path.is_file() else None
+        return cls(path, info, words, tokens, text)
 
     @property
     def fst_path(self) -> Path:
@@ -58,11 +82,40 @@ class Graph:
     @property
     def native(self):
         """The decoding graph in the native CSR layout (loaded once, shared by decoders)."""
-        if self._native is None:
-            from .. import _core
+        with self._native_lock:
+            if self._native is None:
+                from .. import _core
 
-            self._native = _core.CsrGraph.load(str(self.fst_path))
+                native = _core.CsrGraph.load(str(self.fst_path))
+                self._check_words(native.output_labels())
+                self._native = native
         return self._native
+
+    def _check_words(self, output_labels) -> None:
+        """Every output label of the graph is a word of words.txt (not a disambiguation symbol):
+        otherwise words.txt belongs to another graph and decoding would print wrong words."""
+        words_path = self.path / "words.txt"
+        for label in output_labels.tolist():
+            symbol = self.words.to_symbol.get(label)
+            if symbol is None:
+                raise InputFileError(words_path, None, f"has no word with id {label}, an output "
+                                     f"label of {self.fst_path}: words.txt and {GRAPH_FILE} do "
+                                     "not belong together")
+            if _NOT_WORDS.match(symbol):
+                raise InputFileError(words_path, None, f"id {label} is {symbol!r}, but it is an "
+                                     f"output label of {self.fst_path}: words.txt and "
+                                     f"{GRAPH_FILE} do not belong together")
+
+    @property
+    def frame_shift(self) -> Optional[float]:
+        """Seconds per emission frame the graph was built for (``build-graph --frame-shift``), or
+        None when not recorded."""
+        return self.info.get("frame_shift")
+
+    @property
+    def emission_columns(self) -> Optional[int]:
+        """Emission columns the graph's tokens.txt defines (None for a foreign graph)."""
+        return self.info.get("emission_columns")
 
     @property
     def blank_id(self) -> int:
@@ -82,18 +135,19 @@ class Graph:
     @property
     def pronunciations(self) -> Optional[Dict[int, FrozenSet[Tuple[int, ...]]]]:
         """word id -> token-id sequences, from pronunciations.txt (None when absent)."""
-        path = self.path / PRONUNCIATIONS_FILE
-        if self._pronunciations is None and path.is_file():
+        if self._pronunciations is None and self._pronunciation_text is not None:
+            path = self.path / PRONUNCIATIONS_FILE
             found: Dict[int, Set[Tuple[int, ...]]] = {}
-            with open(path, encoding="utf-8") as handle:
-                for line_no, line in enumerate(handle, start=1):
-                    fields = line.split()
-                    try:
-                        word = self.words[fields[0]]
-                        tokens = tuple(self.tokens[t] for t in fields[1:])
-                    except (KeyError, IndexError):
-                        raise InputFileError(path, line_no, "unknown word or token") from None
-                    found.setdefault(word, set()).add(tokens)
+            for line_no, line in enumerate(self._pronunciation_text.splitlines(), start=1):
+                try:
+                    fields = line.decode("utf-8").split()
+                    word = self.words[fields[0]]
+                    tokens = tuple(self.tokens[t] for t in fields[1:])
+                except UnicodeDecodeError:
+                    raise InputFileError(path, line_no, "not UTF-8 text") from None
+                except (KeyError, IndexError):
+                    raise InputFileError(path, line_no, "unknown word or token") from None
+                found.setdefault(word, set()).add(tokens)
             self._pronunciations = {w: frozenset(p) for w, p in found.items()}
         return self._pronunciations
 
@@ -108,3 +162,33 @@ class Graph:
 
     def __repr__(self) -> str:
         return f"Graph({str(self.path)!r})"
+
+
+def _check_regular_file(path: Path) -> None:
+    """Opening a FIFO would block and a directory cannot be read: say so instead."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path.parent}: no {path.name} in this directory") from None
+    if not stat.S_ISREG(mode):
+        kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+        raise InputFileError(path, None, f"{kind}; expected the graph's {path.name}")
+
+
+def _check_info(info: dict, path: Path) -> None:
+    """The graph.json fields the decoder relies on have usable values."""
+    checks = {
+        "frame_shift": lambda v: isinstance(v, (int, float)) and math.isfinite(v) and v > 0,
+        "emission_columns": lambda v: isinstance(v, int) and v > 0,
+        "blank_id": lambda v: isinstance(v, int) and v >= 0,
+    }
+    for key, valid in checks.items():
+        if info.get(key) is not None and not valid(info[key]):
+            raise InputFileError(path, None, f"{key}: invalid value {info[key]!r}")
+    options = info.get("options", {})
+    if not isinstance(options, dict):
+        raise InputFileError(path, None, f"options: expected an object, got {options!r}")
+    states = options.get("hmm_states", 1)
+    if not (isinstance(states, int) and states >= 1):
+        raise InputFileError(path, None, f"options.hmm_states: must be an integer >= 1, got "
+                             f"{states!r}")
