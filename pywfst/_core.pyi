@@ -35,6 +35,11 @@ class CsrGraph:
     @property
     def max_output_label(self) -> int: ...
     @property
+    def negative_epsilon_cycle(self) -> str:
+        """Empty, or where an epsilon cycle of negative cost is (decoders refuse the graph)."""
+    def output_labels(self) -> "numpy.ndarray":
+        """The distinct output labels > 0 on any arc, ascending (int32)."""
+    @property
     def memory_bytes(self) -> int: ...
     def final(self, state: int) -> float:
         """Final weight of ``state`` (+inf when not final); IndexError when out of range."""
@@ -123,7 +128,8 @@ class PhraseBoost:
     def sequence_cost(self, words: Sequence[int]) -> float: ...
 
 class BeamSearch:
-    """Token-passing Viterbi beam search; holds its graph. One thread at a time."""
+    """Token-passing Viterbi beam search; holds its graph. One call at a time: a call from a
+    second thread meanwhile raises RuntimeError. Ctrl-C raises KeyboardInterrupt."""
 
     def __init__(self, graph: CsrGraph, options: DecoderOptions) -> None: ...
     def decode(self, scores: "numpy.ndarray", acoustic_scale: float = 1.0,
