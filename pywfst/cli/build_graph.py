@@ -14,6 +14,9 @@ Examples:
   pywfst build-graph --tokens phones.txt --lexicon lexicon.txt --lm lm.arpa.gz --out graph/
   # char model with a wav2vec2-style word boundary, spellings derived from the LM words
   pywfst build-graph --tokens chars.txt --spell --word-boundary '|' --lm lm.arpa --out g/
+  # record the acoustic model's frame shift (30 ms frames) for word times
+  pywfst build-graph --tokens chars.txt --spell --word-boundary '|' --lm lm.arpa \\
+      --frame-shift 0.03 --out g/
   # BPE model, smaller CTC topology
   pywfst build-graph --tokens tokens.txt --bpe-model bpe.model --lm lm.arpa \\
       --topo ctc-compact --out g/
@@ -59,6 +62,9 @@ Examples:
 @click.option("--class-weight", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
               default=0.05, show_default=True,
               help="Share of the LM's unigram probability mass each class slot takes.")
+@click.option("--frame-shift", type=click.FloatRange(0.0, min_open=True), metavar="SECONDS",
+              help="Seconds per emission frame of the acoustic model (e.g. 0.03 for the bundled "
+                   "one); recorded in graph.json so that decoding gives right word times.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Output directory (HCLG.fst, words.txt, tokens.txt, graph.json, ...).")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
@@ -66,12 +72,14 @@ Examples:
 @click.option("--quiet", is_flag=True, help="No progress output.")
 def build_graph_command(tokens, lexicon, spell, bpe_model, lm, topology, hmm_states, word_boundary,
                         boundary_mandatory, oov, unk_word, extra_lexicons, extra_weight, class_slots,
-                        class_weight, out_dir, force, keep_intermediate, quiet) -> None:
+                        class_weight, frame_shift, out_dir, force, keep_intermediate,
+                        quiet) -> None:
     """Compile a decoding graph (T ∘ min(det(L ∘ G))) into a directory."""
     options = BuildOptions(topology=topology, hmm_states=hmm_states, oov=oov, unk_word=unk_word,
                            word_boundary=word_boundary, boundary_mandatory=boundary_mandatory,
                            keep_intermediate=keep_intermediate, extra_weight=extra_weight,
-                           class_slots=tuple(class_slots), class_weight=class_weight)
+                           class_slots=tuple(class_slots), class_weight=class_weight,
+                           frame_shift=frame_shift)
     with friendly_errors():
         build_graph(tokens, out_dir, lexicon=lexicon, lm=lm, spell=spell, bpe_model=bpe_model,
                     options=options, force=force, progress=not quiet,

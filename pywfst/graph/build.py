@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import re
 import shutil
 import sys
@@ -55,6 +56,9 @@ class BuildOptions:
     extra_weight: float = 0.05  # share of the unigram mass that extra_lexicons' terms take
     class_slots: Tuple[str, ...] = ()  # names of run-time classes (Decoder.set_class)
     class_weight: float = 0.05  # share of the unigram mass each class slot takes
+    # Seconds per emission frame of the acoustic model the graph is for; recorded in graph.json,
+    # where Decoder finds it for word times when it is not given one.
+    frame_shift: Optional[float] = None
 
     @property
     def states_per_token(self) -> int:
@@ -71,6 +75,9 @@ class BuildOptions:
             raise ValueError(f"extra_weight: must be in (0, 1), got {self.extra_weight}")
         if not 0.0 < self.class_weight < 1.0:
             raise ValueError(f"class_weight: must be in (0, 1), got {self.class_weight}")
+        if self.frame_shift is not None and not (0 < self.frame_shift < math.inf):
+            raise ValueError(f"frame_shift: must be a finite number of seconds > 0, "
+                             f"got {self.frame_shift}")
         if isinstance(self.class_slots, str):
             raise TypeError("class_slots: give a list of names, not a string")
         for name in self.class_slots:
@@ -301,6 +308,7 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
             "optional": not options.boundary_mandatory},
         "inputs": {k: {"path": str(v), "sha256": file_sha256(v)} for k, v in inputs.items() if v},
         "emission_columns": topo.num_columns,
+        "frame_shift": None if options.frame_shift is None else float(options.frame_shift),
         "blank_id": tokens.blank_id,
         "num_tokens": len(tokens.real_tokens()),
         "num_words": len(lexicon_words),
@@ -350,6 +358,8 @@ def summary_text(info: dict, path: PathLike) -> str:
     if info.get("word_boundary"):
         wb = info["word_boundary"]
         lines.append(f"  word boundary {wb['token']!r} ({'optional' if wb['optional'] else 'mandatory'})")
+    if info.get("frame_shift"):
+        lines.append(f"  frame shift {info['frame_shift'] * 1000:g} ms (for word times)")
     lm = info.get("lm")
     if lm:
         counts = ", ".join(f"{n}-grams {c}" for n, c in lm["ngram_counts"].items())
