@@ -136,3 +136,14 @@ def test_model_file_round_trip_and_errors(tmp_path):
         AcousticModel.load(tmp_path / "nometa.npz")
     with pytest.raises(ValueError, match="4 tokens"):
         AcousticModel(SMALL, random_weights(SMALL), TOKENS[:4])
+
+
+@pytest.mark.parametrize("hop, stride", [(160, 3), (160, 2), (80, 4)])
+def test_frame_shift_is_the_time_between_emitted_frames(hop, stride):
+    shape = ModelShape(channels=16, num_blocks=1, block_kernel=5, num_tokens=5, stride=stride)
+    model = AcousticModel(shape, random_weights(shape), TOKENS, FeatureConfig(hop=hop))
+    assert model.frame_shift == pytest.approx(hop * stride / 16000)
+    seconds = 4.0
+    audio = np.random.default_rng(0).normal(0, 0.1, int(seconds * 16000)).astype(np.float32)
+    frames = len(model.emissions(audio, 16000))
+    assert frames * model.frame_shift == pytest.approx(seconds, abs=2 * model.frame_shift)

@@ -51,10 +51,12 @@ def demo_command(wavs, beam) -> None:
         tokens = model.write_tokens(Path(scratch) / "tokens.txt")
         click.echo("Building the demo graph (spelling lexicon from the LM words, optional '|')...")
         graph = build_graph(tokens, Path(scratch) / "graph", spell=True, word_boundary="|",
-                            lm=data / "lm.arpa.gz", progress=False)
+                            lm=data / "lm.arpa.gz", frame_shift=model.frame_shift,
+                            progress=False)
         hclg = graph.info["fst_counts"]["HCLG"]
         click.echo(f"  {graph.info['num_words']} words, HCLG {hclg['states']} states / "
-                   f"{hclg['arcs']} arcs, built in {graph.info['build']['total_seconds']:.1f} s\n")
+                   f"{hclg['arcs']} arcs, {graph.info['frame_shift'] * 1000:g} ms frames, "
+                   f"built in {graph.info['build']['total_seconds']:.1f} s\n")
         decoder = Decoder(graph, beam=beam, frame_shift=model.frame_shift)
         greedy_pairs, decoded_pairs = [], []
         am_seconds = decode_seconds = audio_seconds = 0.0
