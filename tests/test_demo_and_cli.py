@@ -1,8 +1,12 @@
 """The demo, the CLI's help, and the helpers they use."""
 
+import json
+
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
+import pywfst
 from pywfst.cli import cli
 from pywfst.cli.demo import bundled_utterances
 from pywfst.metrics import edit_distance, error_rate
@@ -17,6 +21,7 @@ def test_demo_transcribes_bundled_audio_better_than_greedy():
     decoded_wer = float(last.split("pywfst ")[1].split(" %")[0])
     assert decoded_wer < 0.8 * greedy_wer
     assert result.output.count("REF ") == len(bundled_utterances()) >= 6
+    assert ", 30 ms frames," in result.output  # the graph recorded the model's frame shift
 
 
 def test_demo_on_a_users_wav(tmp_path):
@@ -54,23 +59,34 @@ def test_simulation_greedy_reading():
     assert greedy_ctc(emissions) == tokens
 
 
-def test_decode_cli_formats_and_errors(char_setup, tmp_path):
-    import json
-
-    import pywfst
-
-    graph = pywfst.build_graph(char_setup["tokens"], tmp_path / "g", spell=True,
-                               word_boundary="|", lm=char_setup["lm"], progress=False)
+@pytest.fixture(scope="module")
+def decode_setup(char_setup, tmp_path_factory):
+    """A char graph built by the CLI with --frame-shift 0.05, and emissions of two sentences."""
+    root = tmp_path_factory.mktemp("decode")
+    built = CliRunner().invoke(cli, ["build-graph", "--tokens", str(char_setup["tokens"]),
+                                     "--spell", "--word-boundary", "|", "--lm",
+                                     str(char_setup["lm"]), "--frame-shift", "0.05", "--quiet",
+                                     "--out", str(root / "g")])
+    assert built.exit_code == 0, built.output
+    graph = pywfst.Graph.load(root / "g")
     rng = np.random.default_rng(5)
-    sentences = [["the", "cat", "sat"], ["a", "dog", "ran", "away"]]
     arrays = {}
-    for index, sentence in enumerate(sentences):
+    for index, sentence in enumerate(SENTENCES):
         tokens = [graph.tokens[c] for c in "|".join(sentence)]
         arrays[f"utt{index}"] = simulate_ctc_emissions(tokens, len(graph.tokens), rng)
+    return graph, arrays
+
+
+SENTENCES = [["the", "cat", "sat"], ["a", "dog", "ran", "away"]]
+
+
+def test_decode_cli_formats_and_errors(decode_setup, tmp_path):
+    graph, arrays = decode_setup
+    sentences = SENTENCES
     np.savez(tmp_path / "set.npz", **arrays)
     np.save(tmp_path / "single.npy", arrays["utt0"])
     runner = CliRunner()
-    base = ["decode", "--graph", str(tmp_path / "g")]
+    base = ["decode", "--graph", str(graph.path)]
     text = runner.invoke(cli, base + [str(tmp_path / "set.npz"), str(tmp_path / "single.npy")])
     assert text.exit_code == 0, text.output
     assert text.output.splitlines() == ["utt0 the cat sat", "utt1 a dog ran away", "single the cat sat"]
@@ -91,6 +107,72 @@ def test_decode_cli_formats_and_errors(char_setup, tmp_path):
     (tmp_path / "junk.npz").write_text("not numpy")
     failed = runner.invoke(cli, base + [str(tmp_path / "junk.npz")])
     assert failed.exit_code == 1 and "junk.npz: not a readable .npy/.npz file" in failed.output
+
+
+def test_decode_cli_frame_shift_from_flag_then_npz_then_graph(decode_setup, tmp_path):
+    graph, arrays = decode_setup
+    assert json.loads((graph.path / "graph.json").read_text())["frame_shift"] == 0.05
+    spans = pywfst.Decoder(graph).decode(arrays["utt0"]).word_spans
+    np.savez(tmp_path / "shifted.npz", frame_shift=0.02, utt0=arrays["utt0"])
+    np.save(tmp_path / "utt0.npy", arrays["utt0"])
+
+    def word_starts(*args):
+        run = CliRunner().invoke(cli, ["decode", "--graph", str(graph.path), "--format", "json",
+                                       *args])
+        assert run.exit_code == 0, run.output
+        return [[w["start"] for w in json.loads(line)["words"]] for line in run.stdout.splitlines()]
+
+    def expected(shift):
+        return [round(start * shift, 3) for start, _ in spans]
+
+    # the .npz's own entry (not decoded as an utterance), then the graph's for the .npy
+    assert word_starts(str(tmp_path / "shifted.npz"), str(tmp_path / "utt0.npy")) == [
+        expected(0.02), expected(0.05)]
+    assert word_starts("--frame-shift", "0.01", str(tmp_path / "shifted.npz"),
+                       str(tmp_path / "utt0.npy")) == [expected(0.01), expected(0.01)]
+    np.savez(tmp_path / "two.npz", frame_shift=[0.02, 0.03], utt0=arrays["utt0"])
+    run = CliRunner().invoke(cli, ["decode", "--graph", str(graph.path), str(tmp_path / "two.npz")])
+    assert run.exit_code == 1
+    assert "two.npz[frame_shift]: expected the seconds per frame" in run.stderr
+
+
+def test_build_graph_cli_refuses_a_bad_frame_shift(char_setup, tmp_path):
+    base = ["build-graph", "--tokens", str(char_setup["tokens"]), "--lexicon",
+            str(char_setup["lexicon"]), "--quiet", "--out", str(tmp_path / "g")]
+    for value, status, message in (("0", 2, "--frame-shift"), ("inf", 1, "frame_shift: must be")):
+        run = CliRunner().invoke(cli, base + ["--frame-shift", value])
+        assert run.exit_code == status and message in run.stderr, run.output
+    assert not (tmp_path / "g").exists()
+
+
+def test_decode_cli_names_bad_utterances_and_skip_bad_goes_on(decode_setup, tmp_path):
+    graph, arrays = decode_setup
+    nan = arrays["utt1"].copy()
+    nan[2, 3] = np.nan
+    bad = {"ints": (arrays["utt0"] * 10).astype(np.int32), "narrow": arrays["utt0"][:, :5],
+           "nan": nan, "objects": np.array([None, 1], dtype=object)}
+    reasons = {"ints": "dtype", "narrow": "columns", "nan": "is nan", "objects": "allow_pickle"}
+    runner = CliRunner()
+    base = ["decode", "--graph", str(graph.path)]
+    for key, array in bad.items():  # without --skip-bad: stops, naming file[key], no traceback
+        np.savez(tmp_path / f"{key}.npz", ok=arrays["utt0"], **{key: array})
+        run = runner.invoke(cli, base + [str(tmp_path / f"{key}.npz")])
+        assert run.exit_code == 1 and isinstance(run.exception, SystemExit), run.output
+        assert f"{key}.npz[{key}]" in run.stderr and reasons[key] in run.stderr, run.stderr
+    # one batch (8 utterances with 2 threads) holding good and bad ones: the good ones survive
+    np.savez(tmp_path / "mixed.npz", utt0=arrays["utt0"], **bad, utt1=arrays["utt1"])
+    run = runner.invoke(cli, base + ["--skip-bad", "--threads", "2", str(tmp_path / "mixed.npz"),
+                                     str(tmp_path / "missing.npy")])
+    assert run.exit_code == 0, run.output
+    assert run.stdout.splitlines() == ["utt0 the cat sat", "utt1 a dog ran away"]
+    skipped = [line for line in run.stderr.splitlines() if line.startswith("skipped ")]
+    assert [line.split()[1] for line in skipped] == (
+        [f"{tmp_path / 'mixed.npz'}[{key}]:" for key in bad] + [f"{tmp_path / 'missing.npy'}:"])
+    assert all(reasons[key] in line for key, line in zip(bad, skipped))
+    assert run.stderr.splitlines()[-1] == "decoded 2 utterances, skipped 5"
+    # as Kaldi's decoders: the exit status is 1 only when nothing could be decoded
+    run = runner.invoke(cli, base + ["--skip-bad", str(tmp_path / "missing.npy")])
+    assert run.exit_code == 1 and "decoded 0 utterances, skipped 1" in run.stderr
 
 
 def test_greedy_text_reads_boundaries_as_spaces():

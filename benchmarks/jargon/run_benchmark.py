@@ -220,7 +220,7 @@ def model_emissions(model, model_sha: str, manifest: Path, entries: list[dict],
     known: dict[str, np.ndarray] = {}
     if cache.exists():
         with np.load(cache) as archive:
-            known = {name: archive[name] for name in archive.files}
+            known = {name: archive[name] for name in archive.files if name != "frame_shift"}
     missing = [e for e in entries if e["id"] not in known]
     if missing:
         log(f"{split}: emissions of {len(missing)} utterances ({len(known)} cached)")
@@ -231,7 +231,8 @@ def model_emissions(model, model_sha: str, manifest: Path, entries: list[dict],
                 log(f"  {index + 1}/{len(missing)} ({time.perf_counter() - started:.0f} s)")
         cache.parent.mkdir(parents=True, exist_ok=True)
         partial = cache.with_suffix(".partial.npz")
-        np.savez(partial, **known)
+        # utterances by id plus the frame shift: the layout `pywfst decode` reads
+        np.savez(partial, frame_shift=model.frame_shift, **known)
         partial.replace(cache)
     return {e["id"]: known[e["id"]] for e in entries}
 

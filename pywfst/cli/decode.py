@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import json
+import math
+import os
 import sys
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, List, Tuple
+from typing import Iterable, Iterator, List, Optional, Tuple, Union
 
 import click
 import numpy as np
@@ -17,31 +22,109 @@ from ..graph import Graph
 from ..result import Result
 from .errors import friendly_errors
 
+FRAME_SHIFT_KEY = "frame_shift"  # an .npz entry beside the utterances: seconds per frame
+BATCH_PER_THREAD = 4  # utterances read and decoded together, per thread
+READ_ERRORS = (OSError, ValueError, zipfile.BadZipFile, EOFError)  # what np.load raises
+
 EPILOG = """\b
 Examples:
   pywfst decode --graph graph/ utt1.npy utt2.npy
   pywfst decode --graph graph/ --format ctm --frame-shift 0.02 test_set.npz > hyp.ctm
+  # go on past utterances that cannot be decoded (each is reported on stderr)
+  pywfst decode --graph graph/ --skip-bad test_set.npz
   pywfst decode --graph graph/ --format json --beam 12 --threads 2 logits.npz --log-softmax
   # fill the graph's class slot DRUG (build-graph --class-slot DRUG) with a list of entries
   pywfst decode --graph graph/ --class DRUG=drugs.txt test_set.npz
 """
 
 
-def read_emissions(paths: List[str]) -> Iterator[Tuple[str, str, np.ndarray]]:
-    """(utterance id, where it came from, [T, V] array) from .npy files (id = file stem) or .npz
-    files (id = key)."""
+@dataclass
+class Utterance:
+    name: str  # printed with its result: the .npy file's stem or the .npz key
+    source: str  # for messages: the file, or file[key]
+    frame_shift: Optional[float] = None  # the .npz file's frame_shift entry
+    scores: Optional[np.ndarray] = None
+    error: Optional[str] = None  # why it could not be read (then there are no scores)
+
+
+def read_emissions(paths: List[str]) -> Iterator[Utterance]:
+    """The utterances of .npy files (id = file stem) and .npz files (id = key; a ``frame_shift``
+    entry holds the seconds per frame of all of them), read one at a time. A file that cannot be
+    read comes as one utterance with an error, so that the caller may go on past it."""
     for name in paths:
         path = Path(name)
         try:
             loaded = np.load(path, allow_pickle=False)
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
-            raise ValueError(f"{path}: not a readable .npy/.npz file: {error}") from None
-        if isinstance(loaded, np.lib.npyio.NpzFile):
-            with loaded:
-                for key in loaded.files:
-                    yield key, f"{path}[{key}]", loaded[key]
-        else:
-            yield path.stem, str(path), loaded
+        except READ_ERRORS as error:
+            yield Utterance(path.stem, str(path),
+                            error=f"{path}: not a readable .npy/.npz file: {error}")
+            continue
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            yield Utterance(path.stem, str(path), scores=loaded)
+            continue
+        with loaded:
+            try:
+                frame_shift = _frame_shift_entry(loaded, path)
+            except ValueError as error:
+                yield Utterance(path.stem, str(path), error=str(error))
+                continue
+            for key in loaded.files:
+                if key == FRAME_SHIFT_KEY:
+                    continue
+                source = f"{path}[{key}]"
+                try:
+                    scores = loaded[key]
+                except READ_ERRORS as error:
+                    yield Utterance(key, source, error=f"{source}: unreadable: {error}")
+                else:
+                    yield Utterance(key, source, frame_shift, scores)
+
+
+def _frame_shift_entry(archive, path: Path) -> Optional[float]:
+    if FRAME_SHIFT_KEY not in archive.files:
+        return None
+    where = f"{path}[{FRAME_SHIFT_KEY}]"
+    try:
+        value = archive[FRAME_SHIFT_KEY]
+    except READ_ERRORS as error:
+        raise ValueError(f"{where}: unreadable: {error}") from None
+    if value.ndim != 0 or value.dtype.kind not in "iuf" or not 0 < float(value) < math.inf:
+        found = repr(value.item()) if value.ndim == 0 else f"an array of shape {value.shape}"
+        raise ValueError(f"{where}: expected the seconds per frame, one number > 0, got {found}")
+    return float(value)
+
+
+def decode_utterances(decoder: Decoder, utterances: Iterable[Utterance], batch_size: int
+                      ) -> Iterator[Tuple[Utterance, Union[Result, str]]]:
+    """(utterance, its result or why it failed) in input order, decoded ``batch_size`` at a time
+    on the decoder's threads. A batch that fails is decoded again one utterance at a time, so a
+    bad utterance costs only its own result and its message names it."""
+    utterances = iter(utterances)
+    while batch := list(itertools.islice(utterances, batch_size)):
+        readable = [u for u in batch if u.error is None]
+        try:
+            results: Optional[Iterator[Result]] = iter(_decode(decoder, readable))
+        except (ValueError, TypeError):
+            results = None
+        for utterance in batch:
+            if utterance.error is not None:
+                yield utterance, utterance.error
+            elif results is not None:
+                yield utterance, next(results)
+            else:
+                yield utterance, _decode_alone(decoder, utterance)
+
+
+def _decode(decoder: Decoder, batch: List[Utterance]) -> List[Result]:
+    return decoder.decode_batch([u.scores for u in batch], names=[u.source for u in batch])
+
+
+def _decode_alone(decoder: Decoder, utterance: Utterance) -> Union[Result, str]:
+    try:
+        return _decode(decoder, [utterance])[0]
+    except (ValueError, TypeError) as error:
+        message = str(error)
+        return message if utterance.source in message else f"{utterance.source}: {message}"
 
 
 def format_result(utterance: str, result: Result, style: str) -> str:
@@ -70,16 +153,22 @@ def format_result(utterance: str, result: Result, style: str) -> str:
 @click.option("--min-active", type=int, default=200, show_default=True)
 @click.option("--acoustic-scale", type=float, default=1.0, show_default=True)
 @click.option("--log-softmax", is_flag=True, help="The arrays hold logits: normalise each frame.")
-@click.option("--frame-shift", type=float, default=0.04, show_default=True,
-              help="Seconds per frame, for word times.")
+@click.option("--frame-shift", type=click.FloatRange(0.0, min_open=True), metavar="SECONDS",
+              help="Seconds per frame, for word times. Default: the frame_shift entry of each "
+                   ".npz file, else the graph's (build-graph --frame-shift), else 0.04.")
 @click.option("--threads", type=int, default=0, show_default=True, help="0: all cores.")
 @click.option("--class", "classes", multiple=True, metavar="NAME=FILE",
               help="Fill class slot NAME with the entries of FILE (one per line, optional TAB "
                    "weight; or a jargon lexicon); repeatable.")
+@click.option("--skip-bad", is_flag=True,
+              help="Report an utterance that cannot be read or decoded on stderr and go on; the "
+                   "exit status is 1 only if none could be decoded. Without it the first one "
+                   "stops the run (exit status 1).")
 def decode_command(graph_dir, emissions, style, beam, max_active, min_active, acoustic_scale,
-                   log_softmax, frame_shift, threads, classes) -> None:
+                   log_softmax, frame_shift, threads, classes, skip_bad) -> None:
     """Decode [T, V] emissions (.npy per utterance or .npz of many) and print the results."""
     with friendly_errors():
+        # frame_shift None: each .npz file's own, else the graph's (Decoder's default)
         decoder = Decoder(Graph.load(graph_dir), beam=beam, max_active=max_active,
                           min_active=min_active, acoustic_scale=acoustic_scale,
                           log_softmax=log_softmax, frame_shift=frame_shift, num_threads=threads)
@@ -89,13 +178,24 @@ def decode_command(graph_dir, emissions, style, beam, max_active, min_active, ac
                 raise click.BadParameter(f"{spec!r}: expected NAME=FILE", param_hint="--class")
             entries, pronunciations = read_class_file(path)
             decoder.set_class(name, entries, pronunciations)
-        names, sources, arrays = [], [], []
-        for name, source, array in read_emissions(list(emissions)):
-            names.append(name)
-            sources.append(source)
-            arrays.append(array)
-        results = decoder.decode_batch(arrays, names=sources)
-    for name, result in zip(names, results):
-        line = format_result(name, result, style)
+    batch_size = BATCH_PER_THREAD * (threads or os.cpu_count() or 1)
+    decoded = failed = 0
+    for utterance, outcome in decode_utterances(decoder, read_emissions(list(emissions)),
+                                                batch_size):
+        if isinstance(outcome, str):
+            if not skip_bad:
+                raise click.ClickException(outcome)
+            failed += 1
+            click.echo(f"skipped {utterance.source}: {outcome}", err=True)
+            continue
+        decoded += 1
+        if frame_shift is None and utterance.frame_shift is not None:
+            outcome = dataclasses.replace(outcome, frame_shift=utterance.frame_shift)
+        line = format_result(utterance.name, outcome, style)
         if line:
             sys.stdout.write(line + "\n")
+    if failed:
+        summary = f"decoded {decoded} utterances, skipped {failed}"
+        if not decoded:  # as Kaldi's decoders: fail only when nothing could be decoded
+            raise click.ClickException(f"{summary}: none could be decoded")
+        click.echo(summary, err=True)
