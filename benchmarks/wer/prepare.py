@@ -132,7 +132,7 @@ def compute_split(model: AcousticModel, manifest: Path, entries: list[dict], out
             log(f"  {name}: {index + 1}/{len(entries)} utterances "
                 f"({time.perf_counter() - started:.0f} s)")
     lengths = np.array([len(a) for a in arrays], dtype=np.int64)
-    # frame_shift: seconds per frame, as `pywfst decode` reads it beside the emissions
+    # frame_shift: the emissions' seconds per frame (the entry `pywfst decode` reads too)
     np.savez(out / f"{name}.npz", emissions=np.concatenate(arrays), lengths=lengths,
              frame_shift=model.frame_shift)
     (out / f"{name}.json").write_text(json.dumps([e["text"] for e in entries], indent=0) + "\n")
