@@ -186,7 +186,7 @@ def decode_command(graph_dir, emissions, style, beam, max_active, min_active, ac
             if not skip_bad:
                 raise click.ClickException(outcome)
             failed += 1
-            click.echo(f"skipped {utterance.source}: {outcome}", err=True)
+            click.echo(f"skipped {outcome}", err=True)  # the message names the utterance
             continue
         decoded += 1
         if frame_shift is None and utterance.frame_shift is not None:
