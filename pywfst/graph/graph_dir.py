@@ -180,7 +180,7 @@ def _check_info(info: dict, path: Path) -> None:
     checks = {
         "frame_shift": lambda v: isinstance(v, (int, float)) and math.isfinite(v) and v > 0,
         "emission_columns": lambda v: isinstance(v, int) and v > 0,
-        "blank_id": lambda v: isinstance(v, int) and v >= 0,
+        "blank_id": lambda v: isinstance(v, int) and v >= -1,  # -1: no blank (hmm)
     }
     for key, valid in checks.items():
         if info.get(key) is not None and not valid(info[key]):
