@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <chrono>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -54,12 +55,22 @@ ScoreTransform MakeTransform(float acoustic_scale, bool log_softmax,
   return transform;
 }
 
-// The interrupt check of native loops running with the GIL released: runs Python's signal
-// handlers (on the main thread only, as Python does); true when one raised, e.g. KeyboardInterrupt
-// for Ctrl-C. The exception stays set and is raised when the call returns (module.cc).
-bool PythonSignalRaised() {
-  py::gil_scoped_acquire gil;
-  return PyErr_CheckSignals() != 0;
+// The interrupt check for native loops that run with the GIL released: Python's signal handlers
+// (Ctrl-C's KeyboardInterrupt) run only on the main thread, so a call from another thread gets
+// none. On the main thread it runs them at most every 20 ms, since each check must take the GIL;
+// true when one raised: the exception stays set and is raised when the call returns (module.cc).
+// Call with the GIL held.
+InterruptCheck SignalCheck() {
+  const auto main_thread = py::module_::import("threading").attr("main_thread")().attr("ident");
+  if (main_thread.cast<unsigned long>() != PyThread_get_thread_ident()) return {};
+  using Clock = std::chrono::steady_clock;
+  return [last = Clock::now()]() mutable {
+    const Clock::time_point now = Clock::now();
+    if (now - last < std::chrono::milliseconds(20)) return false;
+    last = now;
+    py::gil_scoped_acquire gil;
+    return PyErr_CheckSignals() != 0;
+  };
 }
 
 // An int32 option set from any Python int: out-of-range values are a ValueError naming the
@@ -166,10 +177,11 @@ Ctrl-C stops a decode with KeyboardInterrupt.
             const ScoreMatrix view = ViewScores(scores, "emissions");
             const ScoreTransform transform =
                 MakeTransform(acoustic_scale, log_softmax, log_priors, view.num_columns, "emissions");
+            const InterruptCheck interrupted = SignalCheck();
             // `boost` and `classes` are held by this frame until Decode returns.
             py::gil_scoped_release release;
             return search.Decode(FrameScores(view, transform, "emissions"), boost.get(), &classes,
-                                 PythonSignalRaised);
+                                 interrupted);
           },
           py::arg("scores"), py::arg("acoustic_scale") = 1.0f, py::arg("log_softmax") = false,
           py::arg("log_priors") = py::none(), py::arg("boost") = py::none(),
@@ -197,9 +209,10 @@ Ctrl-C stops a decode with KeyboardInterrupt.
                                                       view.num_columns, names[i]),
                                   names[i].c_str());
         }
+        const InterruptCheck interrupted = SignalCheck();
         py::gil_scoped_release release;
         return DecodeBatch(graph, options, utterances, num_threads, boost.get(), &classes,
-                           PythonSignalRaised);
+                           interrupted);
       },
       py::arg("graph"), py::arg("options"), py::arg("batch"), py::arg("acoustic_scale") = 1.0f,
       py::arg("log_softmax") = false, py::arg("log_priors") = py::none(),
