@@ -181,3 +181,19 @@ def test_greedy_text_reads_boundaries_as_spaces():
     emissions = np.full((len(columns), 4), -10.0, dtype=np.float32)
     emissions[np.arange(len(columns)), columns] = 0.0
     assert greedy_text(emissions, tokens) == "aa b"
+
+
+def test_decode_cli_extra_columns_only_when_allowed(decode_setup, tmp_path):
+    graph, arrays = decode_setup
+    utterance = arrays["utt0"]
+    wider = np.concatenate([utterance, np.full((len(utterance), 2), -30.0, np.float32)], axis=1)
+    np.savez(tmp_path / "wide.npz", wide=wider)
+    np.savez(tmp_path / "plain.npz", wide=utterance)
+    base = ["decode", "--graph", str(graph.path)]
+    refused = CliRunner().invoke(cli, base + [str(tmp_path / "wide.npz")])
+    assert refused.exit_code == 1
+    assert f"wide.npz[wide]: {wider.shape[1]} columns" in refused.stderr
+    assert "allow_extra_columns" in refused.stderr
+    allowed = CliRunner().invoke(cli, base + ["--allow-extra-columns", str(tmp_path / "wide.npz")])
+    plain = CliRunner().invoke(cli, base + [str(tmp_path / "plain.npz")])
+    assert allowed.exit_code == 0 and allowed.stdout == plain.stdout != ""

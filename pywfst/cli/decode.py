@@ -157,6 +157,9 @@ def format_result(utterance: str, result: Result, style: str) -> str:
               help="Seconds per frame, for word times. Default: the frame_shift entry of each "
                    ".npz file, else the graph's (build-graph --frame-shift), else 0.04.")
 @click.option("--threads", type=int, default=0, show_default=True, help="0: all cores.")
+@click.option("--allow-extra-columns", is_flag=True,
+              help="Accept emissions with more columns than the graph's tokens.txt (the extra "
+                   "columns are never read); otherwise another column count is an error.")
 @click.option("--class", "classes", multiple=True, metavar="NAME=FILE",
               help="Fill class slot NAME with the entries of FILE (one per line, optional TAB "
                    "weight; or a jargon lexicon); repeatable.")
@@ -165,13 +168,15 @@ def format_result(utterance: str, result: Result, style: str) -> str:
                    "exit status is 1 only if none could be decoded. Without it the first one "
                    "stops the run (exit status 1).")
 def decode_command(graph_dir, emissions, style, beam, max_active, min_active, acoustic_scale,
-                   log_softmax, frame_shift, threads, classes, skip_bad) -> None:
+                   log_softmax, frame_shift, threads, allow_extra_columns, classes,
+                   skip_bad) -> None:
     """Decode [T, V] emissions (.npy per utterance or .npz of many) and print the results."""
     with friendly_errors():
         # frame_shift None: each .npz file's own, else the graph's (Decoder's default)
         decoder = Decoder(Graph.load(graph_dir), beam=beam, max_active=max_active,
                           min_active=min_active, acoustic_scale=acoustic_scale,
-                          log_softmax=log_softmax, frame_shift=frame_shift, num_threads=threads)
+                          log_softmax=log_softmax, frame_shift=frame_shift, num_threads=threads,
+                          allow_extra_columns=allow_extra_columns)
         for spec in classes:
             name, separator, path = spec.partition("=")
             if not separator or not name or not path:
