@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import queue
+import threading
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional, Sequence, Union
 
@@ -14,6 +15,7 @@ from . import _core
 from .boost import PhraseBoost, PhraseSpec
 from .class_slots import (ClassEntries, EntrySpec, Pronunciations, slot_index, slot_names,
                           slot_of_label)
+from .device import CPU, check_device_features, device_scores, is_cuda_tensor, parse_device
 from .graph import Graph
 from .result import Result
 from .word_alignment import word_spans
@@ -68,6 +70,11 @@ class Decoder:
             of its best one (lower: faster n-best, fewer alternatives).
         boost_nodes_per_state: with phrase boosting, tokens a graph state keeps in different
             phrase-automaton nodes (1: fastest; a partial match may then be recombined away).
+        device: "cpu" (the threaded CPU search), "cuda" / "cuda:N" (the batched GPU search: 1-best,
+            no boosting or class slots; scores may be CUDA tensors, read in place), or
+            "cuda-sim" (the GPU search's algorithm run on the CPU: for testing and debugging).
+        lanes: GPU search: utterances decoded side by side (default: sized from free GPU
+            memory; 8 for cuda-sim). Memory is bounded by lanes, not by the batch.
 
     Threads: a Decoder may be shared by any number of threads. Each call takes its own native
     search state (made on demand, then reused), and all of them share the one graph;
@@ -78,7 +85,8 @@ class Decoder:
                  min_active: int = 200, beam_delta: float = 0.5, acoustic_scale: float = 1.0,
                  log_softmax: bool = False, log_priors=None, frame_shift: Optional[float] = None,
                  num_threads: int = 0, nbest: int = 1, lattice_beam: float = 10.0,
-                 boost_nodes_per_state: int = 4, allow_extra_columns: bool = False):
+                 boost_nodes_per_state: int = 4, allow_extra_columns: bool = False,
+                 device="cpu", lanes: Optional[int] = None):
         self.graph = graph if isinstance(graph, Graph) else Graph.load(graph)
         options = _core.DecoderOptions()
         options.beam, options.max_active = float(beam), int(max_active)
@@ -107,6 +115,13 @@ class Decoder:
         self.num_threads = int(num_threads)
         self.allow_extra_columns = bool(allow_extra_columns)
         native_graph = self.graph.native
+        self.device = parse_device(device)
+        self._device_search = None
+        if self.device != CPU:
+            check_device_features(self.device, options.nbest, None, None)
+            self._device_search = _core.BatchSearch(native_graph, options, self.device,
+                                                    int(lanes or 0))
+            self._device_lock = threading.Lock()  # one batch at a time on the device search
         # Idle native searches; a call takes one (or makes one) and gives it back, so concurrent
         # calls never share search state. Shared by copies of this Decoder, which is safe.
         self._searches: "queue.SimpleQueue" = queue.SimpleQueue()
@@ -191,6 +206,8 @@ class Decoder:
         ``boost``: a :class:`PhraseBoost`, or phrases to compile for this call (a mapping
         phrase -> weight, or a list of phrases / (phrase, weight) pairs).
         """
+        if self._device_search is not None:
+            return self._decode_on_device([emissions], ["emissions"], boost)[0]
         scores = as_score_array(emissions)
         self._check_columns(scores, "emissions")
         native_boost = self._native_boost(boost)
@@ -216,6 +233,13 @@ class Decoder:
         ``names`` (one per utterance) are used in error messages instead of ``emissions[i]``.
         ``boost`` applies to every utterance (see :meth:`decode`).
         """
+        if is_cuda_tensor(emissions):  # a padded GPU batch: views of its rows, no copy
+            if emissions.ndim != 3:
+                raise ValueError("emissions: expected 3 dimensions [batch, frames, columns], got "
+                                 f"shape {tuple(emissions.shape)}")
+            lengths = _check_lengths(lengths, emissions.shape[0], emissions.shape[1])
+            emissions = [emissions[i, :length] for i, length in enumerate(lengths)]
+            lengths = None
         if not _is_array(emissions):
             try:
                 batch = list(emissions)
@@ -232,6 +256,8 @@ class Decoder:
         labels = list(names) if names is not None else [f"emissions[{i}]" for i in range(len(batch))]
         if len(labels) != len(batch):
             raise ValueError(f"names: {len(labels)} names for {len(batch)} utterances")
+        if self._device_search is not None:
+            return self._decode_on_device(batch, labels, boost)
         batch = [as_score_array(e, label) for e, label in zip(batch, labels)]
         for scores, label in zip(batch, labels):
             self._check_columns(scores, label)
@@ -242,6 +268,24 @@ class Decoder:
                                      num_threads=self.num_threads, names=labels,
                                      boost=self._native_boost(boost),
                                      classes=classes.native, **self._transform())
+        return [self._result(n, classes) for n in natives]
+
+
+    def _decode_on_device(self, batch: list, labels: List[str], boost) -> List[Result]:
+        """The GPU search (or its CPU simulation) over a list of [T, V] utterances."""
+        classes = self._classes
+        check_device_features(self.device, self.options.nbest, boost, classes.native)
+        items, alive = [], []
+        for scores, label in zip(batch, labels):
+            item, keep = device_scores(scores, label, self.device, as_score_array)
+            columns = item[2] if isinstance(item, tuple) else item.shape[1]
+            self._check_columns(np.empty((0, columns)), label)
+            items.append(item)
+            alive.append(keep)
+        if not items:
+            return []
+        with self._device_lock:
+            natives = self._device_search.decode_batch(items, labels, **self._transform())
         return [self._result(n, classes) for n in natives]
 
 

@@ -60,6 +60,12 @@ class CsrGraph {
   ArcRange EpsilonArcs(StateId s) const {
     return {arcs_.data() + ranges_[s].epsilon_begin, arcs_.data() + ranges_[s + 1].begin};
   }
+  // The arc array behind EmittingArcs/EpsilonArcs: state s's arcs are
+  // [ArcBegin(s), EpsilonBegin(s)) emitting and [EpsilonBegin(s), ArcBegin(s + 1)) epsilon, so an
+  // arc has one index (what the device graph and its traceback records use).
+  const GraphArc* ArcData() const { return arcs_.data(); }
+  int64_t ArcBegin(StateId s) const { return ranges_[s].begin; }
+  int64_t EpsilonBegin(StateId s) const { return ranges_[s].epsilon_begin; }
   // Cache hints for the search, which visits states in no useful order: the first brings a
   // state's arc offsets in, the second (once those are in) its first emitting arcs.
   void PrefetchOffsets(StateId s) const { __builtin_prefetch(ranges_.data() + s); }

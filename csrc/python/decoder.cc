@@ -15,63 +15,12 @@
 #include "decoder/batch_decode.h"
 #include "decoder/beam_search.h"
 #include "python/bindings.h"
+#include "python/score_arrays.h"
 
 namespace py = pybind11;
 
 namespace pywfst {
 namespace {
-
-// A view of a float32 [T, V] numpy array. The caller keeps the array alive while the view is used.
-ScoreMatrix ViewScores(const py::array& array, const std::string& what) {
-  if (!array.dtype().is(py::dtype::of<float>()))
-    throw InputError(Concat(what, ": dtype must be float32, got ", std::string(py::str(array.dtype()))));
-  if (array.ndim() != 2)
-    throw InputError(Concat(what, ": expected a 2-D [frames, columns] array, got ", array.ndim(),
-                            " dimensions"));
-  const auto item = static_cast<int64_t>(sizeof(float));
-  if (array.strides(0) % item != 0 || array.strides(1) % item != 0)
-    throw InputError(Concat(what, ": strides must be multiples of 4 bytes"));
-  ScoreMatrix view;
-  view.data = static_cast<const float*>(array.data());
-  view.num_frames = array.shape(0);
-  view.num_columns = array.shape(1);
-  view.frame_stride = array.strides(0) / item;
-  view.column_stride = array.strides(1) / item;
-  return view;
-}
-
-ScoreTransform MakeTransform(float acoustic_scale, bool log_softmax,
-                             const std::optional<py::array_t<float, py::array::c_style>>& priors,
-                             int64_t num_columns, const std::string& what) {
-  ScoreTransform transform;
-  transform.acoustic_scale = acoustic_scale;
-  transform.log_softmax = log_softmax;
-  if (priors) {
-    if (priors->ndim() != 1 || priors->shape(0) != num_columns)
-      throw InputError(Concat("log_priors: expected ", num_columns, " values (the columns of ",
-                              what, "), got shape of ", priors->size(), " values"));
-    transform.log_priors = priors->data();
-  }
-  return transform;
-}
-
-// The interrupt check for native loops that run with the GIL released: Python's signal handlers
-// (Ctrl-C's KeyboardInterrupt) run only on the main thread, so a call from another thread gets
-// none. On the main thread it runs them at most every 20 ms, since each check must take the GIL;
-// true when one raised: the exception stays set and is raised when the call returns (module.cc).
-// Call with the GIL held.
-InterruptCheck SignalCheck() {
-  const auto main_thread = py::module_::import("threading").attr("main_thread")().attr("ident");
-  if (main_thread.cast<unsigned long>() != PyThread_get_thread_ident()) return {};
-  using Clock = std::chrono::steady_clock;
-  return [last = Clock::now()]() mutable {
-    const Clock::time_point now = Clock::now();
-    if (now - last < std::chrono::milliseconds(20)) return false;
-    last = now;
-    py::gil_scoped_acquire gil;
-    return PyErr_CheckSignals() != 0;
-  };
-}
 
 // An int32 option set from any Python int: out-of-range values are a ValueError naming the
 // option (pybind11 alone would say "incompatible function arguments").

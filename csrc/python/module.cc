@@ -45,4 +45,5 @@ PYBIND11_MODULE(_core, m) {
   pywfst::BindGraph(m);
   pywfst::BindClassGraph(m);
   pywfst::BindDecoder(m);
+  pywfst::BindBatchSearch(m);
 }
