@@ -1,9 +1,10 @@
 // FrameScores: the narrow interface between acoustic-model output and the search.
 //
-// It views a [T, V] float32 matrix owned by the caller (any element strides, no copy) and turns
-// one frame at a time into acoustic costs indexed by graph input label: cost[label] =
-// -acoustic_scale * score[t][label - 1], after an optional log-softmax over the frame and an
-// optional subtraction of log-priors (hybrid DNN-HMM: posteriors / priors = scaled likelihoods).
+// It views a [T, V] float32 matrix owned by the caller (any element strides, no copy; the data
+// and the priors may sit at any byte address) and turns one frame at a time into acoustic costs
+// indexed by graph input label: cost[label] = -acoustic_scale * score[t][label - 1], after an
+// optional log-softmax over the frame and an optional subtraction of log-priors (hybrid DNN-HMM:
+// posteriors / priors = scaled likelihoods).
 // The caller keeps the matrix and the priors alive while the view is used.
 #pragma once
 

@@ -118,6 +118,7 @@ class BinaryFile {
 
   // Reads exactly `n` bytes; `what` names the field for the truncation message.
   void Read(void* dst, size_t n, const char* what) {
+    if (n == 0) return;  // an empty array's data() may be null, which memcpy must not get
     char* out = static_cast<char*>(dst);
     const size_t buffered = std::min(n, end_ - pos_);
     std::memcpy(out, buffer_.data() + pos_, buffered);
