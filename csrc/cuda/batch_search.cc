@@ -99,20 +99,15 @@ BatchSearch::BatchSearch(std::shared_ptr<const DeviceGraph> graph, const Decoder
   const size_t slots = static_cast<size_t>(num_lanes) * capacity_;
   for (int m = 0; m < 2; ++m) {
     keys_[m] = DeviceArray<int32_t>(backend_, slots);
-    backend_->Fill(keys_[m].data(), 0xFF, slots * sizeof(int32_t));  // kEmptyKey
     packed_[m] = DeviceArray<uint64_t>(backend_, slots);
-    backend_->Fill(packed_[m].data(), 0xFF, slots * sizeof(uint64_t));  // kEmptyPacked
     slot_token_[m] = DeviceArray<int32_t>(backend_, slots);
     token_slot_[m] = DeviceArray<int32_t>(backend_, slots);
     token_count_[m] = DeviceArray<int32_t>(backend_, num_lanes);
-    backend_->Fill(token_count_[m].data(), 0, num_lanes * sizeof(int32_t));
     frontier_slot_[m] = DeviceArray<int32_t>(backend_, slots);
     frontier_cost_[m] = DeviceArray<float>(backend_, slots);
     frontier_count_[m] = DeviceArray<int32_t>(backend_, num_lanes);
-    backend_->Fill(frontier_count_[m].data(), 0, num_lanes * sizeof(int32_t));
   }
   queued_ = DeviceArray<int32_t>(backend_, slots);
-  backend_->Fill(queued_.data(), 0, slots * sizeof(int32_t));
   histogram_ = DeviceArray<int32_t>(backend_, size_t{static_cast<size_t>(num_lanes)} * kHistogramBins);
   control_ = DeviceArray<LaneControl>(backend_, num_lanes);
   records_ = DeviceArray<PathStep>(backend_, static_cast<size_t>(num_lanes) * kInitialRecords);
@@ -141,6 +136,18 @@ BatchSearch::BatchSearch(std::shared_ptr<const DeviceGraph> graph, const Decoder
   view_.control = control_.data();
   view_.records = records_.data();
   view_.record_capacity = kInitialRecords;
+  ResetLanes();
+}
+
+void BatchSearch::ResetLanes() {
+  const size_t slots = static_cast<size_t>(num_lanes_) * capacity_;
+  for (int m = 0; m < 2; ++m) {
+    backend_->Fill(keys_[m].data(), 0xFF, slots * sizeof(int32_t));      // kEmptyKey
+    backend_->Fill(packed_[m].data(), 0xFF, slots * sizeof(uint64_t));  // kEmptyPacked
+    backend_->Fill(token_count_[m].data(), 0, num_lanes_ * sizeof(int32_t));
+    backend_->Fill(frontier_count_[m].data(), 0, num_lanes_ * sizeof(int32_t));
+  }
+  backend_->Fill(queued_.data(), 0, slots * sizeof(int32_t));
 }
 
 void BatchSearch::Run(Step step, int32_t mask, int32_t items, bool flipped) {
@@ -214,6 +221,10 @@ std::vector<DecodeResult> BatchSearch::Decode(const std::vector<LaneScores>& utt
   if (in_use_.exchange(true))
     throw UsageError("the GPU search is already decoding in another thread; use one Decoder "
                      "call at a time per device search");
+  // A call that stopped half way (bad scores, Ctrl-C) leaves tokens in the maps: the next one
+  // starts from empty lanes.
+  if (interrupted_) ResetLanes();
+  interrupted_ = true;
   struct Release {
     std::atomic<bool>& in_use;
     ~Release() { in_use = false; }
@@ -306,6 +317,7 @@ std::vector<DecodeResult> BatchSearch::Decode(const std::vector<LaneScores>& utt
     backend_->Upload(control_.data(), host_control_.data(), num_lanes_ * sizeof(LaneControl));
     DecodeFrame();
     backend_->Download(host_control_.data(), control_.data(), num_lanes_ * sizeof(LaneControl));
+    const int32_t current_tokens = MaxCount(view_.token_count[1 - view_.previous]);
     for (int32_t lane = 0; lane < num_lanes_; ++lane) {
       LaneControl& c = host_control_[lane];
       if (lane_utterance[lane] < 0) continue;
@@ -322,16 +334,21 @@ std::vector<DecodeResult> BatchSearch::Decode(const std::vector<LaneScores>& utt
       if (c.finishing) {
         results[lane_utterance[lane]] = Traceback(lane, u);
         lane_utterance[lane] = -1;
-        c.active = c.finishing = 0;
       } else {
         ++c.frame;
       }
     }
-    // Finished lanes empty their current map (the flipped view's previous one).
-    backend_->Upload(control_.data(), host_control_.data(), num_lanes_ * sizeof(LaneControl));
-    for (int32_t lane = 0; lane < num_lanes_; ++lane) host_control_[lane].finishing = 0;
+    // Finished lanes empty their current map (the flipped view's previous one), all at once
+    // after every traceback has read its records.
+    Run(Step::kClear, steps::kFinishing, current_tokens, true);
+    Run(Step::kEndFrame, steps::kFinishing, 1, true);
+    for (int32_t lane = 0; lane < num_lanes_; ++lane) {
+      LaneControl& c = host_control_[lane];
+      if (c.finishing) c.active = c.finishing = 0;
+    }
     view_.previous = 1 - view_.previous;
   }
+  interrupted_ = false;
   return results;
 }
 
@@ -339,24 +356,14 @@ DecodeResult BatchSearch::Traceback(int32_t lane, const LaneScores& utterance) {
   DecodeResult result;
   result.num_frames = utterance.matrix.num_frames;
   LaneControl& c = host_control_[lane];
-  const int32_t current = 1 - view_.previous;
-  backend_->Download(host_counts_.data(), view_.token_count[current],
-                     host_counts_.size() * sizeof(int32_t));
-  const int32_t tokens = host_counts_[lane];
-  // The finishing lane's current map is emptied now (mask: finishing lanes; flipped view).
-  if (tokens == 0 || c.best_token == parallel::kEmptyPacked) {
-    Run(Step::kClear, steps::kFinishing, tokens, true);
-    Run(Step::kEndFrame, steps::kFinishing, 1, true);
-    return result;  // every token pruned
-  }
+  const int32_t tokens = host_counts_[lane];  // of the current map, downloaded by the caller
+  if (tokens == 0 || c.best_token == parallel::kEmptyPacked) return result;  // all pruned
   result.reached_final = c.best_final != parallel::kEmptyPacked;
   const uint64_t best = result.reached_final ? c.best_final : c.best_token;
   const int64_t last = int64_t{c.record_base} + parallel::PackedTieBreaker(best);
   std::vector<PathStep> records(static_cast<size_t>(c.record_base) + tokens);
   backend_->Download(records.data(), records_.data() + lane * view_.record_capacity,
                      records.size() * sizeof(PathStep));
-  Run(Step::kClear, steps::kFinishing, tokens, true);
-  Run(Step::kEndFrame, steps::kFinishing, 1, true);
 
   std::vector<uint32_t> arcs;
   for (int64_t r = last; r >= 0; r = records[r].previous) {

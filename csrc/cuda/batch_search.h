@@ -79,6 +79,8 @@ class BatchSearch {
   static size_t LaneBytes(int32_t max_active);
 
  private:
+  // Empties every lane's maps and counts.
+  void ResetLanes();
   void Run(steps::Step step, int32_t mask, int32_t items, bool flipped = false);
   // Max over lanes of a per-lane count array.
   int32_t MaxCount(const int32_t* device_counts);
@@ -104,6 +106,7 @@ class BatchSearch {
   std::vector<LaneControl> host_control_;
   std::vector<int32_t> host_counts_;
   std::atomic<bool> in_use_{false};
+  bool interrupted_ = false;  // the last Decode() did not finish
 };
 
 }  // namespace pywfst
