@@ -119,7 +119,7 @@ class Decoder:
         self._device_search = None
         if self.device != CPU:
             check_device_features(self.device, options.nbest, None, None)
-            self._device_search = _core.BatchSearch(native_graph, options, self.device,
+            self._device_search = _core.BatchSearch(self.graph.on_device(self.device), options,
                                                     int(lanes or 0))
             self._device_lock = threading.Lock()  # one batch at a time on the device search
         # Idle native searches; a call takes one (or makes one) and gives it back, so concurrent

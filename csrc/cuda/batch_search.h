@@ -43,7 +43,8 @@ struct LaneScores {
   std::string name;  // for error messages
 };
 
-// The graph's arrays in a backend's memory (uploaded once, shared by the searches on it).
+// The graph's arrays in a backend's memory (uploaded once, shared by the searches on it; it
+// holds the backend, which the searches use too).
 class DeviceGraph {
  public:
   DeviceGraph(std::shared_ptr<const CsrGraph> graph, std::shared_ptr<Backend> backend);

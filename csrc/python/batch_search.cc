@@ -70,24 +70,35 @@ void BindBatchSearch(py::module_& m) {
         "Empty when CUDA device `device` can decode, else why not (no GPU, no driver, a build "
         "without CUDA).");
 
+  py::class_<DeviceGraph, std::shared_ptr<DeviceGraph>>(m, "DeviceGraph", R"doc(
+A decoding graph uploaded to a device ('cuda:N', or host memory for 'cuda-sim'): made once per
+graph and device and shared by every BatchSearch on it. Holds the CsrGraph.
+)doc")
+      .def(py::init([](std::shared_ptr<CsrGraph> graph, const std::string& device) {
+             std::shared_ptr<Backend> backend = MakeBackend(device);
+             py::gil_scoped_release release;
+             return std::make_shared<DeviceGraph>(std::move(graph), std::move(backend));
+           }),
+           py::arg("graph"), py::arg("device"))
+      .def_property_readonly("device", [](const DeviceGraph& g) { return g.GetBackend()->Name(); });
+
   py::class_<BatchSearch, std::shared_ptr<BatchSearch>>(m, "BatchSearch", R"doc(
 The batched GPU search (lanes of utterances decoded side by side, frame-parallel relaxation with
-atomic-min hash maps): on a CUDA device ('cuda:N') or simulated on the CPU ('cuda-sim', for
-testing: the same algorithm, one thread). 1-best only; holds its graph. One call at a time
+atomic-min hash maps) over a DeviceGraph: on a CUDA device or simulated on the CPU ('cuda-sim',
+for testing: the same algorithm, one thread). 1-best only; holds its graph. One call at a time
 (RuntimeError from a second thread). Ctrl-C raises KeyboardInterrupt.
 )doc")
-      .def(py::init([](std::shared_ptr<CsrGraph> graph, const DecoderOptions& options,
-                       const std::string& device, int32_t lanes) {
+      .def(py::init([](std::shared_ptr<DeviceGraph> graph, const DecoderOptions& options,
+                       int32_t lanes) {
              if (lanes < 0 || lanes > kMaxLanes)
                throw InputError(Concat("lanes: must be in [1, ", kMaxLanes, "] (0: default), got ",
                                        lanes));
-             std::shared_ptr<Backend> backend = MakeBackend(device);
-             const int32_t num_lanes = lanes > 0 ? lanes : DefaultLanes(*backend, options.max_active);
+             const int32_t num_lanes =
+                 lanes > 0 ? lanes : DefaultLanes(*graph->GetBackend(), options.max_active);
              py::gil_scoped_release release;
-             auto device_graph = std::make_shared<const DeviceGraph>(std::move(graph), backend);
-             return std::make_shared<BatchSearch>(std::move(device_graph), options, num_lanes);
+             return std::make_shared<BatchSearch>(std::move(graph), options, num_lanes);
            }),
-           py::arg("graph"), py::arg("options"), py::arg("device"), py::arg("lanes") = 0)
+           py::arg("graph"), py::arg("options"), py::arg("lanes") = 0)
       .def_property_readonly("lanes", &BatchSearch::NumLanes, "Utterances decoded side by side.")
       .def_property_readonly("capacity", &BatchSearch::Capacity,
                              "Tokens one lane can hold in a frame (a power of two >= 4 max_active).")

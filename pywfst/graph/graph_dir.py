@@ -37,6 +37,7 @@ class Graph:
         self.tokens = tokens
         self._native = None
         self._native_lock = threading.Lock()
+        self._on_device: Dict[str, object] = {}  # device name -> _core.DeviceGraph
         self._pronunciation_text = pronunciation_text  # parsed on first use (word times)
         self._pronunciations: Optional[Dict[int, FrozenSet[Tuple[int, ...]]]] = None
 
@@ -90,6 +91,17 @@ class Graph:
                 self._check_words(native.output_labels())
                 self._native = native
         return self._native
+
+    def on_device(self, device: str):
+        """The graph uploaded to ``device`` ("cuda:N" or "cuda-sim"), once, then shared by every
+        GPU decoder made from this Graph."""
+        native = self.native
+        with self._native_lock:
+            if device not in self._on_device:
+                from .. import _core
+
+                self._on_device[device] = _core.DeviceGraph(native, device)
+            return self._on_device[device]
 
     def _check_words(self, output_labels) -> None:
         """Every output label of the graph is a word of words.txt (not a disambiguation symbol):
