@@ -170,7 +170,7 @@ void BatchSearch::Closure(int32_t mask, bool flipped) {
   while (true) {
     const int32_t frontier = MaxCount(view_.frontier_count[view_.frontier]);
     if (frontier == 0) break;
-    Run(Step::kEpsilon, mask, frontier, flipped);
+    Run(Step::kEpsilon, mask, frontier * steps::kArcThreads, flipped);
     Run(Step::kAdvanceFrontier, mask, MaxCount(view_.frontier_count[1 - view_.frontier]), flipped);
     Run(Step::kEndRound, mask, 1, flipped);
     view_.frontier = 1 - view_.frontier;
@@ -192,9 +192,9 @@ void BatchSearch::StartLanes() {
 void BatchSearch::DecodeFrame() {
   Run(Step::kFrameCosts, steps::kActive, 1);
   Run(Step::kBeginFrame, steps::kActive, 1);
-  Run(Step::kBound, steps::kActive, 1);
+  Run(Step::kBound, steps::kActive, steps::kArcThreads);
   const int32_t previous_tokens = MaxCount(view_.token_count[view_.previous]);
-  Run(Step::kExpand, steps::kActive, previous_tokens);
+  Run(Step::kExpand, steps::kActive, previous_tokens * steps::kArcThreads);
   Closure(steps::kActive, false);
   Run(Step::kFinal, steps::kFinishing, MaxCount(view_.token_count[1 - view_.previous]));
   Run(Step::kClear, steps::kActive, previous_tokens);

@@ -53,7 +53,7 @@ struct LaneControl {
   // Pruning, frame by frame.
   float cutoff;          // tokens of the previous frame at or above it are not expanded
   float adaptive_beam;
-  float bound;           // emitting candidates at or above it are dropped
+  uint32_t bound_bits;   // ordered bits of the bound: emitting candidates at or above it drop
   float closure_cutoff;  // the epsilon closure's cutoff
   uint32_t best_candidate;  // ordered bits of the cheapest emitting candidate
   uint64_t best_token;      // packed (cost, token) of the previous frame's cheapest token

@@ -35,6 +35,10 @@ using parallel::PackedTieBreaker;
 
 enum LaneMask : int32_t { kActive = 0, kStarting = 1, kFinishing = 2 };
 constexpr float kInfinity = std::numeric_limits<float>::infinity();
+// Items per token in the arc loops: a state's arcs are shared by this many threads (a warp), so
+// a state with thousands of arcs (a CTC blank state, an LM's unigram state) does not leave one
+// thread working alone.
+constexpr int32_t kArcThreads = 32;
 
 // The view of one pass: which lanes it is for and which map is the current one.
 struct Pass {
@@ -154,7 +158,8 @@ struct BeginFrame {
     const int32_t count = v.token_count[v.previous][lane];
     c.record_base = c.previous_record_base + count;
     c.best_candidate = 0xFFFFFFFFu;
-    c.bound = c.closure_cutoff = -kInfinity;
+    c.bound_bits = parallel::OrderedBits(kInfinity);
+    c.closure_cutoff = -kInfinity;
     if (count == 0 || c.best_token == parallel::kEmptyPacked) {
       c.cutoff = -kInfinity;
       return;
@@ -196,10 +201,11 @@ struct BeginFrame {
   }
 };
 
-// The first bound on the candidates: the best token's emitting arcs plus the adaptive beam.
+// The first bound on the candidates: the best token's emitting arcs plus the adaptive beam
+// (items: kArcThreads sharing the arcs; BeginFrame set the bound to +inf).
 struct Bound {
   PYWFST_HD void operator()(const Pass& pass, int32_t lane, int32_t item) const {
-    if (item != 0 || !pass.Selected(lane)) return;
+    if (item >= kArcThreads || !pass.Selected(lane)) return;
     const BatchView& v = pass.view;
     LaneControl& c = v.control[lane];
     if (c.cutoff == -kInfinity) return;
@@ -208,20 +214,21 @@ struct Bound {
     const int32_t state = v.keys[v.previous][pass.Offset(lane) + slot];
     const float cost = PackedCost(c.best_token);
     const float* acoustic = v.frame_costs + int64_t{lane} * (v.num_columns + 1);
-    float bound = kInfinity;
-    for (int64_t a = v.graph.arc_begin[state]; a < v.graph.epsilon_begin[state]; ++a) {
+    for (int64_t a = v.graph.arc_begin[state] + item; a < v.graph.epsilon_begin[state];
+         a += kArcThreads) {
       const float candidate = cost + v.graph.weight[a] + acoustic[v.graph.ilabel[a]];
-      bound = candidate + c.adaptive_beam < bound ? candidate + c.adaptive_beam : bound;
+      parallel::AtomicMin(&c.bound_bits, parallel::OrderedBits(candidate + c.adaptive_beam));
     }
-    c.bound = bound;
   }
 };
 
 // ---- per token of the previous frame ----
 
+// Items: kArcThreads per token, sharing its arcs.
 struct Expand {
-  PYWFST_HD void operator()(const Pass& pass, int32_t lane, int32_t token) const {
+  PYWFST_HD void operator()(const Pass& pass, int32_t lane, int32_t item) const {
     const BatchView& v = pass.view;
+    const int32_t token = item / kArcThreads, first = item % kArcThreads;
     if (!pass.Selected(lane) || token >= v.token_count[v.previous][lane]) return;
     LaneControl& c = v.control[lane];
     const int64_t base = pass.Offset(lane);
@@ -231,9 +238,11 @@ struct Expand {
     const int32_t state = v.keys[v.previous][base + slot];
     const float* acoustic = v.frame_costs + int64_t{lane} * (v.num_columns + 1);
     const int32_t current = pass.Current();
-    for (int64_t a = v.graph.arc_begin[state]; a < v.graph.epsilon_begin[state]; ++a) {
+    const float bound = parallel::FromOrderedBits(c.bound_bits);
+    for (int64_t a = v.graph.arc_begin[state] + first; a < v.graph.epsilon_begin[state];
+         a += kArcThreads) {
       const float candidate = cost + v.graph.weight[a] + acoustic[v.graph.ilabel[a]];
-      if (!(candidate < c.bound)) continue;
+      if (!(candidate < bound)) continue;
       const int32_t target = FindOrInsert(pass, current, lane, v.graph.nextstate[a]);
       if (target < 0) continue;
       parallel::AtomicMin(&v.packed[current][base + target], Pack(candidate, static_cast<uint32_t>(a)));
@@ -279,9 +288,11 @@ struct InitFrontier {
   }
 };
 
+// Items: kArcThreads per frontier entry, sharing its arcs.
 struct Epsilon {
-  PYWFST_HD void operator()(const Pass& pass, int32_t lane, int32_t item) const {
+  PYWFST_HD void operator()(const Pass& pass, int32_t lane, int32_t thread) const {
     const BatchView& v = pass.view;
+    const int32_t item = thread / kArcThreads, first = thread % kArcThreads;
     if (!pass.Selected(lane) || item >= v.frontier_count[v.frontier][lane]) return;
     LaneControl& c = v.control[lane];
     const int64_t base = pass.Offset(lane);
@@ -290,7 +301,8 @@ struct Epsilon {
     if (cost > c.closure_cutoff) return;
     const int32_t state = v.keys[current][base + v.frontier_slot[v.frontier][base + item]];
     const int32_t next = 1 - v.frontier;
-    for (int64_t a = v.graph.epsilon_begin[state]; a < v.graph.arc_begin[state + 1]; ++a) {
+    for (int64_t a = v.graph.epsilon_begin[state] + first; a < v.graph.arc_begin[state + 1];
+         a += kArcThreads) {
       const float candidate = cost + v.graph.weight[a];
       if (candidate > c.closure_cutoff) continue;
       const int32_t target = FindOrInsert(pass, current, lane, v.graph.nextstate[a]);
