@@ -22,10 +22,23 @@ from .boost import PhraseBoost
 from .class_slots import ClassEntries
 from .decoder import Decoder
 from .errors import InputFileError
-from .graph import BuildOptions, Graph, build_graph
+from .graph import Graph
 from .result import Result
 
 __version__ = "0.1.0"
 
 __all__ = ["BuildOptions", "ClassEntries", "Decoder", "Graph", "InputFileError", "PhraseBoost", "Result", "build_graph",
            "__version__"]
+
+
+def __getattr__(name: str):
+    # The graph builder loads on first use, so that decoding needs no pynini (see pywfst.graph).
+    if name in ("BuildOptions", "build_graph"):
+        from . import graph
+
+        return getattr(graph, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

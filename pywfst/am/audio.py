@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Tuple, Union
 
 import numpy as np
-from scipy.io import wavfile
-from scipy.signal import resample_poly
 
 from ..errors import InputFileError
 
@@ -19,6 +17,8 @@ def read_wav(path: Union[str, Path]) -> Tuple[np.ndarray, int]:
 
     Multi-channel files are averaged to mono. Unreadable or empty files raise InputFileError.
     """
+    from scipy.io import wavfile  # here, not on top: decode-only installs have no scipy
+
     try:
         rate, data = wavfile.read(str(path))
     except (OSError, ValueError, EOFError, struct.error) as error:
@@ -51,5 +51,7 @@ def resample(samples: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
         raise ValueError(f"sample rate must be positive, got {rate}")
     if rate == target_rate:
         return samples.astype(np.float32, copy=False)
+    from scipy.signal import resample_poly  # here, not on top: decode-only installs have no scipy
+
     divisor = gcd(rate, target_rate)
     return resample_poly(samples, target_rate // divisor, rate // divisor).astype(np.float32)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..graph import BuildOptions, TOPOLOGIES, build_graph
+from ..graph import TOPOLOGIES
 from ..graph.grammar import OOV_MODES
 from .errors import friendly_errors
 
@@ -75,6 +75,8 @@ def build_graph_command(tokens, lexicon, spell, bpe_model, lm, topology, hmm_sta
                         class_weight, frame_shift, out_dir, force, keep_intermediate,
                         quiet) -> None:
     """Compile a decoding graph (T ∘ min(det(L ∘ G))) into a directory."""
+    from ..graph import BuildOptions, build_graph  # the builder loads only for this verb
+
     options = BuildOptions(topology=topology, hmm_states=hmm_states, oov=oov, unk_word=unk_word,
                            word_boundary=word_boundary, boundary_mandatory=boundary_mandatory,
                            keep_intermediate=keep_intermediate, extra_weight=extra_weight,

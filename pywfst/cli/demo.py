@@ -11,7 +11,6 @@ import click
 
 from ..am import AcousticModel
 from ..decoder import Decoder
-from ..graph import build_graph
 from ..metrics import error_rate
 from ..synthetic import greedy_text
 
@@ -44,6 +43,8 @@ def demo_command(wavs, beam) -> None:
     For each recording it prints the reference (bundled ones only), the greedy CTC reading of
     the acoustic model and the decoded text; then the WERs of both.
     """
+    from ..graph import build_graph  # the builder loads only for the verbs that build
+
     model = AcousticModel.load()
     utterances = [(path, None) for path in wavs] or bundled_utterances()
     data = demo_data_dir()

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ..graph import Graph, summary_text
+from ..graph import Graph
 from .errors import friendly_errors
 
 
@@ -15,6 +15,8 @@ from .errors import friendly_errors
 @click.option("--json", "as_json", is_flag=True, help="Print graph.json as it is.")
 def info_command(graph_dir, as_json) -> None:
     """Print a summary of a graph directory built by build-graph."""
+    from ..graph import summary_text  # in the builder's module, which loads only when used
+
     with friendly_errors():
         graph = Graph.load(graph_dir)
     if not graph.info:

@@ -12,9 +12,10 @@ pywrapfst, kaldifst and the native decoder.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
-import kaldifst
+if TYPE_CHECKING:  # annotations only: kaldifst is imported where a build runs, so that a
+    import kaldifst  # decode-only install needs none of the build packages (DESIGN.md)
 
 PathLike = Union[str, Path]
 WEIGHT_DELTA = 1e-6
@@ -24,6 +25,8 @@ def compile_lg(lexicon_fst: PathLike, grammar_fst: PathLike,
                scratch: PathLike) -> "kaldifst.StdVectorFst":
     """min(det(L ∘ G)) from L_disambig.fst (olabel-sorted) and G.fst (ilabel-sorted); ``scratch``
     is a file path it may use and removes."""
+    import kaldifst
+
     lexicon = kaldifst.StdVectorFst.read(str(lexicon_fst))
     grammar = kaldifst.StdVectorFst.read(str(grammar_fst))
     # L ∘ G of trim inputs is trim: a word enters only where G accepts it, so no connect pass.
@@ -48,5 +51,7 @@ def compile_lg(lexicon_fst: PathLike, grammar_fst: PathLike,
 def compose_topology(topology_fst: PathLike, lg: "kaldifst.StdVectorFst") -> "kaldifst.StdVectorFst":
     """T ∘ LG. T reads disambiguation symbols with epsilon input, so none is left in the result;
     T can finish from any state, so the composition is trim without a connect pass."""
+    import kaldifst
+
     topology = kaldifst.StdVectorFst.read(str(topology_fst))
     return kaldifst.compose(topology, lg, connect=False)

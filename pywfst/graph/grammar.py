@@ -17,12 +17,13 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from concurrent.futures.process import BrokenProcessPool
-from typing import Dict, Iterator, List, Optional, Set, Tuple, Union
-
-import pywrapfst as fst
+from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Set, Tuple, Union
 
 from ..errors import InputFileError
 from .textfile import is_gzip, numbered_lines, open_text
+
+if TYPE_CHECKING:  # annotations only: OpenFst is imported where an FST is built, so that a
+    import pywrapfst as fst  # decode-only install needs no pynini (DESIGN.md)
 
 SENTENCE_MARKERS = ("<s>", "</s>")
 OOV_MODES = ("drop", "unk", "spell")
@@ -262,6 +263,8 @@ class GrammarCompilation:
 
 def word_loop(word_ids: List[int]) -> fst.VectorFst:
     """G without an LM: any sequence of words, each with the uniform unigram cost ln(#words)."""
+    import pywrapfst as fst
+
     result = fst.VectorFst()
     state = result.add_state()
     result.set_start(state)

@@ -26,14 +26,15 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
-
-import pywrapfst as fst
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..errors import InputFileError
 from .jargon import JargonEntry, read_jargon_lexicon
 from .lexicon import Lexicon, Pronunciation, bpe_lexicon, spelling_lexicon
 from .symbols import TokenSet
+
+if TYPE_CHECKING:  # annotations only: OpenFst is imported where an FST is built, so that a
+    import pywrapfst as fst  # decode-only install needs no pynini (DESIGN.md)
 
 PathLike = Union[str, Path]
 CLASS_EXIT_SYMBOL = "#1"  # word-level disambiguation symbol on the class's exit arc
@@ -130,6 +131,8 @@ class WordClass:
 def add_word_classes(grammar_path: PathLike, classes: Sequence[WordClass],
                      word_ids: Dict[str, int], backoff_id: int, exit_id: int) -> List[Dict[str, float]]:
     """Rewrites G (file) with the classes, each taking its share of the unigram mass."""
+    import pywrapfst as fst
+
     total = sum(word_class.share for word_class in classes)
     if not all(0.0 < c.share < 1.0 for c in classes) or not total < 1.0:
         raise ValueError("word classes: each share must be in (0, 1) and together below 1, got "

@@ -9,13 +9,14 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
-
-import pywrapfst as fst
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from ..errors import InputFileError
 from .symbols import EPSILON_SYMBOL, TokenSet
 from .textfile import numbered_lines
+
+if TYPE_CHECKING:  # annotations only: OpenFst is imported where an FST is built, so that a
+    import pywrapfst as fst  # decode-only install needs no pynini (DESIGN.md)
 
 # Words the graph reserves for itself (words.txt specials, disambiguation symbols).
 _RESERVED_WORDS = {EPSILON_SYMBOL, "<s>", "</s>"}
@@ -187,6 +188,8 @@ def compile_lexicon(lexicon: Lexicon, word_ids: Dict[str, int], num_token_labels
     output, so it may appear between any two words. Each class slot word (``class_word_ids``)
     is "pronounced" as one label of its own, after the disambiguation labels.
     """
+    import pywrapfst as fst
+
     prons = [entry.tokens for entry in lexicon.entries]
     suffixes, highest = disambiguation_suffixes(prons)
     disambig_labels = [num_token_labels + 1 + k for k in range(highest + 1)]

@@ -23,9 +23,10 @@ entry ended in.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Sequence
+from typing import TYPE_CHECKING, List, Sequence
 
-import pywrapfst as fst
+if TYPE_CHECKING:  # annotations only: OpenFst is imported where an FST is built, so that a
+    import pywrapfst as fst  # decode-only install needs no pynini (DESIGN.md)
 
 TOPOLOGIES = ("ctc", "ctc-compact", "hmm", "identity")
 
@@ -87,6 +88,11 @@ def make_topology(kind: str, token_ids: Sequence[int], blank_id: int, num_token_
     ``num_token_columns`` is max token id + 1; ``disambig_labels`` are L's disambiguation labels;
     ``class_labels`` are L's labels of the class slots, in slot order.
     """
+    # Bound for the whole module on first use, not imported inside _arc: an import statement per
+    # arc doubles the time to build a large T.
+    global fst
+    import pywrapfst as fst
+
     if kind not in TOPOLOGIES:
         raise ValueError(f"topology: unknown kind {kind!r}; choose one of {', '.join(TOPOLOGIES)}")
     if kind in ("ctc", "ctc-compact") and blank_id < 0:
