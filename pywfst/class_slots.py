@@ -28,6 +28,7 @@ from .graph.jargon import read_jargon_lexicon
 from .graph.injection import phone_token
 from .graph.lexicon import bpe_lexicon, spell_char
 from .graph.symbols import TokenSet
+from .graph.textfile import numbered_lines
 
 EntrySpec = Union[Mapping[str, float], Iterable[str]]
 Pronunciations = Mapping[str, Union[str, Sequence[str]]]
@@ -212,11 +213,7 @@ def read_class_file(path: Union[str, Path]) -> Tuple[EntrySpec, Dict[str, str]]:
     """Entries and pronunciations from a file: a jargon lexicon (lexicons/README.md: its terms,
     and its ARPAbet for phone graphs), or one entry per line with an optional TAB and relative
     weight. '#' starts a comment line. Errors name the file and line."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputFileError(path, None, f"cannot read: {error}") from None
-    content = [(n, line) for n, line in enumerate(lines, start=1)
+    content = [(n, line.rstrip("\n")) for n, line in numbered_lines(path, "class entries file")
                if line.strip() and not line.startswith("#")]
     if content and all(line.count("\t") == 2 for _, line in content):
         jargon = read_jargon_lexicon(path)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple, Union
 
 from ..errors import InputFileError
+from .textfile import numbered_lines
 
 ARPABET_VOWELS = frozenset(
     "AA AE AH AO AW AY EH ER EY IH IY OW OY UH UW".split())
@@ -91,16 +92,10 @@ def _parse_line(text: str, path: Union[str, Path], line_no: int) -> JargonEntry:
 def read_jargon_lexicon(path: Union[str, Path]) -> List[JargonEntry]:
     """Reads and validates a jargon lexicon; a malformed line, an unknown phone or source, an empty
     pronunciation or a repeated term raises :class:`InputFileError` naming the file and line."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
-    except OSError as error:
-        raise OSError(f"{path}: cannot read jargon lexicon: {error.strerror or error}") from error
-    except UnicodeDecodeError as error:
-        raise InputFileError(path, None, f"not UTF-8 text: {error}") from None
     entries: List[JargonEntry] = []
     first_line: Dict[str, int] = {}
-    for line_no, text in enumerate(lines, start=1):
+    for line_no, line in numbered_lines(path, "jargon lexicon"):
+        text = line.rstrip("\n")
         if not text.strip() or text.startswith("#"):
             continue
         entry = _parse_line(text, path, line_no)
