@@ -310,11 +310,6 @@ add(py("build_lm_arpa_prob_minus_inf", "build(lm=P.arpa_prob_minus_inf)", IFE,
 add(py("build_lm_arpa_backoff_minus_inf", "build(lm=P.arpa_backoff_minus_inf)", IFE,
        r"arpa_backoff_minus_inf\.arpa:9: ", ok=True, marks=xfail(ARPA_MINUS_INF)))
 
-JARGON_NOT_UTF8 = ("a jargon lexicon (--extra-lexicon) that is not UTF-8 is reported without the "
-                   "line of the bad byte ('<file>: not UTF-8 text: 'utf-8' codec can't decode "
-                   "byte ... in position N'): read_jargon_lexicon (pywfst/graph/jargon.py) "
-                   "decodes the whole file instead of using textfile.numbered_lines as the other "
-                   "compiler inputs do")
 for name, exc, match in [
     ("missing", OE, r"does_not_exist"),
     ("adir", OE, r"a_directory"),
@@ -328,9 +323,8 @@ for name, exc, match in [
 ]:
     add(py(f"build_jargon_{name}", f"build(extra_lexicons=[P.{name}])", exc, match))
 add(py("build_jargon_latin1", "build(extra_lexicons=[P.jargon_latin1])", IFE,
-       r"jargon_latin1\.txt:3: not UTF-8", marks=xfail(JARGON_NOT_UTF8)))
-add(py("build_jargon_garbage", "build(extra_lexicons=[P.garbage])", IFE, r"garbage\.bin:\d+",
-       marks=xfail(JARGON_NOT_UTF8)))
+       r"jargon_latin1\.txt:3: not UTF-8"))
+add(py("build_jargon_garbage", "build(extra_lexicons=[P.garbage])", IFE, r"garbage\.bin:\d+"))
 add(py("build_jargon_string_not_list", "build(extra_lexicons=P.jargon_good)", TE,
        r"extra_lexicons",
        marks=xfail("build_graph(extra_lexicons='file.txt') (a string, not a list) iterates the "
@@ -814,11 +808,7 @@ for name, args, status, match in [
 ]:
     add(cli(f"cli_decode_{name}", args, status, match))
 add(cli("cli_decode_class_latin1",
-        "decode --graph {P.gc} --class TERM={P.lex_latin1} {P.good_npy}", 1, r"lex_latin1\.txt:2",
-        marks=xfail("`pywfst decode --class NAME=FILE` with a FILE that is not UTF-8 says "
-                    "'<file>: cannot read: 'utf-8' codec can't decode byte 0xe0 in position 11' "
-                    "without the line: read_class_file (pywfst/class_slots.py) reads the whole "
-                    "file with Path.read_text instead of textfile.numbered_lines")))
+        "decode --graph {P.gc} --class TERM={P.lex_latin1} {P.good_npy}", 1, r"lex_latin1\.txt:2"))
 add(cli("cli_decode_skip_bad", f"{DECODE} --skip-bad {{P.int_npy}} {{P.good_npy}} {{P.garbage}} "
         "{P.mixed_npz}", 0, r"skipped .*int\.npy",
         stdout=r"(?m)^good the cat sat on the mat\n.*^ok the cat sat"))
