@@ -45,7 +45,7 @@ void BeamSearch::InitDecoding() {
   class_slots_.resize(classes_ != nullptr ? classes_->size() : 0);
   for (size_t c = 0; c < class_slots_.size(); ++c)
     class_slots_[c].assign((*classes_)[c] ? (*classes_)[c]->Graph().NumStates() : 0, -1);
-  const Token before_start{graph_->Start(), -1, 0.0, 0, PhraseBoost::kRoot, -1, 0, 0, 0, -1};
+  const Token before_start{graph_->Start(), -1, 0.0, 0.0, 0, PhraseBoost::kRoot, -1, 0, 0, 0, -1};
   Relax(before_start, nullptr, 0.0, false);
   ProcessNonemitting(std::numeric_limits<float>::max());
   for (Token& token : tokens_) Commit(&token);
@@ -104,8 +104,11 @@ inline int32_t BeamSearch::Relax(const Token& from, const GraphArc* arc, double 
     if (arc->ilabel != 0) pending_ilabel = self_loop ? -arc->ilabel : arc->ilabel;
     if (arc->olabel != 0) pending_olabel = arc->olabel;
   }
-  const Token token{state,          from.record,    cost,       history,
-                    boost_node,     target >= 0 ? tokens_[target].next : head,
+  // Emitting arcs (ilabel > 0; class jumps have none) read this frame's acoustic cost.
+  const double acoustic =
+      from.acoustic + (arc != nullptr && arc->ilabel > 0 ? frame_costs_[arc->ilabel] : 0.0);
+  const Token token{state,          from.record,    cost,       acoustic,
+                    history,        boost_node,     target >= 0 ? tokens_[target].next : head,
                     pending_ilabel, pending_olabel, from.graph, from.return_state};
   if (target >= 0) {
     tokens_[target] = token;
@@ -304,19 +307,50 @@ void BeamSearch::CompactRecords() {
   records_after_compaction_ = records_.size();
 }
 
-DecodeResult BeamSearch::Decode(const FrameScores& scores, const PhraseBoost* boost,
-                                const ClassGraphs* classes, const InterruptCheck& interrupted) {
-  if (in_use_.exchange(true))
+BeamSearch::ExclusiveUse::ExclusiveUse(BeamSearch* search) : search_(search) {
+  if (search_->in_use_.exchange(true))
     throw UsageError("BeamSearch: already decoding in another thread; use one BeamSearch per "
                      "thread (pywfst.Decoder does this for you)");
-  struct Release {  // on return and on every exception
+}
+
+BeamSearch::ExclusiveUse::~ExclusiveUse() { search_->in_use_ = false; }
+
+DecodeResult BeamSearch::Decode(const ScoreSource& scores, const PhraseBoost* boost,
+                                const ClassGraphs* classes, const InterruptCheck& interrupted) {
+  ExclusiveUse use(this);
+  struct Forget {  // boost and classes live only during the call, even when it throws
     BeamSearch* search;
-    ~Release() {
+    ~Forget() {
       search->boost_ = nullptr;
       search->classes_ = nullptr;
-      search->in_use_ = false;
     }
-  } release{this};
+  } forget{this};
+  Begin(scores.NumColumns(), boost, classes);
+  AdvanceFrames(scores, interrupted);
+  return Hypotheses();
+}
+
+void BeamSearch::Start(int64_t num_columns, const PhraseBoost* boost, const ClassGraphs* classes) {
+  ExclusiveUse use(this);
+  Begin(num_columns, boost, classes);
+}
+
+void BeamSearch::Advance(const ScoreSource& scores, const InterruptCheck& interrupted) {
+  ExclusiveUse use(this);
+  AdvanceFrames(scores, interrupted);
+}
+
+DecodeResult BeamSearch::Finish() {
+  ExclusiveUse use(this);
+  DecodeResult result = Hypotheses();
+  boost_ = nullptr;
+  classes_ = nullptr;
+  return result;
+}
+
+void BeamSearch::Begin(int64_t num_columns, const PhraseBoost* boost, const ClassGraphs* classes) {
+  boost_ = nullptr;
+  classes_ = nullptr;
   Label max_ilabel = graph_->MaxInputLabel();
   if (classes != nullptr && std::any_of(classes->begin(), classes->end(),
                                          [](const auto& sub) { return sub != nullptr; })) {
@@ -328,28 +362,90 @@ DecodeResult BeamSearch::Decode(const FrameScores& scores, const PhraseBoost* bo
     for (const auto& sub : *classes)
       if (sub) max_ilabel = std::max(max_ilabel, sub->Graph().MaxInputLabel());
   }
-  if (scores.NumColumns() < max_ilabel)
-    throw InputError(Concat("emissions have ", scores.NumColumns(), " columns but the graph reads ",
+  if (num_columns < max_ilabel)
+    throw InputError(Concat("emissions have ", num_columns, " columns but the graph reads ",
                             "column ", max_ilabel - 1, " (input label - 1): give at least ",
                             max_ilabel, " columns"));
   boost_ = boost;
   classes_ = classes;
+  frames_decoded_ = 0;
   InitDecoding();
-  const int64_t num_frames = scores.NumFrames();
-  for (int64_t t = 0; t < num_frames; ++t) {
-    if (interrupted && t % kInterruptInterval == kInterruptInterval - 1 && interrupted())
-      throw Interrupted();
-    scores.Costs(t, &frame_costs_);
-    ProcessNonemitting(ProcessEmitting(frame_costs_));
-    if (records_.size() > 2 * records_after_compaction_ + kCompactionSlack) CompactRecords();
-  }
-  for (Token& token : tokens_) Commit(&token);
-  return Hypotheses(scores);
 }
 
-DecodeResult BeamSearch::Hypotheses(const FrameScores& scores) {
+void BeamSearch::AdvanceFrames(const ScoreSource& scores, const InterruptCheck& interrupted) {
+  const int64_t end = scores.NumFramesReady();
+  for (int64_t& t = frames_decoded_; t < end;) {
+    if (interrupted && t % kInterruptInterval == kInterruptInterval - 1 && interrupted())
+      throw Interrupted();
+    // A frame is decoded whole or not at all: its costs are read (and checked) first.
+    scores.Costs(t, &frame_costs_);
+    ProcessNonemitting(ProcessEmitting(frame_costs_));
+    ++t;
+    if (records_.size() > 2 * records_after_compaction_ + kCompactionSlack) CompactRecords();
+  }
+}
+
+int32_t BeamSearch::BestSlot() const {
+  int32_t best = -1;
+  double best_cost = kInfinity;
+  for (size_t i = 0; i < tokens_.size(); ++i) {
+    const Token& token = tokens_[i];
+    const double cost = token.cost + (boost_ != nullptr ? boost_->TakeBack(token.boost_node) : 0.0);
+    if (cost < best_cost) {
+      best_cost = cost;
+      best = static_cast<int32_t>(i);
+    }
+  }
+  return best;
+}
+
+std::vector<Label> BeamSearch::PartialWords() const {
+  std::vector<Label> words;
+  const int32_t best = BestSlot();
+  if (best < 0) return words;
+  const Token& token = tokens_[best];
+  if (token.pending_olabel != 0) words.push_back(token.pending_olabel);
+  for (int32_t r = token.record; r >= 0; r = records_[r].previous)
+    if (records_[r].olabel != 0) words.push_back(records_[r].olabel);
+  std::reverse(words.begin(), words.end());
+  return words;
+}
+
+BeamSearch::EndpointState BeamSearch::Endpoint(const std::vector<Label>& silence) const {
+  EndpointState state;
+  const int32_t best = BestSlot();
+  if (best < 0) return state;
+  auto is_silence = [&silence](Label ilabel) {
+    return std::binary_search(silence.begin(), silence.end(), std::abs(ilabel));
+  };
+  // Walk back from the newest frame (the token's pending step, then its records) to the first
+  // frame that read something else.
+  const Token& token = tokens_[best];
+  Label ilabel = token.pending_ilabel;
+  for (int32_t r = token.record;; r = records_[r].previous) {
+    if (ilabel != 0) {
+      if (!is_silence(ilabel)) {
+        state.contains_nonsilence = true;
+        break;
+      }
+      ++state.trailing_silence_frames;
+    }
+    if (r < 0) break;
+    ilabel = records_[r].ilabel;
+  }
+  double best_cost = kInfinity, best_final = kInfinity;
+  for (const Token& t : tokens_) {
+    best_cost = std::min(best_cost, t.cost);
+    if (t.graph == 0) best_final = std::min(best_final, t.cost + graph_->Final(t.state));
+  }
+  state.relative_cost = best_final - best_cost;
+  return state;
+}
+
+DecodeResult BeamSearch::Hypotheses() {
+  for (Token& token : tokens_) Commit(&token);
   DecodeResult result;
-  result.num_frames = scores.NumFrames();
+  result.num_frames = frames_decoded_;
   // (total cost, slot): final tokens with their final weights; without any, all tokens.
   std::vector<std::pair<double, int32_t>> candidates;
   // A boosted path's pending bonus is taken back: only completed phrases count.
@@ -380,19 +476,13 @@ DecodeResult BeamSearch::Hypotheses(const FrameScores& scores) {
       result.hypotheses.back().boost_cost = boost_->SequenceCost(words);
     }
   }
-  // Acoustic costs, summed in frame order as the search added them (so they are exact).
-  for (int64_t t = 0; t < result.num_frames && !result.hypotheses.empty(); ++t) {
-    scores.Costs(t, &frame_costs_);
-    for (Hypothesis& hypothesis : result.hypotheses)
-      if (t < static_cast<int64_t>(hypothesis.alignment.size()))
-        hypothesis.acoustic_cost += frame_costs_[hypothesis.alignment[t]];
-  }
   return result;
 }
 
 Hypothesis BeamSearch::Traceback(const Token& token, double total_cost) const {
   Hypothesis hypothesis;
   hypothesis.total_cost = total_cost;
+  hypothesis.acoustic_cost = token.acoustic;
   std::vector<int32_t> path;
   for (int32_t r = token.record; r >= 0; r = records_[r].previous) path.push_back(r);
   int32_t frame = 0;

@@ -66,16 +66,38 @@ class BeamSearch {
   // entered where the graph has class slots. Throws InputError when the scores have fewer
   // columns than the graph's (or a class's) largest input label, or hold NaN / +inf; throws
   // Interrupted when `interrupted` (may be empty) returns true, and UsageError when another
-  // thread is inside Decode() of this object.
-  DecodeResult Decode(const FrameScores& scores, const PhraseBoost* boost = nullptr,
+  // thread is inside a call of this object.
+  DecodeResult Decode(const ScoreSource& scores, const PhraseBoost* boost = nullptr,
                       const ClassGraphs* classes = nullptr,
                       const InterruptCheck& interrupted = {});
+
+  // The same search over several calls (streaming): Start(), then Advance() as frames arrive,
+  // then Finish(), which gives what Decode() of all the frames gives. `boost` and `classes`
+  // must stay alive until Finish() (or the next Start()).
+  void Start(int64_t num_columns, const PhraseBoost* boost = nullptr,
+             const ClassGraphs* classes = nullptr);
+  // Decodes the frames of `scores` not decoded yet (all NumFramesReady()).
+  void Advance(const ScoreSource& scores, const InterruptCheck& interrupted = {});
+  DecodeResult Finish();
+  int64_t FramesDecoded() const { return frames_decoded_; }
+  // The words of the cheapest path so far (no final weights), without its alignment.
+  std::vector<Label> PartialWords() const;
+  // What endpoint rules look at (Kaldi's online endpointing): the frames at the end of the
+  // cheapest path that read only `silence` input labels (sorted), whether it read any other
+  // label, and the best final cost minus the best cost (+inf when no final state is reached).
+  struct EndpointState {
+    int64_t trailing_silence_frames = 0;
+    bool contains_nonsilence = false;
+    double relative_cost = 0.0;
+  };
+  EndpointState Endpoint(const std::vector<Label>& silence) const;
 
  private:
   struct Token {
     StateId state;
     int32_t record;        // last path record of the token's path, -1 for none
-    double cost;           // total cost so far (its acoustic part is summed at traceback)
+    double cost;           // total cost so far
+    double acoustic;       // its acoustic part, summed frame by frame
     uint64_t history;      // hash of the word sequence so far
     PhraseBoost::Node boost_node;  // phrase-boost automaton node (0 without boosting)
     int32_t next;          // next token of the same state (n-best), -1 for none
@@ -125,10 +147,22 @@ class BeamSearch {
   void Commit(Token* token);
   // Drops path records no live token reaches (the arena otherwise grows with the utterance).
   void CompactRecords();
-  // The best distinct word sequences among the last frame's tokens; `scores` give back each
-  // one's acoustic cost.
-  DecodeResult Hypotheses(const FrameScores& scores);
+  // Refuses a second thread while one is inside a call (UsageError); released on return.
+  class ExclusiveUse {
+   public:
+    explicit ExclusiveUse(BeamSearch* search);
+    ~ExclusiveUse();
+
+   private:
+    BeamSearch* search_;
+  };
+  void Begin(int64_t num_columns, const PhraseBoost* boost, const ClassGraphs* classes);
+  void AdvanceFrames(const ScoreSource& scores, const InterruptCheck& interrupted);
+  // The best distinct word sequences among the last frame's tokens (ends the utterance).
+  DecodeResult Hypotheses();
   Hypothesis Traceback(const Token& token, double total_cost) const;
+  // Slot of the cheapest token (pending boost taken back), -1 when there is none.
+  int32_t BestSlot() const;
 
   std::shared_ptr<const CsrGraph> graph_;
   DecoderOptions options_;
@@ -146,6 +180,7 @@ class BeamSearch {
   std::vector<float> frame_costs_;
   std::vector<int32_t> compaction_scratch_;
   size_t records_after_compaction_ = 0;
+  int64_t frames_decoded_ = 0;
   std::atomic<bool> in_use_{false};  // a Decode() is running
 };
 

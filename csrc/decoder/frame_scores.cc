@@ -19,6 +19,40 @@ float LoadFloat(const char* p) {
   return value;
 }
 
+// Frame t's costs from its raw row (`column_bytes` apart): validated, normalised, priors
+// subtracted, scaled.
+void RowCosts(const char* row, int64_t column_bytes, int64_t num_columns,
+              const ScoreTransform& transform, const char* what, int64_t t, float* out) {
+  for (int64_t j = 0; j < num_columns; ++j) {
+    const float value = LoadFloat(row + j * column_bytes);
+    if (std::isnan(value) || value == std::numeric_limits<float>::infinity())
+      throw InputError(Concat(what, "[", t, ", ", j, "] is ", value,
+                              ": scores must be log-probabilities or logits (finite or -inf)"));
+    out[j] = value;
+  }
+  if (transform.log_softmax) {
+    const float max_value = *std::max_element(out, out + num_columns);
+    if (max_value == -std::numeric_limits<float>::infinity())
+      throw InputError(Concat(what, "[", t, "]: every logit is -inf"));
+    double sum = 0.0;
+    for (int64_t j = 0; j < num_columns; ++j) sum += std::exp(double(out[j]) - max_value);
+    const float log_norm = max_value + static_cast<float>(std::log(sum));
+    for (int64_t j = 0; j < num_columns; ++j) out[j] -= log_norm;
+  }
+  if (transform.log_priors != nullptr) {
+    const char* priors = reinterpret_cast<const char*>(transform.log_priors);
+    for (int64_t j = 0; j < num_columns; ++j)
+      out[j] -= LoadFloat(priors + j * static_cast<int64_t>(sizeof(float)));
+  }
+  const float scale = transform.acoustic_scale;
+  for (int64_t j = 0; j < num_columns; ++j) out[j] = -(scale * out[j]);
+}
+
+void CheckScale(float acoustic_scale) {
+  if (!(acoustic_scale > 0.0f) || !std::isfinite(acoustic_scale))
+    throw InputError(Concat("acoustic_scale: must be a finite number > 0, got ", acoustic_scale));
+}
+
 }  // namespace
 
 FrameScores::FrameScores(const ScoreMatrix& scores, const ScoreTransform& transform,
@@ -27,42 +61,64 @@ FrameScores::FrameScores(const ScoreMatrix& scores, const ScoreTransform& transf
   if (scores.num_frames < 1) throw InputError(Concat(what, ": no frames (T == 0)"));
   if (scores.num_columns < 1) throw InputError(Concat(what, ": no columns (V == 0)"));
   if (scores.data == nullptr) throw InputError(Concat(what, ": null data"));
-  if (!(transform.acoustic_scale > 0.0f) || !std::isfinite(transform.acoustic_scale))
-    throw InputError(Concat("acoustic_scale: must be a finite number > 0, got ",
-                            transform.acoustic_scale));
+  CheckScale(transform.acoustic_scale);
 }
 
 void FrameScores::Costs(int64_t t, std::vector<float>* costs) const {
-  const int64_t num_columns = scores_.num_columns;
-  costs->resize(static_cast<size_t>(num_columns) + 1);
-  float* out = costs->data() + 1;
+  costs->resize(static_cast<size_t>(scores_.num_columns) + 1);
   // Byte addressing: the data may sit at any byte offset.
-  const int64_t column_bytes = scores_.column_stride * static_cast<int64_t>(sizeof(float));
-  const char* row = reinterpret_cast<const char*>(scores_.data) +
-                    t * scores_.frame_stride * static_cast<int64_t>(sizeof(float));
-  for (int64_t j = 0; j < num_columns; ++j) {
-    const float value = LoadFloat(row + j * column_bytes);
-    if (std::isnan(value) || value == std::numeric_limits<float>::infinity())
-      throw InputError(Concat(what_, "[", t, ", ", j, "] is ", value,
-                              ": scores must be log-probabilities or logits (finite or -inf)"));
-    out[j] = value;
+  const int64_t item = static_cast<int64_t>(sizeof(float));
+  RowCosts(reinterpret_cast<const char*>(scores_.data) + t * scores_.frame_stride * item,
+           scores_.column_stride * item, scores_.num_columns, transform_, what_, t,
+           costs->data() + 1);
+}
+
+ChunkScores::ChunkScores(int64_t num_columns, const ScoreTransform& transform, std::string what)
+    : num_columns_(num_columns), transform_(transform), what_(std::move(what)) {
+  if (num_columns < 1) throw InputError(Concat(what_, ": no columns (V == 0)"));
+  CheckScale(transform.acoustic_scale);
+  if (transform.log_priors != nullptr) {
+    priors_.resize(static_cast<size_t>(num_columns));
+    std::memcpy(priors_.data(), transform.log_priors, priors_.size() * sizeof(float));
+    transform_.log_priors = priors_.data();
   }
-  if (transform_.log_softmax) {
-    const float max_value = *std::max_element(out, out + num_columns);
-    if (max_value == -std::numeric_limits<float>::infinity())
-      throw InputError(Concat(what_, "[", t, "]: every logit is -inf"));
-    double sum = 0.0;
-    for (int64_t j = 0; j < num_columns; ++j) sum += std::exp(double(out[j]) - max_value);
-    const float log_norm = max_value + static_cast<float>(std::log(sum));
-    for (int64_t j = 0; j < num_columns; ++j) out[j] -= log_norm;
-  }
-  if (transform_.log_priors != nullptr) {
-    const char* priors = reinterpret_cast<const char*>(transform_.log_priors);
-    for (int64_t j = 0; j < num_columns; ++j)
-      out[j] -= LoadFloat(priors + j * static_cast<int64_t>(sizeof(float)));
-  }
-  const float scale = transform_.acoustic_scale;
-  for (int64_t j = 0; j < num_columns; ++j) out[j] = -(scale * out[j]);
+}
+
+void ChunkScores::Append(const ScoreMatrix& chunk) {
+  if (chunk.num_frames == 0) return;
+  if (chunk.num_columns != num_columns_)
+    throw InputError(Concat(what_, ": a chunk of ", chunk.num_columns, " columns; the stream has ",
+                            num_columns_));
+  if (chunk.data == nullptr) throw InputError(Concat(what_, ": null data"));
+  const int64_t item = static_cast<int64_t>(sizeof(float));
+  const char* base = reinterpret_cast<const char*>(chunk.data);
+  // A bad frame rejects the whole chunk, before any of it is kept: the stream goes on.
+  std::vector<float> scratch(static_cast<size_t>(num_columns_));
+  for (int64_t t = 0; t < chunk.num_frames; ++t)
+    RowCosts(base + t * chunk.frame_stride * item, chunk.column_stride * item, num_columns_,
+             transform_, what_.c_str(), NumFramesReady() + t, scratch.data());
+  frames_.reserve(static_cast<size_t>((held_frames_ + chunk.num_frames) * num_columns_));
+  for (int64_t t = 0; t < chunk.num_frames; ++t)
+    for (int64_t j = 0; j < num_columns_; ++j)
+      frames_.push_back(LoadFloat(base + (t * chunk.frame_stride + j * chunk.column_stride) * item));
+  held_frames_ += chunk.num_frames;
+}
+
+void ChunkScores::DiscardBefore(int64_t t) {
+  const int64_t drop = std::min(t - first_frame_, held_frames_);
+  if (drop <= 0) return;
+  frames_.erase(frames_.begin(), frames_.begin() + drop * num_columns_);
+  first_frame_ += drop;
+  held_frames_ -= drop;
+}
+
+void ChunkScores::Costs(int64_t t, std::vector<float>* costs) const {
+  if (t < first_frame_ || t >= NumFramesReady())
+    throw std::logic_error(Concat("ChunkScores: frame ", t, " is not held"));
+  costs->resize(static_cast<size_t>(num_columns_) + 1);
+  const int64_t item = static_cast<int64_t>(sizeof(float));
+  RowCosts(reinterpret_cast<const char*>(frames_.data() + (t - first_frame_) * num_columns_), item,
+           num_columns_, transform_, what_.c_str(), t, costs->data() + 1);
 }
 
 }  // namespace pywfst

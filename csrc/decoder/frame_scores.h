@@ -1,4 +1,4 @@
-// FrameScores: the narrow interface between acoustic-model output and the search.
+// Score sources: the narrow interface between acoustic-model output and the search.
 //
 // It views a [T, V] float32 matrix owned by the caller (any element strides, no copy; the data
 // and the priors may sit at any byte address) and turns one frame at a time into acoustic costs
@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace pywfst {
@@ -27,22 +28,63 @@ struct ScoreTransform {
   float acoustic_scale = 1.0f;
 };
 
-class FrameScores {
+// What the search reads frame by frame (Kaldi's DecodableInterface, narrowed): costs of frame t
+// by input label. A whole matrix is one source; a stream's growing buffer of chunks another.
+class ScoreSource {
+ public:
+  virtual ~ScoreSource() = default;
+  virtual int64_t NumColumns() const = 0;
+  // Frames that can be read now (a stream's grow as chunks arrive).
+  virtual int64_t NumFramesReady() const = 0;
+  // Fills `costs` (size NumColumns() + 1, costs[0] unused) with frame t's acoustic costs; throws
+  // InputError naming the input, frame and column for NaN or +inf.
+  virtual void Costs(int64_t t, std::vector<float>* costs) const = 0;
+};
+
+// A whole [T, V] matrix owned by the caller.
+class FrameScores : public ScoreSource {
  public:
   // Validates the shape (T >= 1, V >= 1); NaN and +inf are reported by Costs() with their
   // frame and column. `what` names the input in messages ("emissions", "emissions[3]").
   FrameScores(const ScoreMatrix& scores, const ScoreTransform& transform, const char* what);
 
   int64_t NumFrames() const { return scores_.num_frames; }
-  int64_t NumColumns() const { return scores_.num_columns; }
-
-  // Fills `costs` (size NumColumns() + 1, costs[0] unused) with frame t's acoustic costs.
-  void Costs(int64_t t, std::vector<float>* costs) const;
+  int64_t NumColumns() const override { return scores_.num_columns; }
+  int64_t NumFramesReady() const override { return scores_.num_frames; }
+  void Costs(int64_t t, std::vector<float>* costs) const override;
 
  private:
   ScoreMatrix scores_;
   ScoreTransform transform_;
   const char* what_;
+};
+
+// A stream's scores: chunks of [t, V] frames copied in as they arrive (any strides), read by
+// absolute frame number; frames the search has consumed can be dropped. Owns its copy of the
+// priors.
+class ChunkScores : public ScoreSource {
+ public:
+  ChunkScores(int64_t num_columns, const ScoreTransform& transform, std::string what);
+
+  // Appends the chunk's frames (its column count must be NumColumns(); no frames is fine).
+  // InputError, and nothing appended, when a frame holds NaN or +inf (named by its frame
+  // number in the stream).
+  void Append(const ScoreMatrix& chunk);
+  // Frames before `t` will not be read again.
+  void DiscardBefore(int64_t t);
+
+  int64_t NumColumns() const override { return num_columns_; }
+  int64_t NumFramesReady() const override { return first_frame_ + held_frames_; }
+  void Costs(int64_t t, std::vector<float>* costs) const override;
+
+ private:
+  int64_t num_columns_;
+  ScoreTransform transform_;
+  std::vector<float> priors_;
+  std::string what_;
+  std::vector<float> frames_;  // held frames, row-major, from first_frame_ on
+  int64_t first_frame_ = 0;
+  int64_t held_frames_ = 0;
 };
 
 }  // namespace pywfst

@@ -15,6 +15,9 @@ void BindClassGraph(pybind11::module_& m);
 // csrc/python/decoder.cc: DecoderOptions, DecodeResult, BeamSearch, decode_batch.
 void BindDecoder(pybind11::module_& m);
 
+// csrc/python/decoder_stream.cc: DecoderStream (streaming decoding).
+void BindDecoderStream(pybind11::module_& m);
+
 // csrc/python/batch_search.cc: the batched GPU search (CUDA or cuda-sim).
 void BindBatchSearch(pybind11::module_& m);
 

@@ -45,5 +45,6 @@ PYBIND11_MODULE(_core, m) {
   pywfst::BindGraph(m);
   pywfst::BindClassGraph(m);
   pywfst::BindDecoder(m);
+  pywfst::BindDecoderStream(m);
   pywfst::BindBatchSearch(m);
 }
