@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import numbers
 import re
 import shutil
 import sys
@@ -32,6 +33,7 @@ from .lexicon import (Lexicon, Pronunciation, bpe_lexicon, compile_lexicon, read
                       spell_word, spelling_lexicon, write_pronunciations)
 from .progress import StageLog, peak_rss_mb
 from .symbols import TokenSet, make_word_table, read_tokens
+from .textfile import as_path
 from .topology import TOPOLOGIES, check_hmm_states, make_topology
 
 PathLike = Union[str, Path]
@@ -66,6 +68,10 @@ class BuildOptions:
         return self.hmm_states if self.topology == "hmm" else 1
 
     def check(self) -> None:
+        for name, (types, expected) in _OPTION_TYPES.items():
+            check_type(name, getattr(self, name), types, expected)
+        for name in self.class_slots:
+            check_type("class_slots", name, (str,), "names (strings)")
         if self.topology not in TOPOLOGIES:
             raise ValueError(f"topology: {self.topology!r} is not one of {', '.join(TOPOLOGIES)}")
         if self.oov not in OOV_MODES:
@@ -78,8 +84,6 @@ class BuildOptions:
         if self.frame_shift is not None and not (0 < self.frame_shift < math.inf):
             raise ValueError(f"frame_shift: must be a finite number of seconds > 0, "
                              f"got {self.frame_shift}")
-        if isinstance(self.class_slots, str):
-            raise TypeError("class_slots: give a list of names, not a string")
         for name in self.class_slots:
             if not CLASS_NAME.fullmatch(name):
                 raise ValueError(f"class_slots: {name!r} is not a valid name (letters, digits, "
@@ -92,6 +96,27 @@ class BuildOptions:
             raise ValueError(f"class_slots: at most {_core.MAX_CLASSES}, got {len(self.class_slots)}")
 
 
+# Each option's types, checked before its value: a None or a string would otherwise reach a
+# comparison or a regex and fail with Python's own TypeError, which names no option.
+_OPTION_TYPES = {
+    "unk_word": ((str,), "a string"),
+    "word_boundary": ((str, type(None)), "a token (string) or None"),
+    "boundary_mandatory": ((bool,), "True or False"),
+    "keep_intermediate": ((bool,), "True or False"),
+    "extra_weight": ((numbers.Real,), "a number"),
+    "class_slots": ((tuple, list), "a list of names (not a string)"),
+    "class_weight": ((numbers.Real,), "a number"),
+    "frame_shift": ((numbers.Real, type(None)), "a number of seconds or None"),
+}
+
+
+def check_type(name: str, value, types: tuple, expected: str) -> None:
+    """A TypeError naming the argument unless ``value`` is one of ``types`` (a bool is a number
+    only where ``types`` names bool)."""
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+        raise TypeError(f"{name}: expected {expected}, got {value!r}")
+
+
 def file_sha256(path: PathLike) -> str:
     """SHA-256 of a file, as graph.json records each input."""
     digest = hashlib.sha256()
@@ -101,12 +126,15 @@ def file_sha256(path: PathLike) -> str:
     return digest.hexdigest()
 
 
-def native_fst_counts(path: PathLike) -> Dict[str, int]:
-    """States and arcs of an FST file, read by the decoder's own loader (which also proves the
-    decoder can load it)."""
+def native_fst(path: PathLike):
+    """An FST file read by the decoder's own loader (which also proves the decoder can load it)."""
     from .. import _core
 
-    graph = _core.CsrGraph.load(str(path))
+    return _core.CsrGraph.load(str(path))
+
+
+def fst_counts(graph) -> Dict[str, int]:
+    """States and arcs of a native graph, as graph.json records them."""
     return {"states": graph.num_states, "arcs": graph.num_arcs}
 
 
@@ -117,6 +145,15 @@ def _boundary_id(tokens: TokenSet, options: BuildOptions) -> Optional[int]:
     if sym_id is None or sym_id == tokens.blank_id:
         raise ValueError(f"word_boundary: {options.word_boundary!r} is not a token of {tokens.path}")
     return sym_id
+
+
+def _no_words(lexicon: Lexicon, lm_path: Optional[Path]) -> ValueError:
+    """The error for a decoding graph in which no word can be decoded."""
+    if lm_path is None:
+        return ValueError(f"the decoding graph is empty: no path reaches a final state "
+                          f"(lexicon {lexicon.source})")
+    return ValueError(f"the decoding graph is empty: no word of the lexicon ({lexicon.source}) is "
+                      f"in the LM ({lm_path})")
 
 
 def _lexicon_from_inputs(tokens: TokenSet, lexicon: Optional[PathLike], spell: bool,
@@ -173,14 +210,21 @@ def build_graph(tokens: PathLike, out_dir: PathLike, lexicon: Optional[PathLike]
     BuildOptions or as keywords (``topology="ctc-compact"``, ``oov="unk"``, ...).
     """
     options = options or BuildOptions()
+    check_type("options", options, (BuildOptions,), "a BuildOptions")
     for key in option_overrides:
         if not hasattr(options, key):
             raise TypeError(f"build_graph() got an unknown option {key!r}")
     options = dataclasses.replace(options, **option_overrides)  # the caller's object stays as is
-    if not isinstance(options.class_slots, str):
+    if isinstance(options.class_slots, list):
         options.class_slots = tuple(options.class_slots)
     options.check()
-    out_dir = Path(out_dir)
+    for name, flag in (("spell", spell), ("force", force), ("progress", progress)):
+        check_type(name, flag, (bool,), "True or False")
+    tokens, out_dir = as_path(tokens, "tokens"), as_path(out_dir, "out_dir")
+    lexicon, lm, bpe_model = (None if path is None else as_path(path, name) for name, path in
+                              (("lexicon", lexicon), ("lm", lm), ("bpe_model", bpe_model)))
+    check_type("extra_lexicons", extra_lexicons, (list, tuple), "a list of paths (not a string)")
+    extra_paths = [as_path(path, f"extra_lexicons[{i}]") for i, path in enumerate(extra_lexicons)]
     if out_dir.exists() and not force:
         raise FileExistsError(f"{out_dir}: already exists (use force=True / --force to replace it)")
     partial = out_dir.with_name(f".{out_dir.name}.partial")
@@ -188,8 +232,8 @@ def build_graph(tokens: PathLike, out_dir: PathLike, lexicon: Optional[PathLike]
         shutil.rmtree(partial)
     partial.mkdir(parents=True)
     try:
-        info = _build_into(partial, Path(tokens), lexicon, lm, spell, bpe_model, options, progress,
-                           [Path(p) for p in extra_lexicons])
+        info = _build_into(partial, tokens, lexicon, lm, spell, bpe_model, options, progress,
+                           extra_paths)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
@@ -289,12 +333,16 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
             if not options.keep_intermediate:
                 (out / "T.fst").unlink()
         if hclg.num_states == 0:
-            raise ValueError("the decoding graph is empty: no word of the lexicon is in the LM "
-                             "(or no path reaches a final state)")
+            raise _no_words(lexicon, lm_path)
         with log.stage("write HCLG.fst"):
             hclg.write(str(out / "HCLG.fst"))
             del hclg
-            hclg_counts = native_fst_counts(out / "HCLG.fst")
+            native = native_fst(out / "HCLG.fst")
+            hclg_counts = fst_counts(native)
+        # Only <s> </s> left (no arc outputs a word): every utterance would decode to nothing.
+        if not (native.output_labels().size or options.class_slots):
+            raise _no_words(lexicon, lm_path)
+        del native
     finally:
         log.close()
     inputs = {"tokens": tokens_path, "lexicon": lexicon_path, "lm": lm_path, "bpe_model": bpe_model}
@@ -333,7 +381,7 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
             "slots": [{"name": name, "word": word, "share": options.class_weight}
                       for name, word in zip(options.class_slots, slot_words)]},
         "fst_counts": {
-            "L_disambig": native_fst_counts(out / "L_disambig.fst"),
+            "L_disambig": fst_counts(native_fst(out / "L_disambig.fst")),
             "HCLG": hclg_counts,
         },
         "build": {"stages": log.records, "total_seconds": round(time.perf_counter() - started, 3),

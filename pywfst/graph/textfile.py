@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import zlib
 from pathlib import Path
 from typing import IO, Iterator, Optional, Tuple, Union
@@ -18,6 +19,14 @@ PathLike = Union[str, Path]
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
+def as_path(value: PathLike, name: str) -> Path:
+    """``value`` (str, bytes or os.PathLike) as a Path, else a TypeError naming ``name``: open()
+    takes an int as a file descriptor (0 would read stdin)."""
+    if not isinstance(value, (str, bytes, os.PathLike)):
+        raise TypeError(f"{name}: expected a path (str, bytes or os.PathLike), got {value!r}")
+    return Path(os.fsdecode(value))
+
+
 def is_gzip(path: PathLike) -> bool:
     with open(path, "rb") as probe:
         return probe.read(2) == _GZIP_MAGIC
@@ -25,6 +34,7 @@ def is_gzip(path: PathLike) -> bool:
 
 def open_binary(path: PathLike, what: str) -> IO[bytes]:
     """Opens a plain or gzip-compressed file; ``what`` names it in the error (``lexicon``)."""
+    as_path(path, what)
     try:
         return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")
     except OSError as error:
