@@ -27,6 +27,9 @@ if TYPE_CHECKING:  # annotations only: OpenFst is imported where an FST is built
 
 SENTENCE_MARKERS = ("<s>", "</s>")
 OOV_MODES = ("drop", "unk", "spell")
+# kaldilm reads log10 values as 32-bit floats and aborts on any it cannot hold (also on -inf:
+# SRILM writes -99 for a probability of 0).
+FLOAT32_MAX = 3.4028234663852886e38
 
 
 @dataclass
@@ -50,8 +53,9 @@ def _parse_float(text: str, path, line_no: int, what: str) -> float:
         value = float(text)
     except ValueError:
         raise InputFileError(path, line_no, f"{what} {text!r} is not a number") from None
-    if math.isnan(value) or value == math.inf:
-        raise InputFileError(path, line_no, f"{what} {text!r} is not a valid log10 value")
+    if not -FLOAT32_MAX <= value <= FLOAT32_MAX:  # also nan
+        hint = " (write -99 for a probability of 0)" if value == -math.inf else ""
+        raise InputFileError(path, line_no, f"{what} {text!r} is not a valid log10 value{hint}")
     return value
 
 
@@ -73,7 +77,7 @@ def read_arpa_summary(path: Union[str, Path]) -> ArpaSummary:
     unigrams: Set[str] = set()
     ngrams: Set[str] = set()  # n-grams of order > 1, words joined by spaces
     state = "preamble"  # preamble -> data -> ngrams(order) -> end
-    order = 0
+    order = data_line = 0
     for line_no, line in numbered_lines(path, "ARPA file"):
         fields = line.split()
         if not fields:
@@ -84,9 +88,9 @@ def read_arpa_summary(path: Union[str, Path]) -> ArpaSummary:
                 raise InputFileError(
                     path, line_no, f"a {order}-gram line needs a log10 prob, {order} word(s) and "
                     f"an optional backoff; got {len(fields)} fields")
-            try:  # prob <= 0 (also rejects nan and +inf); backoff neither nan nor +inf
-                valid = float(fields[0]) <= 0.0 and (
-                    num_words == order or -math.inf <= float(fields[-1]) < math.inf)
+            try:  # -FLOAT32_MAX <= prob <= 0, |backoff| <= FLOAT32_MAX (so neither nan nor inf)
+                valid = -FLOAT32_MAX <= float(fields[0]) <= 0.0 and (
+                    num_words == order or -FLOAT32_MAX <= float(fields[-1]) <= FLOAT32_MAX)
             except ValueError:
                 valid = False
             if not valid:
@@ -109,7 +113,7 @@ def read_arpa_summary(path: Union[str, Path]) -> ArpaSummary:
         line = line.strip()
         if state == "preamble":
             if line == "\\data\\":
-                state = "data"
+                state, data_line = "data", line_no
             continue
         if state == "end":
             raise InputFileError(path, line_no, "text after \\end\\")
@@ -143,6 +147,8 @@ def read_arpa_summary(path: Union[str, Path]) -> ArpaSummary:
     for n, count in counts.items():
         if seen.get(n) != count:
             raise InputFileError(path, None, f"header says {count} {n}-grams, found {seen.get(n, 0)}")
+    if not counts.get(1):
+        raise InputFileError(path, data_line, "no n-grams (an LM needs at least one 1-gram)")
     return ArpaSummary(str(path), counts, unigrams.difference(SENTENCE_MARKERS))
 
 
