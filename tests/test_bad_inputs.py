@@ -289,21 +289,12 @@ for name, exc, match in [
     ("arpa_cut_mid_section", IFE, r"arpa_cut_mid_section\.arpa"),
 ]:
     add(py(f"build_lm_{name}", f"build(lm=P.{name})", exc, match))
-add(py("build_lm_arpa_no_ngrams", "build(lm=P.arpa_no_ngrams)", IFE, r"arpa_no_ngrams\.arpa",
-       marks=xfail("an ARPA file with a \\data\\ section but no n-grams passes "
-                   "read_arpa_summary (grammar.py); with --spell the build then fails with "
-                   "'spelled from the LM vocabulary: no usable lexicon entries', naming no file "
-                   "(with a lexicon, kaldilm aborts on it: 'kaldilm crashed compiling it')")))
-ARPA_MINUS_INF = ("an ARPA log10 probability or backoff of -inf passes read_arpa_summary "
-                  "(grammar.py treats -inf as valid, only nan and +inf are rejected), then kaldilm "
-                  "aborts on it in the forked child: the error is '<file>: kaldilm crashed "
-                  "compiling it:' followed by kaldilm's multi-line log ('[E] line 9 [-inf cat "
-                  "-0.3]: invalid n-gram logprob') instead of a file:line message")
+add(py("build_lm_arpa_no_ngrams", "build(lm=P.arpa_no_ngrams)", IFE, r"arpa_no_ngrams\.arpa"))
 # A log10 probability of -inf (probability 0) or a backoff of -inf: a usable LM, or a named error.
 add(py("build_lm_arpa_prob_minus_inf", "build(lm=P.arpa_prob_minus_inf)", IFE,
-       r"arpa_prob_minus_inf\.arpa:9: ", ok=True, marks=xfail(ARPA_MINUS_INF)))
+       r"arpa_prob_minus_inf\.arpa:9: ", ok=True))
 add(py("build_lm_arpa_backoff_minus_inf", "build(lm=P.arpa_backoff_minus_inf)", IFE,
-       r"arpa_backoff_minus_inf\.arpa:9: ", ok=True, marks=xfail(ARPA_MINUS_INF)))
+       r"arpa_backoff_minus_inf\.arpa:9: ", ok=True))
 
 for name, exc, match in [
     ("missing", OE, r"does_not_exist"),
@@ -741,7 +732,7 @@ add(cli("cli_build_lexiconp_nan",
         "build-graph --quiet --tokens {P.tokens} --lexicon {P.lexp_nan} --lm {P.arpa_good} --out o",
         1, r"lexp_nan\.txt:2"))
 add(cli("cli_build_lm_minus_inf", f"{BUILD} --tokens {{P.tokens}} --lm {{P.arpa_prob_minus_inf}}",
-        1, r"arpa_prob_minus_inf\.arpa:9", marks=xfail(ARPA_MINUS_INF)))
+        1, r"arpa_prob_minus_inf\.arpa:9"))
 add(cli("cli_build_control", f"{BUILD} --tokens {{P.tokens}}", 0))
 
 DECODE = "decode --graph {P.graph}"
