@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import functools
+import math
+import numbers
 import queue
+import reprlib
 import threading
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional, Sequence, Union
@@ -15,7 +19,8 @@ from . import _core
 from .boost import PhraseBoost, PhraseSpec
 from .class_slots import (ClassEntries, EntrySpec, Pronunciations, slot_index, slot_names,
                           slot_of_label)
-from .device import CPU, check_device_features, device_scores, is_cuda_tensor, parse_device
+from .device import (CPU, check_device_features, check_strided, device_scores, is_cuda_tensor,
+                     parse_device)
 from .graph import Graph
 from .result import Result
 from .word_alignment import word_spans
@@ -26,16 +31,21 @@ MAX_THREADS = 1024
 
 
 def as_score_array(value, what: str = "emissions", ndim: int = 2) -> np.ndarray:
-    """A float32 numpy view (no copy when already float32) of a numpy array or CPU torch tensor."""
+    """A float32 numpy view (no copy when already float32) of a numpy array or CPU torch tensor;
+    a copy only where the native search cannot read it in place (strides not whole floats)."""
     if type(value).__module__.split(".")[0] == "torch":
         if value.device.type != "cpu":
             raise ValueError(f"{what}: tensor is on {value.device}; the CPU decoder needs CPU tensors "
                              "(call .cpu())")
+        check_strided(value, what)
         value = value.detach()
         if str(value.dtype) == "torch.bfloat16":
             value = value.float()
         value = value.numpy()
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except ValueError as error:  # a ragged nested list
+        raise ValueError(f"{what}: cannot be read as an array of numbers ({error})") from None
     if array.dtype.type not in _ACCEPTED_FLOATS:
         raise TypeError(f"{what}: dtype must be float32 (float16/float64 are converted), "
                         f"got {array.dtype}")
@@ -44,7 +54,33 @@ def as_score_array(value, what: str = "emissions", ndim: int = 2) -> np.ndarray:
         raise ValueError(f"{what}: expected {ndim} dimensions {shape}, got shape {array.shape}")
     if array.size == 0:
         raise ValueError(f"{what}: empty (shape {array.shape})")
-    return array.astype(np.float32, copy=False)
+    array = array.astype(np.float32, copy=False)
+    if any(stride % array.itemsize for stride in array.strides):  # e.g. a packed record's field
+        array = np.ascontiguousarray(array)
+    return array
+
+
+def _number(name: str, value, kind: type) -> Union[int, float]:
+    """A numeric option as a Python ``kind`` (int or float), or an error naming it: any real
+    number but a bool; for int, a float only with an integral value (7e3, not 1.5 or nan)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        expected = "an integer" if kind is int else "a number"
+        raise TypeError(f"{name}: expected {expected}, got {reprlib.repr(value)}")
+    if kind is float or isinstance(value, numbers.Integral):
+        try:
+            return kind(value)
+        except OverflowError:  # an int beyond the float range
+            raise ValueError(f"{name}: {reprlib.repr(value)} is out of range") from None
+    if not (math.isfinite(value) and float(value).is_integer()):
+        raise ValueError(f"{name}: expected an integer, got {value!r}")
+    return int(value)
+
+
+def _flag(name: str, value) -> bool:
+    """A yes/no option: a bool (or numpy bool), not anything bool() accepts ('no' is true)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, got {reprlib.repr(value)}")
+    return bool(value)
 
 
 class Decoder:
@@ -61,8 +97,9 @@ class Decoder:
         frame_shift: seconds per frame, for word times; None: the graph's (``build-graph
             --frame-shift``, recorded in graph.json), else 0.04. Pass the acoustic model's.
         allow_extra_columns: accept emissions with more columns than the graph's tokens.txt
-            (the extra columns are never read); by default a column count other than the
-            graph's is an error, since it means the scores and the graph do not belong together.
+            (the extra columns are never searched, but must hold valid scores too: finite or
+            -inf, checked like the others); by default a column count other than the graph's
+            is an error, since it means the scores and the graph do not belong together.
         num_threads: threads for :meth:`decode_batch` (0: all cores).
         nbest: distinct word sequences to return in ``Result.nbest`` (each state then keeps this
             many word histories, so decoding costs up to nbest times more).
@@ -89,31 +126,37 @@ class Decoder:
                  device="cpu", lanes: Optional[int] = None):
         self.graph = graph if isinstance(graph, Graph) else Graph.load(graph)
         options = _core.DecoderOptions()
-        options.beam, options.max_active = float(beam), int(max_active)
-        options.min_active, options.beam_delta = int(min_active), float(beam_delta)
-        options.nbest, options.lattice_beam = int(nbest), float(lattice_beam)
-        options.boost_nodes_per_state = int(boost_nodes_per_state)
-        options.check()
+        options.beam = _number("beam", beam, float)
+        options.beam_delta = _number("beam_delta", beam_delta, float)
+        options.lattice_beam = _number("lattice_beam", lattice_beam, float)
+        options.max_active = _number("max_active", max_active, int)
+        options.min_active = _number("min_active", min_active, int)
+        options.nbest = _number("nbest", nbest, int)
+        options.boost_nodes_per_state = _number("boost_nodes_per_state", boost_nodes_per_state, int)
+        options.check()  # the ranges, each error naming its option
+        acoustic_scale = _number("acoustic_scale", acoustic_scale, float)
         if not (acoustic_scale > 0 and np.isfinite(acoustic_scale)):
             raise ValueError(f"acoustic_scale: must be a finite number > 0, got {acoustic_scale}")
         if frame_shift is None:
             frame_shift = self.graph.frame_shift or DEFAULT_FRAME_SHIFT
+        frame_shift = _number("frame_shift", frame_shift, float)
         if not (frame_shift > 0 and np.isfinite(frame_shift)):
             raise ValueError(f"frame_shift: must be a finite number > 0, got {frame_shift}")
+        num_threads = _number("num_threads", num_threads, int)
         if not 0 <= num_threads <= MAX_THREADS:
             raise ValueError(f"num_threads: must be in [0, {MAX_THREADS}] (0: all cores), "
                              f"got {num_threads}")
         self.options = options
-        self.acoustic_scale = float(acoustic_scale)
-        self.log_softmax = bool(log_softmax)
+        self.acoustic_scale = acoustic_scale
+        self.log_softmax = _flag("log_softmax", log_softmax)
         self.log_priors = None
         if log_priors is not None:
             self.log_priors = np.ascontiguousarray(as_score_array(log_priors, "log_priors", ndim=1))
             if not np.all(np.isfinite(self.log_priors)):
                 raise ValueError("log_priors: must all be finite")
-        self.frame_shift = float(frame_shift)
-        self.num_threads = int(num_threads)
-        self.allow_extra_columns = bool(allow_extra_columns)
+        self.frame_shift = frame_shift
+        self.num_threads = num_threads
+        self.allow_extra_columns = _flag("allow_extra_columns", allow_extra_columns)
         native_graph = self.graph.native
         self.device = parse_device(device)
         self._device_search = None
@@ -234,6 +277,7 @@ class Decoder:
         ``boost`` applies to every utterance (see :meth:`decode`).
         """
         if is_cuda_tensor(emissions):  # a padded GPU batch: views of its rows, no copy
+            check_strided(emissions, "emissions")
             if emissions.ndim != 3:
                 raise ValueError("emissions: expected 3 dimensions [batch, frames, columns], got "
                                  f"shape {tuple(emissions.shape)}")
@@ -253,9 +297,8 @@ class Decoder:
             padded = as_score_array(emissions, "emissions", ndim=3)
             lengths = _check_lengths(lengths, padded.shape[0], padded.shape[1])
             batch = [padded[i, :length] for i, length in enumerate(lengths)]
-        labels = list(names) if names is not None else [f"emissions[{i}]" for i in range(len(batch))]
-        if len(labels) != len(batch):
-            raise ValueError(f"names: {len(labels)} names for {len(batch)} utterances")
+        labels = (_check_names(names, len(batch)) if names is not None
+                  else [f"emissions[{i}]" for i in range(len(batch))])
         if self._device_search is not None:
             return self._decode_on_device(batch, labels, boost)
         batch = [as_score_array(e, label) for e, label in zip(batch, labels)]
@@ -340,6 +383,18 @@ class _WordPronunciations:
 
     def __contains__(self, label: int) -> bool:
         return bool(self[label])
+
+
+def _check_names(names, batch_size: int) -> List[str]:
+    if isinstance(names, str) or not isinstance(names, collections.abc.Iterable):
+        raise TypeError(f"names: expected a list of strings, got {reprlib.repr(names)}")
+    labels = list(names)
+    for i, label in enumerate(labels):
+        if not isinstance(label, str):
+            raise TypeError(f"names: expected strings, got {reprlib.repr(label)} at names[{i}]")
+    if len(labels) != batch_size:
+        raise ValueError(f"names: {len(labels)} names for {batch_size} utterances")
+    return labels
 
 
 def _check_lengths(lengths, batch_size: int, max_frames: int) -> List[int]:

@@ -37,6 +37,13 @@ def is_cuda_tensor(value) -> bool:
     return type(value).__module__.split(".")[0] == "torch" and value.device.type == "cuda"
 
 
+def check_strided(tensor, what: str) -> None:
+    """Refuses a sparse (or other non-strided) torch tensor: its missing entries would read as
+    scores of 0, the log-probability of certainty."""
+    if str(tensor.layout) != "torch.strided":
+        raise TypeError(f"{what}: a {tensor.layout} tensor; give dense scores (.to_dense())")
+
+
 def device_scores(value, what: str, device: str, as_host_array) -> Tuple[object, object]:
     """(what the native search takes, what must stay alive meanwhile) for one [T, V] utterance:
     a GPU tensor as (pointer, T, V, frame stride, column stride), anything else as the float32
@@ -49,6 +56,7 @@ def device_scores(value, what: str, device: str, as_host_array) -> Tuple[object,
                          "arrays (call .cpu())")
     if value.device.index != int(device.split(":")[1]):
         raise ValueError(f"{what}: tensor is on {value.device}, the decoder on {device}")
+    check_strided(value, what)
     if value.ndim != 2:
         raise ValueError(f"{what}: expected 2 dimensions [frames, columns], got shape "
                          f"{tuple(value.shape)}")
