@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import reprlib
 import stat
 import threading
 from pathlib import Path
@@ -187,20 +188,48 @@ def _check_regular_file(path: Path) -> None:
         raise InputFileError(path, None, f"{kind}; expected the graph's {path.name}")
 
 
+def _is_count(value, minimum: int = 0) -> bool:
+    """An integer (not a bool) >= ``minimum``."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _is_list(value, item_valid) -> bool:
+    return isinstance(value, list) and all(map(item_valid, value))
+
+
+# graph.json fields the loader and decoder use: (valid, what is expected). null means "absent".
+_INFO_FIELDS = {
+    "frame_shift": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+                    and math.isfinite(v) and v > 0, "a number of seconds > 0"),
+    "emission_columns": (lambda v: _is_count(v, 1), "an integer > 0"),
+    "blank_id": (lambda v: _is_count(v, -1), "an integer >= -1"),  # -1: no blank (hmm)
+    "lexicon_mode": (lambda v: v in ("lexicon", "spell", "bpe"), '"lexicon", "spell" or "bpe"'),
+    "word_boundary": (lambda v: isinstance(v, dict) and _is_count(v.get("token_id"))
+                      and isinstance(v.get("optional"), bool)
+                      and isinstance(v.get("token", ""), str),
+                      'null or {"token": str, "token_id": int >= 0, "optional": bool}'),
+    "class_slots": (lambda v: isinstance(v, dict) and isinstance(v.get("topology"), str)
+                    and _is_list(v.get("word_states"), _is_count)
+                    and _is_list(v.get("slots"), lambda slot: isinstance(slot, dict)
+                                 and isinstance(slot.get("name"), str)),
+                    'null or {"topology": str, "word_states": [int >= 0, ...], '
+                    '"slots": [{"name": str, ...}, ...]}'),
+    "inputs": (lambda v: isinstance(v, dict) and all(
+        isinstance(entry, dict) and isinstance(entry.get("path"), str) for entry in v.values()),
+        '{name: {"path": str, ...}, ...}'),
+}
+
+
 def _check_info(info: dict, path: Path) -> None:
-    """The graph.json fields the decoder relies on have usable values."""
-    checks = {
-        "frame_shift": lambda v: isinstance(v, (int, float)) and math.isfinite(v) and v > 0,
-        "emission_columns": lambda v: isinstance(v, int) and v > 0,
-        "blank_id": lambda v: isinstance(v, int) and v >= -1,  # -1: no blank (hmm)
-    }
-    for key, valid in checks.items():
+    """The graph.json fields the loader and decoder rely on have usable values and shapes."""
+    for key, (valid, expected) in _INFO_FIELDS.items():
         if info.get(key) is not None and not valid(info[key]):
-            raise InputFileError(path, None, f"{key}: invalid value {info[key]!r}")
+            raise InputFileError(path, None, f"{key}: expected {expected}, got "
+                                 f"{reprlib.repr(info[key])}")
     options = info.get("options", {})
     if not isinstance(options, dict):
         raise InputFileError(path, None, f"options: expected an object, got {options!r}")
     states = options.get("hmm_states", 1)
-    if not (isinstance(states, int) and states >= 1):
+    if not _is_count(states, 1):
         raise InputFileError(path, None, f"options.hmm_states: must be an integer >= 1, got "
                              f"{states!r}")
