@@ -189,10 +189,7 @@ for name, exc, match in [
 for name in ["words_id_2_24", "words_id_2_31", "words_id_2_32"]:
     add(py(name, f"same(D(P.{name}).decode(E))", IFE, r"words\.txt:\d+: id", ok=True))
 add(py("json_word_boundary_string", "D(P.json_word_boundary_string).decode(E).word_times",
-       IFE, r"graph\.json.*word_boundary",
-       marks=xfail("graph.json 'word_boundary' of the wrong type (a string) is not checked at "
-                   "Graph.load (_check_info, graph_dir.py); Graph.optional_token_ids then "
-                   "raises a bare TypeError 'string indices must be integers' at decode time")))
+       IFE, r"graph\.json.*word_boundary"))
 add(py("pronunciations_garbage", "D(P.pronunciations_garbage).decode(E).word_times",
        IFE, r"pronunciations\.txt:\d+"))
 add(py("graph_removed_after_load", """
