@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Streaming latency: the bundled recordings, decoded chunk by chunk as a live transcriber would.
+
+The reference acoustic model's emissions of the nine bundled demo WAVs (pywfst/data/demo) are fed
+to ``Decoder.stream()`` in chunks of 1, 10 and 33 frames (30 ms, 300 ms, about 1 s of audio);
+after every chunk the partial words are read. Reported per chunk size: the decoder's latency per
+chunk (accept + partial; median, 95th percentile, max), the whole stream's decoder time against
+offline decoding of the same scores (median of --rounds interleaved runs), and whether
+``finish()`` gave the offline result (it must: same words and cost). The acoustic model's own
+time is not included (it runs on whole files here). The graph is the demo's (bundled LM, char
+spellings, optional '|'), built once into work/.
+
+    python benchmarks/stream/run_benchmark.py [--rounds 5]
+
+Writes results/results.{json,md} and prints the partials of one recording.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+sys.path.insert(0, str(REPO / "benchmarks" / "graph_build"))
+
+import pywfst  # noqa: E402
+from bench_util import machine_info  # noqa: E402
+from pywfst.am import AcousticModel  # noqa: E402
+from pywfst.cli.demo import bundled_utterances, demo_data_dir  # noqa: E402
+
+CHUNKS = (1, 10, 33)
+
+
+def demo_graph(model: AcousticModel) -> pywfst.Graph:
+    out = HERE / "work" / "graph"
+    if (out / "graph.json").exists():
+        return pywfst.Graph.load(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tokens = model.write_tokens(HERE / "work" / "tokens.txt")
+    return pywfst.build_graph(tokens, out, spell=True, word_boundary="|",
+                              lm=demo_data_dir() / "lm.arpa.gz", frame_shift=model.frame_shift,
+                              progress=False)
+
+
+def stream_once(decoder: pywfst.Decoder, emissions: np.ndarray, size: int):
+    """(per-chunk latencies in s, total s, result, partial texts)."""
+    stream = decoder.stream()
+    latencies, partials = [], []
+    started = time.perf_counter()
+    for start in range(0, len(emissions), size):
+        before = time.perf_counter()
+        stream.accept(emissions[start:start + size])
+        partials.append(stream.partial().text)
+        latencies.append(time.perf_counter() - before)
+    result = stream.finish()
+    return latencies, time.perf_counter() - started, result, partials
+
+
+def percentile(values, q):
+    return float(np.percentile(np.asarray(values), q))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    model = AcousticModel.load()
+    graph = demo_graph(model)
+    decoder = pywfst.Decoder(graph, frame_shift=model.frame_shift)
+    utterances = [(path.name, model.emissions(path)) for path, _ in bundled_utterances()]
+    audio = sum(len(e) for _, e in utterances) * model.frame_shift
+    offline_times, rows = [], {size: {"latencies": [], "totals": [], "same": True}
+                               for size in CHUNKS}
+    sample = {}
+    for _ in range(args.rounds):  # interleaved: offline, then each chunk size
+        started = time.perf_counter()
+        offline = {name: decoder.decode(e) for name, e in utterances}
+        offline_times.append(time.perf_counter() - started)
+        for size in CHUNKS:
+            total = 0.0
+            for name, emissions in utterances:
+                latencies, seconds, result, partials = stream_once(decoder, emissions, size)
+                rows[size]["latencies"] += latencies
+                total += seconds
+                want = offline[name]
+                rows[size]["same"] &= (result.words, result.cost) == (want.words, want.cost)
+                if size == 10 and name == utterances[0][0]:
+                    sample = {"utterance": name, "partials": partials, "final": result.text}
+            rows[size]["totals"].append(total)
+    offline_median = statistics.median(offline_times)
+    table = []
+    for size in CHUNKS:
+        latencies = rows[size]["latencies"]
+        total = statistics.median(rows[size]["totals"])
+        table.append({
+            "chunk_frames": size, "chunk_ms": round(size * model.frame_shift * 1000),
+            "latency_ms_median": 1000 * statistics.median(latencies),
+            "latency_ms_p95": 1000 * percentile(latencies, 95),
+            "latency_ms_max": 1000 * max(latencies),
+            "stream_seconds": total, "offline_seconds": offline_median,
+            "stream_over_offline": total / offline_median,
+            "finish_equals_offline": rows[size]["same"]})
+    result = {"audio_seconds": audio, "utterances": len(utterances), "rounds": args.rounds,
+              "graph_states": graph.info["fst_counts"]["HCLG"]["states"], "table": table,
+              "sample": sample, "machine": machine_info(),
+              "date": time.strftime("%Y-%m-%d %H:%M")}
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "results.json").write_text(json.dumps(result, indent=2))
+    lines = [f"# Streaming latency ({result['date']})", "",
+             f"{len(utterances)} bundled recordings, {audio:.1f} s of audio, demo graph "
+             f"({result['graph_states']:,} states), beam 16, median of {args.rounds} interleaved "
+             f"rounds; decoder time only.", "",
+             "| chunk | latency per chunk: median / p95 / max | stream total | offline | "
+             "stream / offline | finish() = offline |", "|---|---|---|---|---|---|"]
+    for row in table:
+        lines.append(f"| {row['chunk_frames']} frames ({row['chunk_ms']} ms) | "
+                     f"{row['latency_ms_median']:.2f} / {row['latency_ms_p95']:.2f} / "
+                     f"{row['latency_ms_max']:.2f} ms | {row['stream_seconds']:.3f} s | "
+                     f"{row['offline_seconds']:.3f} s | {row['stream_over_offline']:.2f} | "
+                     f"{'yes' if row['finish_equals_offline'] else 'NO'} |")
+    lines += ["", f"Machine: {result['machine']}"]
+    (HERE / "results" / "results.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    print(f"\nPartials of {sample['utterance']} (300 ms chunks):")
+    for text in sample["partials"]:
+        print(f"  {text}")
+    print(f"  final: {sample['final']}")
+
+
+if __name__ == "__main__":
+    main()
