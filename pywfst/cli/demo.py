@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tempfile
 import time
 from importlib import resources
@@ -13,6 +14,7 @@ from ..am import AcousticModel
 from ..decoder import Decoder
 from ..metrics import error_rate
 from ..synthetic import greedy_text
+from .errors import friendly_errors
 
 EPILOG = """\b
 Examples:
@@ -33,9 +35,17 @@ def bundled_utterances() -> list[tuple[Path, str]]:
     return [(data / "wav" / name, reference) for name, reference in rows]
 
 
+def _finite_positive(ctx, param, value: float) -> float:
+    """Checked as the options are read, not after the demo graph's build (a minute)."""
+    if not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(f"must be a finite number > 0, got {value}")
+    return value
+
+
 @click.command("demo", epilog=EPILOG)
 @click.argument("wavs", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--beam", type=float, default=16.0, show_default=True, help="Decoder beam.")
+@click.option("--beam", type=float, default=16.0, show_default=True, callback=_finite_positive,
+              help="Decoder beam.")
 def demo_command(wavs, beam) -> None:
     """Transcribe the bundled recordings (or WAVS) with the reference acoustic model, a graph
     built from the bundled LM (char spellings of its words, optional '|'), and the decoder.
@@ -43,10 +53,20 @@ def demo_command(wavs, beam) -> None:
     For each recording it prints the reference (bundled ones only), the greedy CTC reading of
     the acoustic model and the decoded text; then the WERs of both.
     """
+    with friendly_errors():
+        _run_demo(wavs, beam)
+
+
+def _run_demo(wavs, beam: float) -> None:
     from ..graph import build_graph  # the builder loads only for the verbs that build
 
     model = AcousticModel.load()
     utterances = [(path, None) for path in wavs] or bundled_utterances()
+    # The recordings go through the acoustic model first, so that one that is not a usable WAV
+    # is named before the graph's build.
+    start = time.perf_counter()
+    all_emissions = [model.emissions(path) for path, _ in utterances]
+    am_seconds = time.perf_counter() - start
     data = demo_data_dir()
     with tempfile.TemporaryDirectory() as scratch:
         tokens = model.write_tokens(Path(scratch) / "tokens.txt")
@@ -60,11 +80,8 @@ def demo_command(wavs, beam) -> None:
                    f"built in {graph.info['build']['total_seconds']:.1f} s\n")
         decoder = Decoder(graph, beam=beam, frame_shift=model.frame_shift)
         greedy_pairs, decoded_pairs = [], []
-        am_seconds = decode_seconds = audio_seconds = 0.0
-        for path, reference in utterances:
-            start = time.perf_counter()
-            emissions = model.emissions(path)
-            am_seconds += time.perf_counter() - start
+        decode_seconds = audio_seconds = 0.0
+        for (path, reference), emissions in zip(utterances, all_emissions):
             start = time.perf_counter()
             result = decoder.decode(emissions)
             decode_seconds += time.perf_counter() - start
