@@ -753,33 +753,20 @@ for name, args, status, match in [
     ("words_garbage", "info {P.words_garbage}", 1, r"words\.txt:\d+"),
 ]:
     add(cli(f"cli_info_{name}", args, status, match))
-add(cli("cli_info_minimal_json", "info {P.json_minimal}", 1, r"graph\.json",
-        marks=xfail("`pywfst info DIR` with a graph.json holding only {\"format_version\": 1} "
-                    "prints a Python traceback (KeyError: 'fst_counts' in summary_text, "
-                    "pywfst/graph/build.py) and exits 1: info_command calls summary_text "
-                    "outside friendly_errors, and Graph.load does not check the fields that "
-                    "summary_text reads")))
+add(cli("cli_info_minimal_json", "info {P.json_minimal}", 1, r"graph\.json"))
 add(cli("cli_info_control", "info {P.graph}", 0, stdout=r"HCLG\.fst"))
 
 DEMO_SETUP = """
     import pywfst.cli.demo as demo
     demo.demo_data_dir = lambda: Path(P.demo_data)  # a small LM: the graph builds in a second
 """
-DEMO_BUG = ("`pywfst demo FILE` with a FILE that is not a usable WAV (not RIFF, no samples, "
-            "NaN samples) first builds the whole demo graph (about a minute on 2 cores) and then "
-            "exits with a Python traceback (pywfst.errors.InputFileError from "
-            "pywfst/am/audio.py read_wav / to_float_mono): demo_command has no friendly_errors "
-            "and reads the WAVs only after building the graph")
 for name, args, status, match, marks in [
     ("missing", "demo {P.missing}", 2, r"does_not_exist", ()),
     ("dir", "demo {P.adir}", 2, r"a_directory", ()),
-    ("beam_nan", "demo --beam nan {P.sine_wav}", (1, 2), r"beam", xfail(
-        "`pywfst demo --beam nan` (or 0, -1) builds the demo graph, then exits with a Python "
-        "traceback (ValueError 'beam: must be a finite number > 0' from Decoder): demo_command "
-        "(pywfst/cli/demo.py) has no friendly_errors and --beam is a plain float option")),
-    ("not_wav", "demo {P.not_wav}", 1, r"not_a\.wav", xfail(DEMO_BUG)),
-    ("empty_wav", "demo {P.empty_wav}", 1, r"empty\.wav", xfail(DEMO_BUG)),
-    ("nan_wav", "demo {P.nan_wav}", 1, r"nan\.wav", xfail(DEMO_BUG)),
+    ("beam_nan", "demo --beam nan {P.sine_wav}", (1, 2), r"beam", ()),
+    ("not_wav", "demo {P.not_wav}", 1, r"not_a\.wav", ()),
+    ("empty_wav", "demo {P.empty_wav}", 1, r"empty\.wav", ()),
+    ("nan_wav", "demo {P.nan_wav}", 1, r"nan\.wav", ()),
 ]:
     add(cli(f"cli_demo_{name}", args, status, match, setup=DEMO_SETUP, marks=marks))
 add(cli("cli_demo_tiny_wav", "demo {P.tiny_wav}", (0, 1), r"tiny\.wav", setup=DEMO_SETUP,
