@@ -600,16 +600,10 @@ for name, boost, match in [
     ("default_weight_none", "pywfst.PhraseBoost(G(), ['cat'], weight=None)", r"boost|weight"),
 ]:
     code = boost if boost.startswith("pywfst") else f"D().decode(E, boost={boost})"
-    add(py(f"boost_{name}", code, VTE, match,
-           marks=xfail("boost.py _entries() unpacks and converts each item without a check: "
-                       "[('cat',)], [('cat', 'x')], [None], 5 or {'cat': None} raise Python's "
-                       "own ValueError/TypeError ('not enough values to unpack', 'could not "
-                       "convert string to float', \"'int' object is not iterable\") that does "
-                       "not name 'boost' or the phrase")))
-add(py("boost_graph_path", "pywfst.PhraseBoost(P.graph, ['cat'])", TE, r"graph",
-       marks=xfail("pywfst.PhraseBoost(graph_dir_path, ...) (a path, as Decoder accepts, or "
-                   "None) raises AttributeError \"'str' object has no attribute 'words'\" "
-                   "(boost.py uses graph.words without a type check)")))
+    add(py(f"boost_{name}", code, VTE, match))
+# A graph directory's path works as it does for Decoder.
+add(py("boost_graph_path", "assert D().decode(E, boost=pywfst.PhraseBoost(P.graph, "
+       "[('the cat', 3.0), 'on'])).words == WORDS", None))
 
 # ---- set_class / ClassEntries -------------------------------------------------------------------
 for name, code, exc, match in [
