@@ -15,13 +15,16 @@ in ``pronunciations`` (word -> phone strings such as "M EH1 T OW0 ...").
 
 from __future__ import annotations
 
+import collections.abc
 import math
+import reprlib
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _core
+from .boost import finite_number
 from .errors import InputFileError
 from .graph import Graph
 from .graph.jargon import read_jargon_lexicon
@@ -63,19 +66,22 @@ def _compiler(graph: Graph):
 
 def _weights(entries: EntrySpec) -> Tuple[List[str], List[float]]:
     """The entries' texts and weights."""
-    if isinstance(entries, str):
-        raise TypeError("entries: give a list of entries (or a mapping entry -> weight), not a string")
+    if isinstance(entries, str) or not isinstance(entries, collections.abc.Iterable):
+        got = "a string" if isinstance(entries, str) else reprlib.repr(entries)
+        raise TypeError(f"entries: give a list of entries (or a mapping entry -> weight), not {got}")
+    texts = list(entries)
     if isinstance(entries, Mapping):
-        texts = [str(text) for text in entries]
-        weights = [float(weight) for weight in entries.values()]
+        weights = [finite_number(weight) for weight in entries.values()]
     else:
-        texts = [str(text) for text in entries]
         weights = [1.0] * len(texts)
     if not texts:
         raise ValueError("entries: none given (to empty a slot, use decoder.set_class(name, None))")
-    for text, weight in zip(texts, weights):
-        if not (weight > 0 and math.isfinite(weight)):
-            raise ValueError(f"entries: {text!r} has weight {weight}; weights must be finite and > 0")
+    for index, (text, weight) in enumerate(zip(texts, weights)):
+        if not isinstance(text, str):
+            raise TypeError(f"entries: entry {index} is not a string: {reprlib.repr(text)}")
+        if weight is None or weight <= 0:  # only a mapping's weights can be wrong
+            raise ValueError(f"entries: {text!r} has weight {reprlib.repr(entries[text])}; "
+                             "weights must be finite numbers > 0")
         if not text or text.isspace():
             raise ValueError("entries: an entry is empty")
     return texts, weights
@@ -163,11 +169,13 @@ class _Speller:
 
 
 class ClassEntries:
-    """The entries of one class slot, compiled for one graph; reusable by its decoders (and
-    threads). Malformed entries raise ValueError naming the entry."""
+    """The entries of one class slot, compiled for one graph (a :class:`Graph` or the path of a
+    graph directory); reusable by its decoders (and threads). Malformed entries raise
+    ValueError (TypeError: not a string) naming the entry."""
 
-    def __init__(self, graph: Graph, name: str, entries: EntrySpec,
+    def __init__(self, graph: Union[Graph, str, Path], name: str, entries: EntrySpec,
                  pronunciations: Optional[Pronunciations] = None):
+        graph = graph if isinstance(graph, Graph) else Graph.load(graph)
         self.graph_path = graph.path
         self.name = name
         self.index = slot_index(graph, name)
