@@ -30,7 +30,8 @@ DEFAULT_FRAME_SHIFT = 0.04  # seconds; when neither the caller nor the graph say
 MAX_THREADS = 1024
 
 
-def as_score_array(value, what: str = "emissions", ndim: int = 2) -> np.ndarray:
+def as_score_array(value, what: str = "emissions", ndim: int = 2,
+                   allow_empty: bool = False) -> np.ndarray:
     """A float32 numpy view (no copy when already float32) of a numpy array or CPU torch tensor;
     a copy only where the native search cannot read it in place (strides not whole floats)."""
     if type(value).__module__.split(".")[0] == "torch":
@@ -52,7 +53,8 @@ def as_score_array(value, what: str = "emissions", ndim: int = 2) -> np.ndarray:
     if array.ndim != ndim:
         shape = "[frames, columns]" if ndim == 2 else "[batch, frames, columns]"
         raise ValueError(f"{what}: expected {ndim} dimensions {shape}, got shape {array.shape}")
-    if array.size == 0:
+    # A stream's chunk may hold no frames (it still has its columns).
+    if array.size == 0 and not (allow_empty and array.shape[-1] > 0):
         raise ValueError(f"{what}: empty (shape {array.shape})")
     array = array.astype(np.float32, copy=False)
     if any(stride % array.itemsize for stride in array.strides):  # e.g. a packed record's field
@@ -265,6 +267,14 @@ class Decoder:
         finally:
             self._searches.put(search)
         return self._result(native, classes)
+
+    def stream(self, boost: Union[PhraseBoost, PhraseSpec, None] = None, **options) -> "Stream":
+        """A :class:`~pywfst.stream.Stream` that decodes utterances chunk by chunk, with partial
+        results and Kaldi's endpoint rules; ``finish()`` equals :meth:`decode` of the whole
+        utterance. ``options``: ``endpoint_rules``, ``silence_tokens``."""
+        from .stream import Stream
+
+        return Stream(self, boost=boost, **options)
 
     def decode_batch(self, emissions, lengths: Optional[Sequence[int]] = None,
                      names: Optional[Sequence[str]] = None,

@@ -45,7 +45,7 @@ void BeamSearch::InitDecoding() {
   class_slots_.resize(classes_ != nullptr ? classes_->size() : 0);
   for (size_t c = 0; c < class_slots_.size(); ++c)
     class_slots_[c].assign((*classes_)[c] ? (*classes_)[c]->Graph().NumStates() : 0, -1);
-  const Token before_start{graph_->Start(), -1, 0.0, 0.0, 0, PhraseBoost::kRoot, -1, 0, 0, 0, -1};
+  const Token before_start{graph_->Start(), -1, 0.0, 0, PhraseBoost::kRoot, -1, 0, 0, 0, -1};
   Relax(before_start, nullptr, 0.0, false);
   ProcessNonemitting(std::numeric_limits<float>::max());
   for (Token& token : tokens_) Commit(&token);
@@ -104,11 +104,8 @@ inline int32_t BeamSearch::Relax(const Token& from, const GraphArc* arc, double 
     if (arc->ilabel != 0) pending_ilabel = self_loop ? -arc->ilabel : arc->ilabel;
     if (arc->olabel != 0) pending_olabel = arc->olabel;
   }
-  // Emitting arcs (ilabel > 0; class jumps have none) read this frame's acoustic cost.
-  const double acoustic =
-      from.acoustic + (arc != nullptr && arc->ilabel > 0 ? frame_costs_[arc->ilabel] : 0.0);
-  const Token token{state,          from.record,    cost,       acoustic,
-                    history,        boost_node,     target >= 0 ? tokens_[target].next : head,
+  const Token token{state,          from.record,    cost,       history,
+                    boost_node,     target >= 0 ? tokens_[target].next : head,
                     pending_ilabel, pending_olabel, from.graph, from.return_state};
   if (target >= 0) {
     tokens_[target] = token;
@@ -191,7 +188,8 @@ double BeamSearch::ProcessEmitting(const std::vector<float>& costs) {
     }
     Token& token = previous_tokens_[i];
     if (!(token.cost < cutoff)) continue;
-    Commit(&token);  // only tokens that live on get their step recorded
+    // Only tokens that live on get their step recorded (it read the previous frame).
+    Commit(&token, previous_frame_costs_.data());
     const ArcRange arcs = GraphOf(token.graph).EmittingArcs(token.state);
     const int32_t* slots = SlotsOf(token.graph);
     for (const GraphArc& arc : arcs) __builtin_prefetch(slots + arc.nextstate);
@@ -278,9 +276,10 @@ void BeamSearch::LeaveClass(Token token, const ClassGraph::Exit& exit, double cu
   if (slot >= 0) queue_.push_back(slot);
 }
 
-void BeamSearch::Commit(Token* token) {
+void BeamSearch::Commit(Token* token, const float* costs) {
   if (token->pending_ilabel == 0 && token->pending_olabel == 0) return;
-  records_.push_back({token->record, token->pending_ilabel, token->pending_olabel});
+  const float acoustic = token->pending_ilabel != 0 ? costs[std::abs(token->pending_ilabel)] : 0.0f;
+  records_.push_back({token->record, token->pending_ilabel, token->pending_olabel, acoustic});
   token->record = static_cast<int32_t>(records_.size()) - 1;
   token->pending_ilabel = token->pending_olabel = 0;
 }
@@ -378,6 +377,7 @@ void BeamSearch::AdvanceFrames(const ScoreSource& scores, const InterruptCheck& 
     if (interrupted && t % kInterruptInterval == kInterruptInterval - 1 && interrupted())
       throw Interrupted();
     // A frame is decoded whole or not at all: its costs are read (and checked) first.
+    std::swap(frame_costs_, previous_frame_costs_);
     scores.Costs(t, &frame_costs_);
     ProcessNonemitting(ProcessEmitting(frame_costs_));
     ++t;
@@ -482,12 +482,13 @@ DecodeResult BeamSearch::Hypotheses() {
 Hypothesis BeamSearch::Traceback(const Token& token, double total_cost) const {
   Hypothesis hypothesis;
   hypothesis.total_cost = total_cost;
-  hypothesis.acoustic_cost = token.acoustic;
+
   std::vector<int32_t> path;
   for (int32_t r = token.record; r >= 0; r = records_[r].previous) path.push_back(r);
   int32_t frame = 0;
   for (auto r = path.rbegin(); r != path.rend(); ++r) {
     const PathRecord& record = records_[*r];
+    hypothesis.acoustic_cost += record.acoustic;  // in frame order, as the search added them
     if (record.olabel != 0) hypothesis.words.push_back({record.olabel, frame});
     if (record.ilabel != 0) {
       hypothesis.alignment.push_back(std::abs(record.ilabel));

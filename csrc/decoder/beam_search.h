@@ -96,8 +96,7 @@ class BeamSearch {
   struct Token {
     StateId state;
     int32_t record;        // last path record of the token's path, -1 for none
-    double cost;           // total cost so far
-    double acoustic;       // its acoustic part, summed frame by frame
+    double cost;           // total cost so far (its acoustic part is summed at traceback)
     uint64_t history;      // hash of the word sequence so far
     PhraseBoost::Node boost_node;  // phrase-boost automaton node (0 without boosting)
     int32_t next;          // next token of the same state (n-best), -1 for none
@@ -115,6 +114,7 @@ class BeamSearch {
     int32_t previous;
     Label ilabel;
     Label olabel;
+    float acoustic;  // the frame's acoustic cost (0 without ilabel): no frame is read twice
   };
 
   void InitDecoding();
@@ -143,8 +143,10 @@ class BeamSearch {
   // replaces the token with the same word history when cheaper, else takes a free place (fewer
   // than nbest tokens) or the place of the costliest one. Returns the slot used, or -1.
   int32_t Relax(const Token& from, const GraphArc* arc, double cost, bool self_loop);
-  // Writes `token`'s pending step as a path record.
-  void Commit(Token* token);
+  // Writes `token`'s pending step as a path record; `costs` are the acoustic costs of the frame
+  // the step read (this frame's unless said otherwise).
+  void Commit(Token* token, const float* costs);
+  void Commit(Token* token) { Commit(token, frame_costs_.data()); }
   // Drops path records no live token reaches (the arena otherwise grows with the utterance).
   void CompactRecords();
   // Refuses a second thread while one is inside a call (UsageError); released on return.
@@ -177,7 +179,8 @@ class BeamSearch {
   std::vector<PathRecord> records_;
   std::vector<int32_t> queue_;
   std::vector<double> cost_scratch_;    // for nth_element in Cutoff()
-  std::vector<float> frame_costs_;
+  std::vector<float> frame_costs_;           // this frame's, by input label
+  std::vector<float> previous_frame_costs_;  // the previous frame's (for its tokens' records)
   std::vector<int32_t> compaction_scratch_;
   size_t records_after_compaction_ = 0;
   int64_t frames_decoded_ = 0;
