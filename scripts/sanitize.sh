@@ -54,6 +54,10 @@ fi
 main_site=$("$python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
 venv_site=$("$venv/bin/python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
 echo "$main_site" > "$venv_site/main-venv.pth"
+# The console script, which some tests run next to sys.executable.
+printf '#!%s\nimport sys\nfrom pywfst.cli import main\nsys.exit(main())\n' "$venv/bin/python" \
+  > "$venv/bin/pywfst"
+chmod +x "$venv/bin/pywfst"
 
 case "$("$cxx" --version)" in
   *clang*) runtime=$("$cxx" -print-file-name=libclang_rt.asan-x86_64.so) ;;
@@ -62,19 +66,32 @@ esac
 [ -f "$runtime" ] || { echo "sanitize: ASan runtime not found: $runtime" >&2; exit 1; }
 
 export PYTHONPATH=$site
-export LD_PRELOAD=$runtime
-export ASAN_OPTIONS=detect_leaks=0
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# Like python -P, also in the tests' subprocesses: the working directory (the repository root)
+# must not shadow the package copy.
+export PYTHONSAFEPATH=1
+# libstdc++ too: ASan's __cxa_throw interceptor looks for the real one when it starts, and the
+# python executable does not link libstdc++ (every C++ exception would then abort).
+export LD_PRELOAD="$runtime $(g++ -print-file-name=libstdc++.so)"
+# Reports go to files too: pytest captures a test's stderr, and a halted process never shows it.
+logs=$out/logs
+rm -rf "$logs"
+mkdir -p "$logs"
+export ASAN_OPTIONS=detect_leaks=0:log_path=$logs/asan
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan
 # Make sure the tests will import the sanitized module, not the installed one.
-"$venv/bin/python" -P -c "
+"$venv/bin/python" -c "
 import sys, pywfst._core as core
 expected = '$site/pywfst/'
 if not core.__file__.startswith(expected):
     sys.exit(f'sanitize: imported {core.__file__}, not the sanitized module under {expected}')
 print('sanitize: testing', core.__file__)
 "
-# -P: the repository root (the working directory) must not shadow the package copy.
 status=0
-"$venv/bin/python" -P -m pytest -p no:cacheprovider "${@:-tests/}" || status=$?
+"$venv/bin/python" -m pytest -p no:cacheprovider "${@:-tests/}" || status=$?
 echo "sanitize: tests ran in $(($(date +%s) - built)) s, pytest exit status $status"
+if compgen -G "$logs/*" >/dev/null; then
+  echo "sanitize: sanitizer reports:"
+  cat "$logs"/*
+  status=1
+fi
 exit $status
