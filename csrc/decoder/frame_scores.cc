@@ -92,15 +92,19 @@ void ChunkScores::Append(const ScoreMatrix& chunk) {
   if (chunk.data == nullptr) throw InputError(Concat(what_, ": null data"));
   const int64_t item = static_cast<int64_t>(sizeof(float));
   const char* base = reinterpret_cast<const char*>(chunk.data);
-  // A bad frame rejects the whole chunk, before any of it is kept: the stream goes on.
-  std::vector<float> scratch(static_cast<size_t>(num_columns_));
-  for (int64_t t = 0; t < chunk.num_frames; ++t)
-    RowCosts(base + t * chunk.frame_stride * item, chunk.column_stride * item, num_columns_,
-             transform_, what_.c_str(), NumFramesReady() + t, scratch.data());
-  frames_.reserve(static_cast<size_t>((held_frames_ + chunk.num_frames) * num_columns_));
-  for (int64_t t = 0; t < chunk.num_frames; ++t)
-    for (int64_t j = 0; j < num_columns_; ++j)
-      frames_.push_back(LoadFloat(base + (t * chunk.frame_stride + j * chunk.column_stride) * item));
+  // The frames' costs are computed (and checked) here, into the space after the held frames,
+  // and kept only when the whole chunk is good: a bad chunk leaves the stream as it was.
+  const size_t held = frames_.size();
+  frames_.resize(held + static_cast<size_t>(chunk.num_frames * num_columns_));
+  try {
+    for (int64_t t = 0; t < chunk.num_frames; ++t)
+      RowCosts(base + t * chunk.frame_stride * item, chunk.column_stride * item, num_columns_,
+               transform_, what_.c_str(), NumFramesReady() + t,
+               frames_.data() + held + t * num_columns_);
+  } catch (...) {
+    frames_.resize(held);
+    throw;
+  }
   held_frames_ += chunk.num_frames;
 }
 
@@ -116,9 +120,8 @@ void ChunkScores::Costs(int64_t t, std::vector<float>* costs) const {
   if (t < first_frame_ || t >= NumFramesReady())
     throw std::logic_error(Concat("ChunkScores: frame ", t, " is not held"));
   costs->resize(static_cast<size_t>(num_columns_) + 1);
-  const int64_t item = static_cast<int64_t>(sizeof(float));
-  RowCosts(reinterpret_cast<const char*>(frames_.data() + (t - first_frame_) * num_columns_), item,
-           num_columns_, transform_, what_.c_str(), t, costs->data() + 1);
+  const float* frame = frames_.data() + (t - first_frame_) * num_columns_;
+  std::copy(frame, frame + num_columns_, costs->data() + 1);
 }
 
 }  // namespace pywfst

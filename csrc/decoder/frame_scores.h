@@ -59,9 +59,9 @@ class FrameScores : public ScoreSource {
   const char* what_;
 };
 
-// A stream's scores: chunks of [t, V] frames copied in as they arrive (any strides), read by
-// absolute frame number; frames the search has consumed can be dropped. Owns its copy of the
-// priors.
+// A stream's scores: chunks of [t, V] frames turned into costs as they arrive (any strides),
+// read by absolute frame number; frames the search has consumed can be dropped. Owns its copy
+// of the priors.
 class ChunkScores : public ScoreSource {
  public:
   ChunkScores(int64_t num_columns, const ScoreTransform& transform, std::string what);
@@ -82,7 +82,7 @@ class ChunkScores : public ScoreSource {
   ScoreTransform transform_;
   std::vector<float> priors_;
   std::string what_;
-  std::vector<float> frames_;  // held frames, row-major, from first_frame_ on
+  std::vector<float> frames_;  // held frames' costs, row-major, from first_frame_ on
   int64_t first_frame_ = 0;
   int64_t held_frames_ = 0;
 };
