@@ -66,13 +66,17 @@ def load_manifest(data: Path) -> dict:
 
 
 def graph_dir(data: Path) -> Path:
-    """The carried graph, with HCLG.fst unpacked next to its .gz (once)."""
-    graph = data / "graph"
-    if not (graph / "HCLG.fst").is_file():
-        partial = graph / "HCLG.fst.partial"
-        with gzip.open(graph / "HCLG.fst.gz", "rb") as gz, open(partial, "wb") as out:
+    """The carried graph unpacked beside the carried folder (`data`/../graph-unpacked: never
+    inside it, or the next call would carry HCLG.fst's 71 MiB), once per HCLG.fst.gz."""
+    packed = data / "graph"
+    graph = data.parent / "graph-unpacked"
+    stamp = f"{(packed / 'HCLG.fst.gz').stat().st_size} {(packed / 'HCLG.fst.gz').stat().st_mtime}"
+    if not (graph / "source").is_file() or (graph / "source").read_text() != stamp:
+        shutil.rmtree(graph, ignore_errors=True)
+        shutil.copytree(packed, graph, ignore=shutil.ignore_patterns("HCLG.fst.gz"))
+        with gzip.open(packed / "HCLG.fst.gz", "rb") as gz, open(graph / "HCLG.fst", "wb") as out:
             shutil.copyfileobj(gz, out, 1 << 20)
-        partial.rename(graph / "HCLG.fst")
+        (graph / "source").write_text(stamp)
     return graph
 
 

@@ -100,7 +100,7 @@ def build_graph(lm: Path, tokens: Path, frame_shift: float, out: Path) -> dict:
         pywfst.build_graph(tokens, full, spell=True, word_boundary="|", lm=lm,
                            frame_shift=frame_shift, force=True, progress=False)
     info = json.loads(info_path.read_text())
-    if out.exists():
+    if out.exists():  # (with anything an older bench.py unpacked into it)
         shutil.rmtree(out)
     out.mkdir(parents=True)
     for name in ("words.txt", "tokens.txt", "graph.json", "pronunciations.txt"):

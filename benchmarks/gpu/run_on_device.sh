@@ -123,5 +123,6 @@ if want bench; then
   [[ -f $OUT/results.md ]] && cat "$OUT/results.md"
 fi
 
+[[ $DRY == 1 ]] && say "carried folder now: $(du -sm "$DATA" | cut -f1) MiB (with the tree: < 64)"
 say "done in $((SECONDS - T0)) s; failed: ${FAILED[*]:-none}"
 (( ${#FAILED[@]} == 0 ))
