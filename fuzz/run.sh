@@ -8,9 +8,9 @@
 #   --runs R     stop a harness after R executions instead (N then only bounds it)
 #   HARNESS      any of: fst_reader decode tokens lexicon lexiconp arpa graph_json (default all)
 #
-# Needs clang with its libFuzzer runtime (Debian: clang libclang-rt-dev), cmake, and the
-# project's venv (PYTHON, default .venv/bin/python) for pybind11 and the Python harnesses;
-# atheris is installed from PyPI into build/fuzz/pydeps when missing.
+# Needs clang with its libFuzzer runtime (Debian: clang libclang-rt-dev) and the
+# project's venv (PYTHON, default .venv/bin/python) with pywfst installed; atheris, pybind11
+# and cmake are installed from PyPI into build/fuzz/pydeps when missing.
 #
 # Seeds come from fuzz/corpus/HARNESS (committed); the growing corpora, logs and crash inputs
 # stay under build/fuzz/ (corpus/, logs/, artifacts/). Rerun one crash input with
@@ -37,6 +37,19 @@ python=${PYTHON:-$root/.venv/bin/python}
 out=$root/build/fuzz
 mkdir -p "$out/logs" "$out/artifacts" "$out/corpus"
 
+# atheris, and pybind11 for reading csrc/CMakeLists.txt (a plain `pip install .` leaves it out),
+# come from PyPI into build/fuzz/pydeps when the venv lacks them.
+export PYTHONPATH=$out/pydeps${PYTHONPATH:+:$PYTHONPATH}
+for module in atheris pybind11; do
+  if ! "$python" -c "import $module" 2>/dev/null; then
+    "$python" -m pip install -q --target "$out/pydeps" "$module"
+  fi
+done
+if ! command -v cmake >/dev/null; then  # the cmake wheel, when the machine has none
+  [ -x "$out/pydeps/bin/cmake" ] || "$python" -m pip install -q --target "$out/pydeps" cmake
+  export PATH=$out/pydeps/bin:$PATH
+fi
+
 started=$(date +%s)
 wants_native=false
 for h in "${harnesses[@]}"; do [[ " ${native[*]} " == *" $h "* ]] && wants_native=true; done
@@ -44,10 +57,6 @@ if $wants_native; then
   cmake -S fuzz -B "$out/native" -DCMAKE_CXX_COMPILER="${CXX:-clang++}" \
     -DPython_EXECUTABLE="$python" -Dpybind11_DIR="$("$python" -m pybind11 --cmakedir)" >/dev/null
   cmake --build "$out/native" -j 2 >/dev/null
-fi
-export PYTHONPATH=$out/pydeps${PYTHONPATH:+:$PYTHONPATH}
-if ! "$python" -c "import atheris" 2>/dev/null; then
-  "$python" -m pip install -q --target "$out/pydeps" atheris
 fi
 echo "fuzz: built in $(($(date +%s) - started)) s"
 
