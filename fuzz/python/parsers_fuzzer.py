@@ -52,8 +52,10 @@ OPEN_FINDINGS = {
     # exceed 1 (a positive log10) when they sum above 1: the rewritten ARPA is then rejected
     ("InputFileError", "grammar.py", "_raise_number_error"),
     # write_arpa_with_unk reads the text before \data\ (which read_arpa_summary skips) as
-    # n-grams: a "\1-grams:" line there followed by a one-field line raises IndexError
+    # n-grams: a "\1-grams:" line there followed by a one-field line raises IndexError, more
+    # sections there than the header counts raise KeyError
     ("IndexError", "grammar.py", "write_arpa_with_unk"),
+    ("KeyError", "grammar.py", "write_arpa_with_unk"),
 }
 
 
