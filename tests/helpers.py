@@ -136,3 +136,20 @@ def g_cost(grammar: fst.Fst, word_ids: Sequence[int], backoff_id: int) -> float:
         state = backoff.nextstate
     return cost + float(grammar.final(state))
 
+
+
+def simulated_utterances(char_setup, count: int, seed: int, boundary: bool = True,
+                         peak: float = 3.0, noise: float = 1.5) -> list:
+    """CTC log-probabilities for the first ``count`` corpus sentences, spelled with char tokens
+    (and '|' after each word when ``boundary``)."""
+    import numpy as np
+
+    from pywfst.synthetic import simulate_ctc_emissions
+
+    rng = np.random.default_rng(seed)
+    ids = char_setup["token_ids"]
+    result = []
+    for sentence in char_setup["sentences"][:count]:
+        tokens = [t for w in sentence for t in [ids[c] for c in w] + ([ids["|"]] if boundary else [])]
+        result.append(simulate_ctc_emissions(tokens, len(ids), rng, peak=peak, noise=noise))
+    return result

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import pywfst
-from pywfst.synthetic import simulate_ctc_emissions as synthetic_emissions
+from helpers import simulated_utterances
 
 
 @pytest.fixture(scope="module")
@@ -17,13 +17,8 @@ def graph(char_setup, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def utterances(char_setup):
-    rng = np.random.default_rng(3)
-    ids = char_setup["token_ids"]
-    result = []
-    for sentence in char_setup["sentences"][:12]:
-        tokens = [t for w in sentence for t in [ids[c] for c in w] + [ids["|"]]]
-        result.append((sentence, synthetic_emissions(tokens, len(ids), rng, peak=6.0, noise=1.0)))
-    return result
+    return list(zip(char_setup["sentences"][:12],
+                    simulated_utterances(char_setup, 12, seed=3, peak=6.0, noise=1.0)))
 
 
 def test_clean_emissions_decode_to_the_sentence(graph, utterances):

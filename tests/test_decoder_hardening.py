@@ -15,7 +15,7 @@ import pytest
 import pywrapfst as fst
 
 import pywfst
-from pywfst.synthetic import simulate_ctc_emissions
+from helpers import simulated_utterances
 
 
 @pytest.fixture(scope="module")
@@ -26,13 +26,7 @@ def graph(char_setup, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def utterances(char_setup):
-    rng = np.random.default_rng(11)
-    ids = char_setup["token_ids"]
-    result = []
-    for sentence in char_setup["sentences"][:16]:
-        tokens = [t for w in sentence for t in [ids[c] for c in w] + [ids["|"]]]
-        result.append(simulate_ctc_emissions(tokens, len(ids), rng, peak=3.0, noise=1.5))
-    return result
+    return simulated_utterances(char_setup, 16, seed=11)
 
 
 def run_python(code: str, timeout: float = 120) -> subprocess.CompletedProcess:
