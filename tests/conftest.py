@@ -1,9 +1,14 @@
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+# The tests' `python -c` subprocesses run in the repository root: without this, Python puts the
+# working directory first on their path and imports the source tree's pywfst (no built _core)
+# instead of the installed one.
+os.environ["PYTHONSAFEPATH"] = "1"
 
 from helpers import make_corpus, train_arpa, write_char_tokens, write_spelling_lexicon  # noqa: E402
 
