@@ -194,9 +194,8 @@ class Decoder:
         # One assignment: a call running in another thread keeps the state it started with.
         self._classes = _ClassState.of(self.graph, by_slot)
 
-    def _check_columns(self, scores: np.ndarray, what: str) -> None:
+    def _check_columns(self, columns: int, what: str) -> None:
         expected = self.graph.emission_columns
-        columns = scores.shape[-1]
         if expected is None or columns == expected or (columns > expected and
                                                        self.allow_extra_columns):
             return
@@ -254,7 +253,7 @@ class Decoder:
         if self._device_search is not None:
             return self._decode_on_device([emissions], ["emissions"], boost)[0]
         scores = as_score_array(emissions)
-        self._check_columns(scores, "emissions")
+        self._check_columns(scores.shape[-1], "emissions")
         native_boost = self._native_boost(boost)
         classes = self._classes
         try:
@@ -313,7 +312,7 @@ class Decoder:
             return self._decode_on_device(batch, labels, boost)
         batch = [as_score_array(e, label) for e, label in zip(batch, labels)]
         for scores, label in zip(batch, labels):
-            self._check_columns(scores, label)
+            self._check_columns(scores.shape[-1], label)
         if not batch:
             return []
         classes = self._classes
@@ -323,7 +322,6 @@ class Decoder:
                                      classes=classes.native, **self._transform())
         return [self._result(n, classes) for n in natives]
 
-
     def _decode_on_device(self, batch: list, labels: List[str], boost) -> List[Result]:
         """The GPU search (or its CPU simulation) over a list of [T, V] utterances."""
         classes = self._classes
@@ -332,7 +330,7 @@ class Decoder:
         for scores, label in zip(batch, labels):
             item, keep = device_scores(scores, label, self.device, as_score_array)
             columns = item[2] if isinstance(item, tuple) else item.shape[1]
-            self._check_columns(np.empty((0, columns)), label)
+            self._check_columns(columns, label)
             items.append(item)
             alive.append(keep)
         if not items:

@@ -96,7 +96,7 @@ class Stream:
         from .decoder import as_score_array
 
         scores = as_score_array(chunk, "chunk", allow_empty=True)
-        self._decoder._check_columns(scores, "chunk")
+        self._decoder._check_columns(scores.shape[-1], "chunk")
         if self._native is None:
             d = self._decoder
             self._native = _core.DecoderStream(

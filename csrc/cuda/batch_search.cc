@@ -37,8 +37,7 @@ DeviceGraph::DeviceGraph(std::shared_ptr<const CsrGraph> graph, std::shared_ptr<
   if (g.NumNonterminalArcs() > 0)
     throw InputError("the graph has class slots; decode it on the CPU (device='cpu')");
   const StateId n = g.NumStates();
-  const int64_t num_arcs = g.ArcBegin(n - 1) + static_cast<int64_t>(g.EmittingArcs(n - 1).size() +
-                                                                    g.EpsilonArcs(n - 1).size());
+  const int64_t num_arcs = g.NumEmittingArcs() + g.NumEpsilonArcs();  // no nonterminals here
   if (num_arcs >= int64_t{kNoArc})
     throw InputError(Concat("the graph has ", num_arcs, " arcs; the GPU decoder takes fewer than ",
                             kNoArc));

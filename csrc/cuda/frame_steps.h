@@ -50,6 +50,10 @@ struct Pass {
     return mask == kActive ? c.active != 0 : mask == kStarting ? c.starting != 0 : c.finishing != 0;
   }
   PYWFST_HD int64_t Offset(int32_t lane) const { return int64_t{lane} * view.capacity; }
+  // The lane's acoustic costs of this frame, by input label (FrameCosts writes them).
+  PYWFST_HD float* AcousticCosts(int32_t lane) const {
+    return view.frame_costs + int64_t{lane} * (view.num_columns + 1);
+  }
 };
 
 PYWFST_HD inline float CostOf(uint64_t packed) {
@@ -116,7 +120,7 @@ struct FrameCosts {
     if (item != 0 || !pass.Selected(lane)) return;
     const BatchView& v = pass.view;
     LaneControl& c = v.control[lane];
-    float* out = v.frame_costs + int64_t{lane} * (v.num_columns + 1);
+    float* out = pass.AcousticCosts(lane);
     const float* row = c.scores + c.frame * c.frame_stride;
     float max_value = -kInfinity;
     for (int32_t j = 0; j < c.num_columns; ++j) {
@@ -213,7 +217,7 @@ struct Bound {
     const int32_t slot = v.token_slot[v.previous][pass.Offset(lane) + token];
     const int32_t state = v.keys[v.previous][pass.Offset(lane) + slot];
     const float cost = PackedCost(c.best_token);
-    const float* acoustic = v.frame_costs + int64_t{lane} * (v.num_columns + 1);
+    const float* acoustic = pass.AcousticCosts(lane);
     for (int64_t a = v.graph.arc_begin[state] + item; a < v.graph.epsilon_begin[state];
          a += kArcThreads) {
       const float candidate = cost + v.graph.weight[a] + acoustic[v.graph.ilabel[a]];
@@ -236,7 +240,7 @@ struct Expand {
     const float cost = CostOf(v.packed[v.previous][base + slot]);
     if (!(cost < c.cutoff)) return;
     const int32_t state = v.keys[v.previous][base + slot];
-    const float* acoustic = v.frame_costs + int64_t{lane} * (v.num_columns + 1);
+    const float* acoustic = pass.AcousticCosts(lane);
     const int32_t current = pass.Current();
     const float bound = parallel::FromOrderedBits(c.bound_bits);
     for (int64_t a = v.graph.arc_begin[state] + first; a < v.graph.epsilon_begin[state];
