@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import pywfst
-from test_cuda_decoder import agreement, graphs, utterances  # noqa: F401  (graphs: a fixture)
+from test_cuda_decoder import (agreement, assert_same_best_paths, graphs,  # noqa: F401
+                               utterances)  # graphs: a fixture
 
 UNAVAILABLE = pywfst._core.cuda_unavailable_reason(0)
 pytestmark = pytest.mark.skipif(bool(UNAVAILABLE), reason=UNAVAILABLE)
@@ -55,16 +56,7 @@ def test_same_best_path_as_the_cpu_search(graphs, char_setup, name, beam, max_ac
     options = {"beam": beam, "max_active": max_active, "min_active": min_active}
     expected = pywfst.Decoder(graph, **options).decode_batch(batch)
     got = pywfst.Decoder(graph, device="cuda", lanes=lanes, **options).decode_batch(batch)
-    assert agreement(expected, got) >= 0.99, [
-        (i, a.words, a.cost, b.words, b.cost) for i, (a, b) in enumerate(zip(expected, got))
-        if a.words != b.words or abs(a.cost - b.cost) >= 1e-3][:10]
-    for a, b in zip(expected, got):
-        if a.words == b.words:
-            assert b.reached_final == a.reached_final
-            assert b.acoustic_cost == pytest.approx(a.acoustic_cost, abs=2e-3)
-            assert b.graph_cost == pytest.approx(a.graph_cost, abs=2e-3)
-            assert b.num_frames == a.num_frames
-    assert [r.word_times for r in got[:5]] == [r.word_times for r in expected[:5]]
+    assert_same_best_paths(expected, got)
 
 
 def test_same_results_on_every_run_in_any_order(graphs, char_setup):

@@ -5,7 +5,7 @@ import pytest
 import pywrapfst as fst
 
 import pywfst
-from pywfst.synthetic import simulate_ctc_emissions as synthetic_emissions
+from helpers import simulated_utterances
 
 kaldifst = pytest.importorskip("kaldifst")
 kaldi_decoder = pytest.importorskip("kaldi_decoder")
@@ -23,18 +23,6 @@ def setups(char_setup, tmp_path_factory):
         graphs[name] = pywfst.build_graph(char_setup["tokens"], root / name, lm=char_setup["lm"],
                                           progress=False, **kwargs)
     return graphs
-
-
-def _utterances(char_setup, count, seed, with_boundary):
-    rng = np.random.default_rng(seed)
-    ids = char_setup["token_ids"]
-    result = []
-    for sentence in char_setup["sentences"][:count]:
-        tokens = []
-        for word in sentence:
-            tokens += [ids[c] for c in word] + ([ids["|"]] if with_boundary else [])
-        result.append(synthetic_emissions(tokens, len(ids), rng, peak=3.0, noise=1.5))
-    return result
 
 
 def _kaldi_best(graph_fst, emissions, beam, max_active, min_active):
@@ -56,7 +44,7 @@ def test_same_best_path_as_kaldi(setups, char_setup, name, beam, max_active, min
     graph = setups[name]
     graph_fst = kaldifst.StdVectorFst.read(str(graph.fst_path))
     decoder = pywfst.Decoder(graph, beam=beam, max_active=max_active, min_active=min_active)
-    utterances = _utterances(char_setup, 100, seed=1, with_boundary=name == "spell-boundary")
+    utterances = simulated_utterances(char_setup, 100, seed=1, boundary=name == "spell-boundary")
     same = 0
     for emissions in utterances:
         words, cost = _kaldi_best(graph_fst, emissions, beam, max_active, min_active)
