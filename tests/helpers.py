@@ -153,3 +153,16 @@ def simulated_utterances(char_setup, count: int, seed: int, boundary: bool = Tru
         tokens = [t for w in sentence for t in [ids[c] for c in w] + ([ids["|"]] if boundary else [])]
         result.append(simulate_ctc_emissions(tokens, len(ids), rng, peak=peak, noise=noise))
     return result
+
+
+def write_fst(path, arcs, finals, num_states):
+    """An OpenFst file of (source, ilabel, olabel, weight, target) arcs; state 0 starts."""
+    graph = fst.VectorFst()
+    for _ in range(num_states):
+        graph.add_state()
+    graph.set_start(0)
+    for source, ilabel, olabel, weight, target in arcs:
+        graph.add_arc(source, fst.Arc(ilabel, olabel, fst.Weight("tropical", weight), target))
+    for state in finals:
+        graph.set_final(state)
+    graph.write(str(path))

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 import pywfst
-from helpers import VOCABULARY, train_bpe
+from helpers import VOCABULARY, train_bpe, write_fst
 from pywfst.cli import cli
 from pywfst.synthetic import simulate_ctc_emissions
 
@@ -245,6 +245,44 @@ def test_native_compiler_checks_entries(graph_pairs):
     topology = _core.CsrGraph.load(str(graph_pairs["ctc"][1].path / "topology.fst"))
     with pytest.raises(ValueError, match="contexts: 500 is not a state"):
         _core.ClassCompiler(topology, [0, 500], -1)
+
+
+def _topology_compiler(tmp_path, arcs, num_states, optional_token=-1):
+    from pywfst import _core
+
+    write_fst(tmp_path / "topology.fst", arcs, range(num_states), num_states)
+    topology = _core.CsrGraph.load(str(tmp_path / "topology.fst"))
+    return _core.ClassCompiler(topology, [0], optional_token)
+
+
+def _one_word(compiler, tokens):
+    return compiler.compile([5], [0, 1], [0, len(tokens)], tokens, [0, 1], [0], [0.0])
+
+
+def test_topology_that_reads_a_token_without_a_frame_is_refused(tmp_path):
+    # Such a token lets a class entry be passed in no time: through the main graph's epsilon
+    # arcs that is a cycle, of negative cost when the entry is boosted.
+    blank_read, token_1_read = (0, 1, 1, 0.0, 0), (0, 2, 2, 0.0, 0)
+    compiler = _topology_compiler(tmp_path, [blank_read, token_1_read, (0, 0, 3, 0.0, 0)], 1)
+    assert _one_word(compiler, [1]).num_entries == 1
+    with pytest.raises(ValueError, match="class word 0: the topology reads token 2 without a frame"):
+        _one_word(compiler, [2])
+    with pytest.raises(ValueError, match="optional_token: the topology reads token 2 without"):
+        _topology_compiler(tmp_path, [blank_read, token_1_read, (0, 0, 3, 0.0, 0)], 1, 2)
+
+
+def test_topology_with_a_negative_epsilon_cycle_is_refused(tmp_path):
+    arcs = [(0, 1, 1, 0.0, 0), (0, 2, 2, 0.0, 1), (1, 0, 0, -1.0, 2), (2, 0, 0, 0.5, 1)]
+    with pytest.raises(ValueError, match="class sub-graph: the epsilon arcs .* negative cost"):
+        _one_word(_topology_compiler(tmp_path, arcs, 3), [1])
+    arcs[3] = (2, 0, 0, 1.0, 1)
+    assert _one_word(_topology_compiler(tmp_path, arcs, 3), [1]).num_entries == 1
+
+
+def test_topology_with_huge_output_labels_compiles_in_small_memory(tmp_path):
+    # A dense (state x label) table would need 64 states x 2^30 labels here.
+    arcs = [(s, 1, 2, 0.0, (s + 1) % 64) for s in range(64)] + [(0, 0, 2**30, 0.0, 0)]
+    assert _one_word(_topology_compiler(tmp_path, arcs, 64), [1, 1]).num_entries == 1
 
 
 def test_cli_builds_slots(char_setup, tmp_path):

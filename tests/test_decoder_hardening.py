@@ -15,7 +15,7 @@ import pytest
 import pywrapfst as fst
 
 import pywfst
-from helpers import simulated_utterances
+from helpers import simulated_utterances, write_fst
 
 
 @pytest.fixture(scope="module")
@@ -128,18 +128,6 @@ def test_ctrl_c_stops_a_long_decode(graph, call):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("interrupted after")
     assert float(result.stdout.split()[-1]) < 10.0, result.stdout
-
-
-def write_fst(path, arcs, finals, num_states):
-    graph = fst.VectorFst()
-    for _ in range(num_states):
-        graph.add_state()
-    graph.set_start(0)
-    for source, ilabel, olabel, weight, target in arcs:
-        graph.add_arc(source, fst.Arc(ilabel, olabel, fst.Weight("tropical", weight), target))
-    for state in finals:
-        graph.set_final(state)
-    graph.write(str(path))
 
 
 def foreign_graph(directory, arcs, finals, num_states, words):

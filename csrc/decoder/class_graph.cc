@@ -65,29 +65,44 @@ ClassCompiler::ClassCompiler(const CsrGraph& topology, const std::vector<int32_t
     is_context_[context] = true;
   }
   contexts_.assign(contexts.begin(), contexts.end());
-  std::vector<int64_t> state_begin{0};
+  state_begin_.push_back(0);
   for (StateId t = 0; t < num_states; ++t) {
     const size_t first = arcs_.size();
     for (const ArcRange& range : {topology.EmittingArcs(t), topology.EpsilonArcs(t)})
       for (const GraphArc& arc : range) arcs_.push_back({arc.ilabel, arc.olabel, arc.weight, arc.nextstate});
     std::stable_sort(arcs_.begin() + static_cast<int64_t>(first), arcs_.end(),
                      [](const TopologyArc& a, const TopologyArc& b) { return a.olabel < b.olabel; });
-    state_begin.push_back(static_cast<int64_t>(arcs_.size()));
+    state_begin_.push_back(static_cast<int64_t>(arcs_.size()));
   }
   if (arcs_.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max()))
     throw InputError(Concat("topology: ", arcs_.size(), " arcs are too many"));
-  for (const TopologyArc& arc : arcs_) max_token_label_ = std::max(max_token_label_, arc.olabel);
+  for (const TopologyArc& arc : arcs_) {
+    max_token_label_ = std::max(max_token_label_, arc.olabel);
+    if (arc.ilabel == 0 && arc.olabel != 0) frameless_labels_.push_back(arc.olabel);
+  }
+  std::sort(frameless_labels_.begin(), frameless_labels_.end());
+  frameless_labels_.erase(std::unique(frameless_labels_.begin(), frameless_labels_.end()),
+                          frameless_labels_.end());
   if (optional_token_ < -1 || optional_token_ + 1 > max_token_label_)
     throw InputError(Concat("optional_token: ", optional_token_, " is not a token of the topology"));
-  const int32_t row = max_token_label_ + 2;
-  label_begin_.resize(static_cast<size_t>(num_states) * row);
-  for (StateId t = 0; t < num_states; ++t) {
-    int64_t a = state_begin[t];
-    for (Label label = 0; label < row; ++label) {
-      while (a < state_begin[t + 1] && arcs_[a].olabel < label) ++a;
-      label_begin_[static_cast<size_t>(t) * row + label] = static_cast<int32_t>(a);
-    }
-  }
+  if (optional_token_ >= 0 && ReadWithoutFrame(optional_token_))
+    throw InputError(Concat("optional_token: the topology reads token ", optional_token_,
+                            " without a frame (an arc with input label 0)"));
+}
+
+std::pair<const ClassCompiler::TopologyArc*, const ClassCompiler::TopologyArc*>
+ClassCompiler::ArcsOf(StateId t, Label olabel) const {
+  const TopologyArc* first = arcs_.data() + state_begin_[t];
+  const TopologyArc* last = arcs_.data() + state_begin_[t + 1];
+  first = std::lower_bound(first, last, olabel,
+                           [](const TopologyArc& arc, Label label) { return arc.olabel < label; });
+  last = std::upper_bound(first, last, olabel,
+                          [](Label label, const TopologyArc& arc) { return label < arc.olabel; });
+  return {first, last};
+}
+
+bool ClassCompiler::ReadWithoutFrame(Label token) const {
+  return std::binary_search(frameless_labels_.begin(), frameless_labels_.end(), token + 1);
 }
 
 std::shared_ptr<const ClassGraph> ClassCompiler::Compile(const std::vector<ClassWord>& words,
@@ -100,10 +115,14 @@ std::shared_ptr<const ClassGraph> ClassCompiler::Compile(const std::vector<Class
       throw InputError(Concat("class word ", w, ": no pronunciation"));
     for (const std::vector<Label>& tokens : words[w].pronunciations) {
       if (tokens.empty()) throw InputError(Concat("class word ", w, ": an empty pronunciation"));
-      for (Label token : tokens)
+      for (Label token : tokens) {
         if (token < 0 || token + 1 > max_token_label_)
           throw InputError(Concat("class word ", w, ": token ", token,
                                   " is not a token of the graph's topology"));
+        if (ReadWithoutFrame(token))
+          throw InputError(Concat("class word ", w, ": the topology reads token ", token,
+                                  " without a frame (an arc with input label 0)"));
+      }
     }
   }
   auto result = std::make_shared<ClassGraph>();
@@ -250,6 +269,8 @@ std::shared_ptr<const ClassGraph> ClassCompiler::Compile(const std::vector<Class
   std::vector<float> finals(states.size(), std::numeric_limits<float>::infinity());
   result->graph_ = std::make_unique<CsrGraph>(0, std::move(finals), arcs, offsets,
                                               "class sub-graph");
+  if (!result->graph_->NegativeEpsilonCycle().empty())
+    throw InputError(result->graph_->NegativeEpsilonCycle());
   return result;
 }
 

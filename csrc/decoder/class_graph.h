@@ -86,8 +86,10 @@ class ClassCompiler {
                 Label optional_token);
 
   // Throws InputError naming the word or entry (by index) for a label <= 0, a word without
-  // pronunciations, an empty pronunciation, a token the topology cannot read, an entry without
-  // words or with a word index out of range, or a cost that is not finite.
+  // pronunciations, an empty pronunciation, a token the topology cannot read or reads without a
+  // frame (an entry could then be passed in no time, around a cycle), an entry without words or
+  // with a word index out of range, or a cost that is not finite; and when the topology's
+  // epsilon arcs form a cycle of negative cost.
   std::shared_ptr<const ClassGraph> Compile(const std::vector<ClassWord>& words,
                                             const std::vector<ClassEntry>& entries) const;
 
@@ -99,15 +101,13 @@ class ClassCompiler {
     StateId nextstate;
   };
   // The topology's arcs of state `t` with output label `olabel` (0: those without one).
-  std::pair<const TopologyArc*, const TopologyArc*> ArcsOf(StateId t, Label olabel) const {
-    const int32_t* row = label_begin_.data() + static_cast<size_t>(t) * (max_token_label_ + 2);
-    return {arcs_.data() + row[olabel], arcs_.data() + row[olabel + 1]};
-  }
+  std::pair<const TopologyArc*, const TopologyArc*> ArcsOf(StateId t, Label olabel) const;
+  // Whether an arc reads token `token` (output label token + 1) with input label 0.
+  bool ReadWithoutFrame(Label token) const;
 
   std::vector<TopologyArc> arcs_;  // sorted by (state, output label)
-  // Per state s and label l in [0, max_token_label_ + 1]: the first arc of s with an output
-  // label >= l (a dense table: topologies have few states and labels).
-  std::vector<int32_t> label_begin_;
+  std::vector<int64_t> state_begin_;  // state t's arcs are [state_begin_[t], state_begin_[t + 1])
+  std::vector<Label> frameless_labels_;  // sorted output labels of arcs with input label 0
   std::vector<StateId> contexts_;
   std::vector<bool> is_context_;
   Label optional_token_;

@@ -211,10 +211,6 @@ void Run(const uint8_t* data, size_t size) {
 
   const std::unique_ptr<PhraseBoost> boost = (flags & 8) ? ReadBoost(&in) : nullptr;
   ClassGraphs classes;
-  // While the class-slot hang (fuzz/README.md, open findings) is not fixed, a campaign can set
-  // DECODE_FUZZER_SKIP_CLASSES to go on through the rest of the search.
-  static const bool skip_classes = std::getenv("DECODE_FUZZER_SKIP_CLASSES") != nullptr;
-  if ((flags & 16) && skip_classes) return;
   if (flags & 16) classes.push_back(ReadClass(&in));
 
   options.Check();

@@ -19,6 +19,7 @@ import sys
 import traceback
 import types
 import tempfile
+from typing import Set, Tuple
 from pathlib import Path
 
 import atheris
@@ -44,19 +45,7 @@ INPUT = WORK / "input.txt"
 
 # Findings already reported and not fixed yet, as (exception type, file, function) where it was
 # raised: tolerated so that a run goes on to find others. Remove an entry once it is fixed.
-OPEN_FINDINGS = {
-    # graph.json: a word_boundary that is not an object with token_id and optional
-    ("KeyError", "graph_dir.py", "optional_token_ids"),
-    ("TypeError", "graph_dir.py", "optional_token_ids"),
-    # write_arpa_with_unk gives <unk> the summed probability of the OOV unigrams, which can
-    # exceed 1 (a positive log10) when they sum above 1: the rewritten ARPA is then rejected
-    ("InputFileError", "grammar.py", "_raise_number_error"),
-    # write_arpa_with_unk reads the text before \data\ (which read_arpa_summary skips) as
-    # n-grams: a "\1-grams:" line there followed by a one-field line raises IndexError, more
-    # sections there than the header counts raise KeyError
-    ("IndexError", "grammar.py", "write_arpa_with_unk"),
-    ("KeyError", "grammar.py", "write_arpa_with_unk"),
-}
+OPEN_FINDINGS: Set[Tuple[str, str, str]] = set()  # none open
 
 
 def open_finding(error: BaseException) -> bool:

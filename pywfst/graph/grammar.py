@@ -50,6 +50,8 @@ def _arpa_lines(path: Union[str, Path]) -> Iterator[Tuple[int, str]]:
 
 def _parse_float(text: str, path, line_no: int, what: str) -> float:
     try:
+        if "_" in text:  # Python reads "-1_0" as -10, kaldilm as -1
+            raise ValueError(text)
         value = float(text)
     except ValueError:
         raise InputFileError(path, line_no, f"{what} {text!r} is not a number") from None
@@ -89,7 +91,7 @@ def read_arpa_summary(path: Union[str, Path]) -> ArpaSummary:
                     path, line_no, f"a {order}-gram line needs a log10 prob, {order} word(s) and "
                     f"an optional backoff; got {len(fields)} fields")
             try:  # -FLOAT32_MAX <= prob <= 0, |backoff| <= FLOAT32_MAX (so neither nan nor inf)
-                valid = -FLOAT32_MAX <= float(fields[0]) <= 0.0 and (
+                valid = "_" not in line and -FLOAT32_MAX <= float(fields[0]) <= 0.0 and (
                     num_words == order or -FLOAT32_MAX <= float(fields[-1]) <= FLOAT32_MAX)
             except ValueError:
                 valid = False
@@ -154,14 +156,18 @@ def read_arpa_summary(path: Union[str, Path]) -> ArpaSummary:
 
 def write_arpa_with_unk(source: ArpaSummary, oov_words: Set[str], unk: str,
                         out_path: Union[str, Path]) -> Dict[int, int]:
-    """Rewrites an ARPA so that the unigram probability mass of ``oov_words`` goes to ``unk``
-    (summed) and every higher-order n-gram holding one of them is removed. Returns new counts."""
+    """Rewrites an ARPA validated by :func:`read_arpa_summary` so that the unigram probability
+    mass of ``oov_words`` goes to ``unk`` (summed) and every higher-order n-gram holding one of
+    them is removed. Returns new counts."""
     unk_log10: Optional[float] = None
     unk_backoff = ""
     kept: Dict[int, List[str]] = {n: [] for n in source.counts}
     order = 0
-    in_ngrams = False
+    in_ngrams, in_preamble = False, True
     for _, line in _arpa_lines(source.path):
+        if in_preamble:  # free text before \data\, as read_arpa_summary skips it
+            in_preamble = line != "\\data\\"
+            continue
         if line.startswith("\\"):
             in_ngrams = line.endswith("-grams:")
             order += in_ngrams
@@ -180,7 +186,8 @@ def write_arpa_with_unk(source: ArpaSummary, oov_words: Set[str], unk: str,
             continue
         kept[order].append(line)
     if unk_log10 is not None:
-        kept[1].append(f"{unk_log10:.6f} {unk}{unk_backoff}")
+        # A sum above 1 (rounding, or unigrams that are not normalized) is capped at 1.
+        kept[1].append(f"{min(unk_log10, 0.0):.6f} {unk}{unk_backoff}")
     with open(out_path, "w", encoding="utf-8") as out:
         out.write("\\data\\\n")
         for n, lines in kept.items():
