@@ -76,18 +76,18 @@ class ClassCompiler:
         """A class in flat form (see the binding's docstring); ValueError names the word or entry."""
 
 class DecoderOptions:
-    """Pruning options of the beam search (defaults of Kaldi's lattice decoders)."""
+    """The decoder's options (csrc/decoder/decoder_options.h): one attribute per entry of
+    specs(), each option written once there."""
 
-    beam: float
-    max_active: int
-    min_active: int
-    beam_delta: float
-    nbest: int
-    lattice_beam: float
-    boost_nodes_per_state: int
     def __init__(self) -> None: ...
+    def __getattr__(self, name: str) -> Union[int, float]: ...
+    def __setattr__(self, name: str, value: Union[int, float]) -> None: ...
     def check(self) -> None:
         """Raise ValueError naming the first invalid option."""
+    @staticmethod
+    def specs() -> List[Dict[str, Any]]:
+        """Each option: name, type ('int' or 'float'), default, low, low_excluded, high, doc,
+        expected (the range in words)."""
 
 class Hypothesis:
     """One path: word ids, frames, per-frame alignment and costs."""
@@ -132,14 +132,13 @@ class BeamSearch:
     second thread meanwhile raises RuntimeError. Ctrl-C raises KeyboardInterrupt."""
 
     def __init__(self, graph: CsrGraph, options: DecoderOptions) -> None: ...
-    def decode(self, scores: "numpy.ndarray", acoustic_scale: float = 1.0,
-               log_softmax: bool = False,
+    def decode(self, scores: "numpy.ndarray", log_softmax: bool = False,
                log_priors: Optional["numpy.ndarray"] = None,
                boost: Optional[PhraseBoost] = None,
                classes: Sequence[Optional[ClassGraph]] = ()) -> DecodeResult: ...
 
 def decode_batch(graph: CsrGraph, options: DecoderOptions, batch: Sequence["numpy.ndarray"],
-                 acoustic_scale: float = 1.0, log_softmax: bool = False,
+                 log_softmax: bool = False,
                  log_priors: Optional["numpy.ndarray"] = None, num_threads: int = 0,
                  names: Optional[Sequence[str]] = None,
                  boost: Optional[PhraseBoost] = None,

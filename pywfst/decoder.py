@@ -5,8 +5,7 @@ from __future__ import annotations
 import collections.abc
 import dataclasses
 import functools
-import math
-import numbers
+import inspect
 import queue
 import reprlib
 import threading
@@ -21,7 +20,9 @@ from .class_slots import (ClassEntries, EntrySpec, Pronunciations, slot_index, s
                           slot_of_label)
 from .device import (CPU, check_device_features, check_strided, device_scores, is_cuda_tensor,
                      parse_device)
+from . import options as search_options
 from .graph import Graph
+from .options import as_number
 from .result import Result
 from .word_alignment import word_spans
 
@@ -62,22 +63,6 @@ def as_score_array(value, what: str = "emissions", ndim: int = 2,
     return array
 
 
-def _number(name: str, value, kind: type) -> Union[int, float]:
-    """A numeric option as a Python ``kind`` (int or float), or an error naming it: any real
-    number but a bool; for int, a float only with an integral value (7e3, not 1.5 or nan)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        expected = "an integer" if kind is int else "a number"
-        raise TypeError(f"{name}: expected {expected}, got {reprlib.repr(value)}")
-    if kind is float or isinstance(value, numbers.Integral):
-        try:
-            return kind(value)
-        except OverflowError:  # an int beyond the float range
-            raise ValueError(f"{name}: {reprlib.repr(value)} is out of range") from None
-    if not (math.isfinite(value) and float(value).is_integer()):
-        raise ValueError(f"{name}: expected an integer, got {value!r}")
-    return int(value)
-
-
 def _flag(name: str, value) -> bool:
     """A yes/no option: a bool (or numpy bool), not anything bool() accepts ('no' is true)."""
     if not isinstance(value, (bool, np.bool_)):
@@ -90,10 +75,6 @@ class Decoder:
 
     Args:
         graph: a :class:`Graph` or the path of a graph directory.
-        beam: prune hypotheses costlier than the best one by more than this.
-        max_active / min_active: bounds on hypotheses kept per frame (adaptive beam).
-        beam_delta: slack added to an adaptive beam.
-        acoustic_scale: multiplies the scores before they are added to graph costs.
         log_softmax: the scores are logits; normalise each frame first.
         log_priors: per-column log-priors subtracted from the scores (hybrid DNN-HMM).
         frame_shift: seconds per frame, for word times; None: the graph's (``build-graph
@@ -103,53 +84,36 @@ class Decoder:
             -inf, checked like the others); by default a column count other than the graph's
             is an error, since it means the scores and the graph do not belong together.
         num_threads: threads for :meth:`decode_batch` (0: all cores).
-        nbest: distinct word sequences to return in ``Result.nbest`` (each state then keeps this
-            many word histories, so decoding costs up to nbest times more).
-        lattice_beam: with nbest > 1, a state keeps another word history only within this cost
-            of its best one (lower: faster n-best, fewer alternatives).
-        boost_nodes_per_state: with phrase boosting, tokens a graph state keeps in different
-            phrase-automaton nodes (1: fastest; a partial match may then be recombined away).
         device: "cpu" (the threaded CPU search), "cuda" / "cuda:N" (the batched GPU search: 1-best,
             no boosting or class slots; scores may be CUDA tensors, read in place), or
             "cuda-sim" (the GPU search's algorithm run on the CPU: for testing and debugging).
         lanes: GPU search: utterances decoded side by side (default: sized from free GPU
             memory; 8 for cuda-sim). Memory is bounded by lanes, not by the batch.
 
+    Search options (keyword arguments; ``Decoder.options`` holds them):
+OPTIONS_DOC
+
     Threads: a Decoder may be shared by any number of threads. Each call takes its own native
     search state (made on demand, then reused), and all of them share the one graph;
     :meth:`set_class` applies to the calls that start after it returns.
     """
 
-    def __init__(self, graph: Union[Graph, str, Path], beam: float = 16.0, max_active: int = 7000,
-                 min_active: int = 200, beam_delta: float = 0.5, acoustic_scale: float = 1.0,
-                 log_softmax: bool = False, log_priors=None, frame_shift: Optional[float] = None,
-                 num_threads: int = 0, nbest: int = 1, lattice_beam: float = 10.0,
-                 boost_nodes_per_state: int = 4, allow_extra_columns: bool = False,
-                 device="cpu", lanes: Optional[int] = None):
+    def __init__(self, graph: Union[Graph, str, Path], *, log_softmax: bool = False,
+                 log_priors=None, frame_shift: Optional[float] = None, num_threads: int = 0,
+                 allow_extra_columns: bool = False, device="cpu", lanes: Optional[int] = None,
+                 **options):
         self.graph = graph if isinstance(graph, Graph) else Graph.load(graph)
-        options = _core.DecoderOptions()
-        options.beam = _number("beam", beam, float)
-        options.beam_delta = _number("beam_delta", beam_delta, float)
-        options.lattice_beam = _number("lattice_beam", lattice_beam, float)
-        options.max_active = _number("max_active", max_active, int)
-        options.min_active = _number("min_active", min_active, int)
-        options.nbest = _number("nbest", nbest, int)
-        options.boost_nodes_per_state = _number("boost_nodes_per_state", boost_nodes_per_state, int)
-        options.check()  # the ranges, each error naming its option
-        acoustic_scale = _number("acoustic_scale", acoustic_scale, float)
-        if not (acoustic_scale > 0 and np.isfinite(acoustic_scale)):
-            raise ValueError(f"acoustic_scale: must be a finite number > 0, got {acoustic_scale}")
+        options = search_options.make_options(options)
         if frame_shift is None:
             frame_shift = self.graph.frame_shift or DEFAULT_FRAME_SHIFT
-        frame_shift = _number("frame_shift", frame_shift, float)
+        frame_shift = as_number("frame_shift", frame_shift, float)
         if not (frame_shift > 0 and np.isfinite(frame_shift)):
             raise ValueError(f"frame_shift: must be a finite number > 0, got {frame_shift}")
-        num_threads = _number("num_threads", num_threads, int)
+        num_threads = as_number("num_threads", num_threads, int)
         if not 0 <= num_threads <= MAX_THREADS:
             raise ValueError(f"num_threads: must be in [0, {MAX_THREADS}] (0: all cores), "
                              f"got {num_threads}")
         self.options = options
-        self.acoustic_scale = acoustic_scale
         self.log_softmax = _flag("log_softmax", log_softmax)
         self.log_priors = None
         if log_priors is not None:
@@ -205,8 +169,7 @@ class Decoder:
                          f"for {expected} (the tokens of its tokens.txt){hint}")
 
     def _transform(self) -> dict:
-        return {"acoustic_scale": self.acoustic_scale, "log_softmax": self.log_softmax,
-                "log_priors": self.log_priors}
+        return {"log_softmax": self.log_softmax, "log_priors": self.log_priors}
 
     def _native_boost(self, boost: Union[PhraseBoost, PhraseSpec, None]):
         if boost is None:
@@ -338,6 +301,13 @@ class Decoder:
         with self._device_lock:
             natives = self._device_search.decode_batch(items, labels, **self._transform())
         return [self._result(n, classes) for n in natives]
+
+
+# The search options, as the native core lists them, in the docstring and the signature.
+Decoder.__doc__ = Decoder.__doc__.replace("OPTIONS_DOC", search_options.docs())
+Decoder.__init__.__signature__ = inspect.signature(Decoder.__init__).replace(  # type: ignore
+    parameters=[p for p in inspect.signature(Decoder.__init__).parameters.values()
+                if p.kind != inspect.Parameter.VAR_KEYWORD] + search_options.parameters())
 
 
 def _is_array(value) -> bool:

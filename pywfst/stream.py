@@ -100,7 +100,7 @@ class Stream:
         if self._native is None:
             d = self._decoder
             self._native = _core.DecoderStream(
-                d.graph.native, d.options, scores.shape[1], d.acoustic_scale, d.log_softmax,
+                d.graph.native, d.options, scores.shape[1], d.log_softmax,
                 d.log_priors, self._boost, self._classes.native, "utterance")
         self._native.accept(scores, "utterance")
 

@@ -25,3 +25,12 @@ def char_setup(tmp_path_factory):
     write_spelling_lexicon(root / "lexicon.txt", words)
     return {"root": root, "sentences": sentences, "token_ids": token_ids, "words": words,
             "tokens": root / "tokens.txt", "lexicon": root / "lexicon.txt", "lm": root / "lm.arpa"}
+
+
+@pytest.fixture(scope="session")
+def spelled_graph(char_setup, tmp_path_factory):
+    """char_setup's spelling graph with an optional '|' between words (not to be modified)."""
+    import pywfst
+
+    return pywfst.build_graph(char_setup["tokens"], tmp_path_factory.mktemp("spelled") / "g",
+                              spell=True, word_boundary="|", lm=char_setup["lm"], progress=False)

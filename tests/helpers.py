@@ -166,3 +166,28 @@ def write_fst(path, arcs, finals, num_states):
     for state in finals:
         graph.set_final(state)
     graph.write(str(path))
+
+
+def reweighted_copy(graph, directory, lm_weight: float, word_insertion_penalty: float):
+    """A copy of ``graph``'s directory whose HCLG.fst has every weight times ``lm_weight`` and
+    ``word_insertion_penalty`` added on every arc with an output word: what the search options
+    of those names should give without a rebuild."""
+    import shutil
+
+    import pywfst
+
+    shutil.copytree(graph.path, directory)
+    hclg = fst.Fst.read(str(directory / "HCLG.fst"))
+    result = fst.VectorFst()
+    result.add_states(hclg.num_states())
+    result.set_start(hclg.start())
+    for state in hclg.states():
+        final = float(hclg.final(state))
+        if final != float("inf"):
+            result.set_final(state, fst.Weight("tropical", lm_weight * final))
+        for arc in hclg.arcs(state):
+            weight = lm_weight * float(arc.weight) + (word_insertion_penalty if arc.olabel else 0.0)
+            result.add_arc(state, fst.Arc(arc.ilabel, arc.olabel, fst.Weight("tropical", weight),
+                                          arc.nextstate))
+    result.write(str(directory / "HCLG.fst"))
+    return pywfst.Graph.load(directory)

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 import pywfst
-from helpers import VOCABULARY, train_bpe, write_fst
+from helpers import VOCABULARY, reweighted_copy, train_bpe, write_fst
 from pywfst.cli import cli
 from pywfst.synthetic import simulate_ctc_emissions
 
@@ -67,18 +67,38 @@ def emissions_for(graph, words, rng, skip_boundary=0.3, **noise):
 @pytest.mark.parametrize("topology", ["ctc", "ctc-compact"])
 def test_same_best_path_as_a_static_rebuild(graph_pairs, topology):
     static_graph, slot_graph = graph_pairs[topology]
-    static, slot = pywfst.Decoder(static_graph), pywfst.Decoder(slot_graph)
+    slot = pywfst.Decoder(slot_graph)
     slot.set_class("TERM", TERMS)
-    rng = np.random.default_rng(7)
+    found_terms = assert_same_as_static(pywfst.Decoder(static_graph), slot, static_graph,
+                                        random_sentences(150, seed=3), seed=7)
+    assert found_terms > 20  # the comparison covered class words, not only LM words
+
+
+def assert_same_as_static(static, slot, static_graph, sentences, seed):
+    """The slot decoder finds the static one's words and costs; returns how many results hold
+    a class term."""
+    rng = np.random.default_rng(seed)
     found_terms = 0
-    for words in random_sentences(150, seed=3):
+    for words in sentences:
         emissions = emissions_for(static_graph, words, rng, peak=5.0, noise=1.2, confusion=0.05)
         expected, got = static.decode(emissions), slot.decode(emissions)
         assert got.words == expected.words, words
         assert got.cost == pytest.approx(expected.cost, abs=1e-3), words
         assert got.acoustic_cost == pytest.approx(expected.acoustic_cost, abs=1e-3)
         found_terms += any(w in got.words for w in ("metoprolol", "tachycardia", "corpus"))
-    assert found_terms > 20  # the comparison covered class words, not only LM words
+    return found_terms
+
+
+@pytest.mark.parametrize("lm_weight, penalty", [(2.0, 0.0), (1.0, 1.2), (0.7, -0.8)])
+def test_search_weights_apply_to_class_words(graph_pairs, tmp_path, lm_weight, penalty):
+    """lm_weight scales the class's costs and each entry word pays the insertion penalty, as the
+    static graph's terms do when its weights are scaled and penalised offline."""
+    static_graph, slot_graph = graph_pairs["ctc"]
+    static = pywfst.Decoder(reweighted_copy(static_graph, tmp_path / "g", lm_weight, penalty))
+    slot = pywfst.Decoder(slot_graph, lm_weight=lm_weight, word_insertion_penalty=penalty)
+    slot.set_class("TERM", TERMS)
+    assert assert_same_as_static(static, slot, static_graph, random_sentences(60, seed=4),
+                                 seed=5) > 5
 
 
 def test_context_across_the_class_boundary(graph_pairs):

@@ -153,7 +153,7 @@ def test_nbest_results(graph, utterances):
         assert costs == sorted(costs)
         assert len({tuple(h.words) for h in result.nbest}) == 4
     assert one_best.decode(utterances[0][1]).nbest == []
-    with pytest.raises(ValueError, match="nbest: must be in"):
+    with pytest.raises(ValueError, match="nbest: must be an integer in"):
         pywfst.Decoder(graph, nbest=0)
     narrow = pywfst.Decoder(graph, nbest=4, lattice_beam=0.01).decode(utterances[0][1])
     assert narrow.words == utterances[0][0]

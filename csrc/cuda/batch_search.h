@@ -66,6 +66,7 @@ class BatchSearch {
   // `num_lanes` utterances are decoded side by side (>= 1).
   BatchSearch(std::shared_ptr<const DeviceGraph> graph, const DecoderOptions& options,
               int32_t num_lanes);
+  const DecoderOptions& Options() const { return options_; }
 
   // Decodes every utterance (results in order). `transform.log_priors` is host memory. Throws
   // InputError naming the utterance (too few columns, NaN / +inf scores), Interrupted when

@@ -159,6 +159,11 @@ double BeamSearch::Cutoff(float* adaptive_beam, int32_t* best_slot) {
 }
 
 double BeamSearch::ProcessEmitting(const std::vector<float>& costs) {
+  return Weighted() ? ExpandEmitting<true>(costs) : ExpandEmitting<false>(costs);
+}
+
+template <bool kWeighted>
+double BeamSearch::ExpandEmitting(const std::vector<float>& costs) {
   std::swap(tokens_, previous_tokens_);
   for (const Token& token : previous_tokens_) SlotOf(token.graph, token.state) = -1;
   tokens_.clear();
@@ -169,7 +174,7 @@ double BeamSearch::ProcessEmitting(const std::vector<float>& costs) {
   if (best_slot >= 0) {  // the best token's arcs give a first, usually tight, bound
     const Token& best = previous_tokens_[best_slot];
     for (const GraphArc& arc : GraphOf(best.graph).EmittingArcs(best.state)) {
-      const double cost = best.cost + arc.weight + costs[arc.ilabel];
+      const double cost = best.cost + ArcCost<kWeighted>(arc) + costs[arc.ilabel];
       next_cutoff = std::min(next_cutoff, cost + adaptive_beam);
     }
   }
@@ -194,7 +199,7 @@ double BeamSearch::ProcessEmitting(const std::vector<float>& costs) {
     const int32_t* slots = SlotsOf(token.graph);
     for (const GraphArc& arc : arcs) __builtin_prefetch(slots + arc.nextstate);
     for (const GraphArc& arc : arcs) {
-      const double cost = token.cost + arc.weight + costs[arc.ilabel];
+      const double cost = token.cost + ArcCost<kWeighted>(arc) + costs[arc.ilabel];
       if (!(cost < next_cutoff)) continue;
       Relax(token, &arc, cost, arc.nextstate == token.state);
       next_cutoff = std::min(next_cutoff, cost + adaptive_beam);
@@ -204,6 +209,12 @@ double BeamSearch::ProcessEmitting(const std::vector<float>& costs) {
 }
 
 void BeamSearch::ProcessNonemitting(double cutoff) {
+  if (Weighted()) CloseEpsilon<true>(cutoff);
+  else CloseEpsilon<false>(cutoff);
+}
+
+template <bool kWeighted>
+void BeamSearch::CloseEpsilon(double cutoff) {
   // Only tokens with epsilon arcs have anything to do here (FasterDecoder queues all of them;
   // the others would be popped and skipped, so the result is the same).
   // Tokens in a sub-graph are all queued: where an entry ends they may leave it.
@@ -227,7 +238,7 @@ void BeamSearch::ProcessNonemitting(double cutoff) {
       LeaveClass(token, *exit, cutoff);
     }
     for (const GraphArc& arc : GraphOf(token.graph).EpsilonArcs(token.state)) {
-      const double cost = token.cost + arc.weight;
+      const double cost = token.cost + ArcCost<kWeighted>(arc);
       if (cost > cutoff) continue;
       // A token holds one pending output label: write the first before adding a second. (The
       // copy is committed; should the slot keep the same path, its own commit at the end of the
@@ -245,7 +256,7 @@ void BeamSearch::EnterClass(Token token, const GraphArc& arc, double cutoff) {
   if (class_index >= static_cast<int32_t>(classes_->size()) || !(*classes_)[class_index]) return;
   const ClassGraph& sub = *(*classes_)[class_index];
   const StateId entry = sub.EntryState(ContextOfLabel(arc.ilabel));
-  const double cost = token.cost + arc.weight;
+  const double cost = token.cost + ArcCost(arc);
   if (entry < 0 || cost > cutoff) return;
   if (arc.olabel != 0 && token.pending_olabel != 0) Commit(&token);
   token.graph = class_index + 1;
@@ -259,12 +270,14 @@ void BeamSearch::LeaveClass(Token token, const ClassGraph::Exit& exit, double cu
   const int32_t class_index = token.graph - 1;
   const GraphArc* back = graph_->ReturnArc(token.return_state, exit.context);
   if (back == nullptr) return;
-  double cost = token.cost + exit.cost + back->weight;
+  const auto [first, last] = (*classes_)[class_index]->EntryWords(exit.entry);
+  // The entry's words are output here: each pays the insertion penalty.
+  double cost = token.cost + options_.lm_weight * static_cast<double>(exit.cost) + ArcCost(*back) +
+                static_cast<double>(last - first) * options_.word_insertion_penalty;
   if (cost > cutoff) return;
   token.graph = 0;
   token.return_state = -1;
   // The entry's words: all but the last become path records here, the last goes with the move.
-  const auto [first, last] = (*classes_)[class_index]->EntryWords(exit.entry);
   for (const int32_t* word = first; word + 1 < last; ++word) {
     if (token.pending_olabel != 0) Commit(&token);
     token.pending_olabel = *word;
@@ -436,7 +449,7 @@ BeamSearch::EndpointState BeamSearch::Endpoint(const std::vector<Label>& silence
   double best_cost = kInfinity, best_final = kInfinity;
   for (const Token& t : tokens_) {
     best_cost = std::min(best_cost, t.cost);
-    if (t.graph == 0) best_final = std::min(best_final, t.cost + graph_->Final(t.state));
+    if (t.graph == 0) best_final = std::min(best_final, t.cost + FinalCost(t.state));
   }
   state.relative_cost = best_final - best_cost;
   return state;
@@ -453,7 +466,7 @@ DecodeResult BeamSearch::Hypotheses() {
     return token.cost + (boost_ != nullptr ? boost_->TakeBack(token.boost_node) : 0.0);
   };
   for (size_t i = 0; i < tokens_.size(); ++i) {
-    const double final = tokens_[i].graph == 0 ? graph_->Final(tokens_[i].state) : kInfinity;
+    const double final = tokens_[i].graph == 0 ? FinalCost(tokens_[i].state) : kInfinity;
     const double final_cost = end_cost(tokens_[i]) + final;
     if (final_cost < kInfinity) candidates.emplace_back(final_cost, static_cast<int32_t>(i));
   }

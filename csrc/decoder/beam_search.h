@@ -60,6 +60,7 @@ class BeamSearch {
   static constexpr int64_t kInterruptInterval = 16;
 
   BeamSearch(std::shared_ptr<const CsrGraph> graph, const DecoderOptions& options);
+  const DecoderOptions& Options() const { return options_; }
 
   // Decodes all frames, with `boost` (may be null; used only during the call) applied to the
   // words and `classes` (may be null; element i, when not null, fills the graph's class slot i)
@@ -137,12 +138,31 @@ class BeamSearch {
   // Expands the emitting arcs of the previous frame's tokens into tokens_; returns the cutoff
   // for the epsilon closure.
   double ProcessEmitting(const std::vector<float>& costs);
+  template <bool kWeighted>
+  double ExpandEmitting(const std::vector<float>& costs);
   // Epsilon closure of tokens_ under `cutoff`.
   void ProcessNonemitting(double cutoff);
+  template <bool kWeighted>
+  void CloseEpsilon(double cutoff);
   // Offers `from` extended by `arc` (null for the start token) to `arc`'s state in tokens_: it
   // replaces the token with the same word history when cheaper, else takes a free place (fewer
   // than nbest tokens) or the place of the costliest one. Returns the slot used, or -1.
   int32_t Relax(const Token& from, const GraphArc* arc, double cost, bool self_loop);
+  // An arc's graph cost as the options weigh it: lm_weight times its weight, plus the word
+  // insertion penalty when it outputs a word. Without weights (the defaults) the weight itself:
+  // the hot loops are instantiated for both, so that the defaults cost nothing.
+  template <bool kWeighted = true>
+  double ArcCost(const GraphArc& arc) const {
+    if constexpr (!kWeighted) return arc.weight;
+    return static_cast<double>(options_.lm_weight) * arc.weight +
+           (arc.olabel != 0 ? options_.word_insertion_penalty : 0.0);
+  }
+  bool Weighted() const {
+    return options_.lm_weight != 1.0f || options_.word_insertion_penalty != 0.0f;
+  }
+  double FinalCost(StateId state) const {
+    return static_cast<double>(options_.lm_weight) * graph_->Final(state);
+  }
   // Writes `token`'s pending step as a path record; `costs` are the acoustic costs of the frame
   // the step read (this frame's unless said otherwise).
   void Commit(Token* token, const float* costs);

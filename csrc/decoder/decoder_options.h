@@ -1,51 +1,84 @@
-// Options of the CPU beam search, with the defaults of Kaldi's lattice decoders. The acoustic
-// scale belongs to the scores (frame_scores.h), as in Kaldi's decodables.
+// Options of the decoder, each written once, in PYWFST_DECODER_OPTIONS below: its type, name,
+// default, range and doc. The struct's members, Check(), the Python binding (attributes and
+// DecoderOptions.specs()), Decoder's keyword arguments, its docstring and the CLI flags all come
+// from that list. Defaults of the search are Kaldi's lattice decoders'.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <string>
+#include <vector>
 
 #include "common/errors.h"
 
 namespace pywfst {
 
-struct DecoderOptions {
-  // Tokens whose cost exceeds best + beam are pruned (costs are -log probabilities).
-  float beam = 16.0f;
-  // At most this many tokens survive a frame (the beam tightens adaptively beyond it).
-  int32_t max_active = 7000;
-  // At least this many tokens survive a frame when they exist (the beam widens for them).
-  int32_t min_active = 200;
-  // Added to an adaptive beam so that it is not exactly at a token's cost.
-  float beam_delta = 0.5f;
-  // Distinct word sequences to return; each state keeps this many word histories.
-  int32_t nbest = 1;
-  // With nbest > 1: a state keeps another word history only if it costs at most this much more
-  // than the state's best token, and hypotheses costlier than the best by more are not returned
-  // (Kaldi's lattice_beam plays this part in its lattices).
-  float lattice_beam = 10.0f;
-  // With phrase boosting: tokens a state keeps (per word history) in different boost-automaton
-  // nodes, so that a partial match is not recombined away by a cheaper path before it completes.
-  // 1 is fastest (a state keeps its cheapest token, whatever its node).
-  int32_t boost_nodes_per_state = 4;
+// X(type, name, default, low, low_excluded, high, doc): a valid value is a number, not NaN, in
+// [low, high] ((low, high] when low_excluded); +inf is valid only where high is +inf, and a float
+// option's value must fit a float (a larger one becomes inf).
+#define PYWFST_DECODER_OPTIONS(X)                                                               \
+  X(float, beam, 16.0, 0.0, true, kAnyFinite,                                                   \
+    "Prune hypotheses costlier than the best one by more than this (costs are -log probs).")     \
+  X(int32_t, max_active, 7000, 1, false, kAnyInt32,                                             \
+    "At most this many hypotheses survive a frame (the beam tightens adaptively beyond it).")   \
+  X(int32_t, min_active, 200, 0, false, kAnyInt32,                                              \
+    "At least this many hypotheses survive a frame when they exist (the beam widens for "       \
+    "them); at most max_active.")                                                               \
+  X(float, beam_delta, 0.5, 0.0, false, kAnyFinite,                                             \
+    "Slack added to an adaptive beam, so that it is not exactly at a hypothesis' cost.")        \
+  X(float, acoustic_scale, 1.0, 0.0, true, kAnyFinite,                                          \
+    "Multiplies the scores before they are added to graph costs (applied to the scores, not "   \
+    "by the search).")                                                                          \
+  X(float, lm_weight, 1.0, 0.0, true, kAnyFinite,                                              \
+    "Multiplies every graph cost (the LM's, and the lexicon's and class slots' weights) in the " \
+    "search, without a rebuild: Kaldi's LMWT when acoustic_scale is 1.")                        \
+  X(float, word_insertion_penalty, 0.0, -kAnyFinite, false, kAnyFinite,                        \
+    "Added to the cost of every word the search outputs (positive: fewer words; Kaldi's WIP; "  \
+    "flashlight's word_score is its negative).")                                                \
+  X(int32_t, nbest, 1, 1, false, 1000,                                                          \
+    "Distinct word sequences to return in Result.nbest (each state then keeps this many word "  \
+    "histories, so decoding costs up to nbest times more).")                                    \
+  X(float, lattice_beam, 10.0, 0.0, true, kUnbounded,                                            \
+    "With nbest > 1: a state keeps another word history only within this cost of its best one, " \
+    "and alternatives costlier than the best by more are not returned (lower: faster n-best).")  \
+  X(int32_t, boost_nodes_per_state, 4, 1, false, 64,                                            \
+    "With phrase boosting: hypotheses a graph state keeps in different phrase-automaton nodes "  \
+    "(1: fastest; a partial match may then be recombined away by a cheaper path).")
 
-  void Check() const {
-    if (!(beam > 0.0f) || !std::isfinite(beam))
-      throw InputError(Concat("beam: must be a finite number > 0, got ", beam));
-    if (max_active < 1) throw InputError(Concat("max_active: must be >= 1, got ", max_active));
-    if (min_active < 0 || min_active > max_active)
-      throw InputError(Concat("min_active: must be in [0, max_active=", max_active, "], got ",
-                              min_active));
-    if (nbest < 1 || nbest > 1000) throw InputError(Concat("nbest: must be in [1, 1000], got ", nbest));
-    if (!(lattice_beam > 0.0f))
-      throw InputError(Concat("lattice_beam: must be a number > 0, got ", lattice_beam));
-    if (boost_nodes_per_state < 1 || boost_nodes_per_state > 64)
-      throw InputError(Concat("boost_nodes_per_state: must be in [1, 64], got ",
-                              boost_nodes_per_state));
-    if (!(beam_delta >= 0.0f) || !std::isfinite(beam_delta))
-      throw InputError(Concat("beam_delta: must be a finite number >= 0, got ", beam_delta));
+constexpr double kAnyFinite = std::numeric_limits<double>::max();
+constexpr double kUnbounded = std::numeric_limits<double>::infinity();
+constexpr double kAnyInt32 = std::numeric_limits<int32_t>::max();
+
+// One option as the list gives it, for the bindings and the Python layer.
+struct OptionSpec {
+  std::string name;
+  std::string type;  // "int" or "float"
+  double default_value;
+  double low;
+  bool low_excluded;
+  double high;
+  std::string doc;
+
+  bool Accepts(double value) const {
+    return !std::isnan(value) && (low_excluded ? value > low : value >= low) && value <= high;
   }
+  // "a finite number > 0", "an integer in [1, 1000]", ...
+  std::string Expected() const;
+};
+
+struct DecoderOptions {
+#define PYWFST_DECLARE_OPTION(type, name, default_value, low, low_excluded, high, doc) \
+  type name = static_cast<type>(default_value);
+  PYWFST_DECODER_OPTIONS(PYWFST_DECLARE_OPTION)
+#undef PYWFST_DECLARE_OPTION
+
+  // Every option in the list's order.
+  static const std::vector<OptionSpec>& Specs();
+
+  // Throws InputError naming the first option out of its range ("beam: must be a finite number
+  // > 0, got nan"), or min_active above max_active.
+  void Check() const;
 };
 
 }  // namespace pywfst

@@ -105,25 +105,22 @@ for testing: the same algorithm, one thread). 1-best only; holds its graph. One 
       .def(
           "decode_batch",
           [](BatchSearch& search, const py::list& batch, const std::vector<std::string>& names,
-             float acoustic_scale, bool log_softmax,
+             bool log_softmax,
              const std::optional<py::array_t<float, py::array::c_style>>& log_priors) {
             if (names.size() != batch.size())
               throw InputError(Concat("names: ", names.size(), " names for ", batch.size(),
                                       " utterances"));
             std::vector<LaneScores> utterances;
             for (size_t i = 0; i < batch.size(); ++i) utterances.push_back(ToLaneScores(batch[i], names[i]));
-            ScoreTransform transform;
-            transform.acoustic_scale = acoustic_scale;
-            transform.log_softmax = log_softmax;
+            ScoreTransform transform = MakeTransform(search.Options(), log_softmax, std::nullopt, 0, "");
             for (const LaneScores& u : utterances)  // the priors cover every utterance's columns
-              transform = MakeTransform(acoustic_scale, log_softmax, log_priors,
+              transform = MakeTransform(search.Options(), log_softmax, log_priors,
                                         u.matrix.num_columns, u.name);
             const InterruptCheck interrupted = SignalCheck();
             py::gil_scoped_release release;
             return search.Decode(utterances, transform, interrupted);
           },
-          py::arg("batch"), py::arg("names"), py::arg("acoustic_scale") = 1.0f,
-          py::arg("log_softmax") = false, py::arg("log_priors") = py::none(),
+          py::arg("batch"), py::arg("names"), py::arg("log_softmax") = false, py::arg("log_priors") = py::none(),
           "Decode a list of utterances: float32 [T, V] numpy arrays, or device arrays as\n"
           "(pointer, frames, columns, frame stride, column stride) tuples (elements). Results in\n"
           "order; errors name the utterance by `names`.");

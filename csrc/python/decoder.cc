@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "common/errors.h"
@@ -22,41 +23,55 @@ namespace py = pybind11;
 namespace pywfst {
 namespace {
 
-// An int32 option set from any Python int: out-of-range values are a ValueError naming the
-// option (pybind11 alone would say "incompatible function arguments").
-template <int32_t DecoderOptions::*Field>
-void BindIntOption(py::class_<DecoderOptions>& options, const char* name, const char* doc) {
-  options.def_property(
-      name, [](const DecoderOptions& o) { return o.*Field; },
-      [name](DecoderOptions& o, const py::int_& value) {
-        int overflow = 0;
-        const long long v = PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);
-        if (overflow != 0 || v < std::numeric_limits<int32_t>::min() ||
-            v > std::numeric_limits<int32_t>::max())
-          throw InputError(Concat(name, ": ", std::string(py::str(value)),
-                                  " is out of range (at most ",
-                                  std::numeric_limits<int32_t>::max(), ")"));
-        o.*Field = static_cast<int32_t>(v);
-      },
-      doc);
+// An option as a read-write attribute. An int32 one is set from any Python int: out-of-range
+// values are a ValueError naming the option (pybind11 alone would say "incompatible function
+// arguments").
+template <typename T, T DecoderOptions::*Field>
+void BindOption(py::class_<DecoderOptions>& options, const char* name, const char* doc) {
+  if constexpr (std::is_same_v<T, int32_t>) {
+    options.def_property(
+        name, [](const DecoderOptions& o) { return o.*Field; },
+        [name](DecoderOptions& o, const py::int_& value) {
+          int overflow = 0;
+          const long long v = PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);
+          if (overflow != 0 || v < std::numeric_limits<int32_t>::min() ||
+              v > std::numeric_limits<int32_t>::max())
+            throw InputError(Concat(name, ": ", std::string(py::str(value)),
+                                    " is out of range (at most ",
+                                    std::numeric_limits<int32_t>::max(), ")"));
+          o.*Field = static_cast<int32_t>(v);
+        },
+        doc);
+  } else {
+    options.def_readwrite(name, Field, doc);
+  }
 }
 
 }  // namespace
 
 void BindDecoder(py::module_& m) {
-  py::class_<DecoderOptions> options(m, "DecoderOptions", "Pruning options of the beam search.");
-  BindIntOption<&DecoderOptions::max_active>(options, "max_active", "At most this many tokens a frame.");
-  BindIntOption<&DecoderOptions::min_active>(options, "min_active", "At least this many tokens a frame.");
-  BindIntOption<&DecoderOptions::nbest>(options, "nbest", "Distinct word sequences to keep and return.");
-  BindIntOption<&DecoderOptions::boost_nodes_per_state>(
-      options, "boost_nodes_per_state",
-      "With phrase boosting: tokens per state in different automaton nodes.");
+  py::class_<DecoderOptions> options(m, "DecoderOptions",
+                                     "Options of the decoder (csrc/decoder/decoder_options.h).");
+#define PYWFST_BIND_OPTION(type, name, default_value, low, low_excluded, high, doc) \
+  BindOption<type, &DecoderOptions::name>(options, #name, doc);
+  PYWFST_DECODER_OPTIONS(PYWFST_BIND_OPTION)
+#undef PYWFST_BIND_OPTION
   options.def(py::init<>())
-      .def_readwrite("beam", &DecoderOptions::beam, "Prune tokens costlier than best + beam.")
-      .def_readwrite("beam_delta", &DecoderOptions::beam_delta, "Slack added to adaptive beams.")
-      .def_readwrite("lattice_beam", &DecoderOptions::lattice_beam,
-                     "With nbest > 1: keep other word histories within this cost of a state's best.")
-      .def("check", &DecoderOptions::Check, "Raise ValueError naming the first invalid option.");
+      .def("check", &DecoderOptions::Check, "Raise ValueError naming the first invalid option.")
+      .def_static(
+          "specs",
+          [] {
+            py::list specs;
+            for (const OptionSpec& spec : DecoderOptions::Specs())
+              specs.append(py::dict(
+                  py::arg("name") = spec.name, py::arg("type") = spec.type,
+                  py::arg("default") = spec.default_value, py::arg("low") = spec.low,
+                  py::arg("low_excluded") = spec.low_excluded, py::arg("high") = spec.high,
+                  py::arg("doc") = spec.doc, py::arg("expected") = spec.Expected()));
+            return specs;
+          },
+          "Each option as a dict: name, type ('int' or 'float'), default, low, low_excluded,\n"
+          "high, doc and expected (the range in words).");
 
   py::class_<Hypothesis>(m, "Hypothesis", "One path: words, frame alignment and costs.")
       .def_property_readonly("words", [](const Hypothesis& h) {
@@ -120,19 +135,19 @@ Ctrl-C stops a decode with KeyboardInterrupt.
            py::arg("graph"), py::arg("options"))
       .def(
           "decode",
-          [](BeamSearch& search, const py::array& scores, float acoustic_scale, bool log_softmax,
+          [](BeamSearch& search, const py::array& scores, bool log_softmax,
              const std::optional<py::array_t<float, py::array::c_style>>& log_priors,
              std::shared_ptr<const PhraseBoost> boost, const ClassGraphs& classes) {
             const ScoreMatrix view = ViewScores(scores, "emissions");
             const ScoreTransform transform =
-                MakeTransform(acoustic_scale, log_softmax, log_priors, view.num_columns, "emissions");
+                MakeTransform(search.Options(), log_softmax, log_priors, view.num_columns, "emissions");
             const InterruptCheck interrupted = SignalCheck();
             // `boost` and `classes` are held by this frame until Decode returns.
             py::gil_scoped_release release;
             return search.Decode(FrameScores(view, transform, "emissions"), boost.get(), &classes,
                                  interrupted);
           },
-          py::arg("scores"), py::arg("acoustic_scale") = 1.0f, py::arg("log_softmax") = false,
+          py::arg("scores"), py::arg("log_softmax") = false,
           py::arg("log_priors") = py::none(), py::arg("boost") = py::none(),
           py::arg("classes") = ClassGraphs{},
           "Decode one float32 [T, V] array (log-probs, or logits with log_softmax=True); `classes`\n"
@@ -141,7 +156,7 @@ Ctrl-C stops a decode with KeyboardInterrupt.
   m.def(
       "decode_batch",
       [](std::shared_ptr<CsrGraph> graph, const DecoderOptions& options,
-         const std::vector<py::array>& batch, float acoustic_scale, bool log_softmax,
+         const std::vector<py::array>& batch, bool log_softmax,
          const std::optional<py::array_t<float, py::array::c_style>>& log_priors, int num_threads,
          std::optional<std::vector<std::string>> utterance_names,
          std::shared_ptr<const PhraseBoost> boost, const ClassGraphs& classes) {
@@ -154,7 +169,7 @@ Ctrl-C stops a decode with KeyboardInterrupt.
         std::vector<FrameScores> utterances;
         for (size_t i = 0; i < batch.size(); ++i) {
           const ScoreMatrix view = ViewScores(batch[i], names[i]);
-          utterances.emplace_back(view, MakeTransform(acoustic_scale, log_softmax, log_priors,
+          utterances.emplace_back(view, MakeTransform(options, log_softmax, log_priors,
                                                       view.num_columns, names[i]),
                                   names[i].c_str());
         }
@@ -163,7 +178,7 @@ Ctrl-C stops a decode with KeyboardInterrupt.
         return DecodeBatch(graph, options, utterances, num_threads, boost.get(), &classes,
                            interrupted);
       },
-      py::arg("graph"), py::arg("options"), py::arg("batch"), py::arg("acoustic_scale") = 1.0f,
+      py::arg("graph"), py::arg("options"), py::arg("batch"),
       py::arg("log_softmax") = false, py::arg("log_priors") = py::none(),
       py::arg("num_threads") = 0, py::arg("names") = py::none(), py::arg("boost") = py::none(),
       py::arg("classes") = ClassGraphs{},

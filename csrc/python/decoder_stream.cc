@@ -24,17 +24,17 @@ BeamSearch.decode of the whole utterance gives, then starts the next one. Holds 
 and class sub-graphs. One call at a time (RuntimeError from a second thread).
 )doc")
       .def(py::init([](std::shared_ptr<CsrGraph> graph, const DecoderOptions& options,
-                       int64_t num_columns, float acoustic_scale, bool log_softmax,
+                       int64_t num_columns, bool log_softmax,
                        const std::optional<py::array_t<float, py::array::c_style>>& log_priors,
                        std::shared_ptr<const PhraseBoost> boost, const ClassGraphs& classes,
                        const std::string& what) {
              const ScoreTransform transform =
-                 MakeTransform(acoustic_scale, log_softmax, log_priors, num_columns, what);
+                 MakeTransform(options, log_softmax, log_priors, num_columns, what);
              return std::make_unique<DecoderStream>(std::move(graph), options, num_columns,
                                                     transform, std::move(boost), classes, what);
            }),
            py::arg("graph"), py::arg("options"), py::arg("num_columns"),
-           py::arg("acoustic_scale") = 1.0f, py::arg("log_softmax") = false,
+           py::arg("log_softmax") = false,
            py::arg("log_priors") = py::none(), py::arg("boost") = py::none(),
            py::arg("classes") = ClassGraphs{}, py::arg("what") = "chunk")
       .def(

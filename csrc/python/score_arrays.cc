@@ -26,11 +26,11 @@ ScoreMatrix ViewScores(const py::array& array, const std::string& what) {
   return view;
 }
 
-ScoreTransform MakeTransform(float acoustic_scale, bool log_softmax,
+ScoreTransform MakeTransform(const DecoderOptions& options, bool log_softmax,
                              const std::optional<py::array_t<float, py::array::c_style>>& priors,
                              int64_t num_columns, const std::string& what) {
   ScoreTransform transform;
-  transform.acoustic_scale = acoustic_scale;
+  transform.acoustic_scale = options.acoustic_scale;
   transform.log_softmax = log_softmax;
   if (priors) {
     if (priors->ndim() != 1 || priors->shape(0) != num_columns)

@@ -17,9 +17,9 @@ namespace pywfst {
 // the view is used. InputError naming `what` for another dtype, ndim or odd strides.
 ScoreMatrix ViewScores(const pybind11::array& array, const std::string& what);
 
-// acoustic scale, log-softmax and priors (which must have `num_columns` values).
+// options.acoustic_scale, log-softmax and priors (which must have `num_columns` values).
 ScoreTransform MakeTransform(
-    float acoustic_scale, bool log_softmax,
+    const DecoderOptions& options, bool log_softmax,
     const std::optional<pybind11::array_t<float, pybind11::array::c_style>>& priors,
     int64_t num_columns, const std::string& what);
 

@@ -21,9 +21,12 @@ from ..decoder import Decoder
 from ..graph import Graph
 from ..result import Result
 from .errors import friendly_errors
+from .search_flags import search_option_flags
 
 FRAME_SHIFT_KEY = "frame_shift"  # an .npz entry beside the utterances: seconds per frame
 BATCH_PER_THREAD = 4  # utterances read and decoded together, per thread
+# Options that only matter for n-best lists and phrase boosting, which this command has not.
+N_BEST_AND_BOOST = ("nbest", "lattice_beam", "boost_nodes_per_state")
 READ_ERRORS = (OSError, ValueError, zipfile.BadZipFile, EOFError)  # what np.load raises
 
 EPILOG = """\b
@@ -148,10 +151,7 @@ def format_result(utterance: str, result: Result, style: str) -> str:
 @click.argument("emissions", nargs=-1, required=True)
 @click.option("--format", "style", type=click.Choice(["text", "json", "ctm"]), default="text",
               show_default=True, help="Output: 'utt words', JSON lines, or CTM.")
-@click.option("--beam", type=float, default=16.0, show_default=True)
-@click.option("--max-active", type=int, default=7000, show_default=True)
-@click.option("--min-active", type=int, default=200, show_default=True)
-@click.option("--acoustic-scale", type=float, default=1.0, show_default=True)
+@search_option_flags(exclude=N_BEST_AND_BOOST)
 @click.option("--log-softmax", is_flag=True, help="The arrays hold logits: normalise each frame.")
 @click.option("--frame-shift", type=click.FloatRange(0.0, min_open=True), metavar="SECONDS",
               help="Seconds per frame, for word times. Default: the frame_shift entry of each "
@@ -167,16 +167,14 @@ def format_result(utterance: str, result: Result, style: str) -> str:
               help="Report an utterance that cannot be read or decoded on stderr and go on; the "
                    "exit status is 1 only if none could be decoded. Without it the first one "
                    "stops the run (exit status 1).")
-def decode_command(graph_dir, emissions, style, beam, max_active, min_active, acoustic_scale,
-                   log_softmax, frame_shift, threads, allow_extra_columns, classes,
-                   skip_bad) -> None:
+def decode_command(graph_dir, emissions, style, log_softmax, frame_shift, threads,
+                   allow_extra_columns, classes, skip_bad, **search_options) -> None:
     """Decode [T, V] emissions (.npy per utterance or .npz of many) and print the results."""
     with friendly_errors():
         # frame_shift None: each .npz file's own, else the graph's (Decoder's default)
-        decoder = Decoder(Graph.load(graph_dir), beam=beam, max_active=max_active,
-                          min_active=min_active, acoustic_scale=acoustic_scale,
-                          log_softmax=log_softmax, frame_shift=frame_shift, num_threads=threads,
-                          allow_extra_columns=allow_extra_columns)
+        decoder = Decoder(Graph.load(graph_dir), log_softmax=log_softmax, frame_shift=frame_shift,
+                          num_threads=threads, allow_extra_columns=allow_extra_columns,
+                          **search_options)
         for spec in classes:
             name, separator, path = spec.partition("=")
             if not separator or not name or not path:

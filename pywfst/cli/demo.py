@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import tempfile
 import time
 from importlib import resources
@@ -15,6 +14,7 @@ from ..decoder import Decoder
 from ..metrics import error_rate
 from ..synthetic import greedy_text
 from .errors import friendly_errors
+from .search_flags import search_option_flags
 
 EPILOG = """\b
 Examples:
@@ -35,17 +35,9 @@ def bundled_utterances() -> list[tuple[Path, str]]:
     return [(data / "wav" / name, reference) for name, reference in rows]
 
 
-def _finite_positive(ctx, param, value: float) -> float:
-    """Checked as the options are read, not after the demo graph's build (a minute)."""
-    if not (math.isfinite(value) and value > 0):
-        raise click.BadParameter(f"must be a finite number > 0, got {value}")
-    return value
-
-
 @click.command("demo", epilog=EPILOG)
 @click.argument("wavs", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--beam", type=float, default=16.0, show_default=True, callback=_finite_positive,
-              help="Decoder beam.")
+@search_option_flags(names=("beam",))
 def demo_command(wavs, beam) -> None:
     """Transcribe the bundled recordings (or WAVS) with the reference acoustic model, a graph
     built from the bundled LM (char spellings of its words, optional '|'), and the decoder.

@@ -1,0 +1,38 @@
+"""CLI flags for the decoder's options, made from the options' single definition (the native
+core's list, read through pywfst.options): name, type, default, range and help are not retyped
+here."""
+
+from __future__ import annotations
+
+from typing import Callable, Collection, Optional
+
+import click
+
+from .. import options
+
+
+def _check(ctx, param, value):
+    """Each value is checked as the flags are read (a command may build for a minute first)."""
+    try:
+        options.make_options({param.name: value})
+    except (TypeError, ValueError) as error:
+        raise click.BadParameter(str(error)) from None
+    return value
+
+
+def search_option_flags(names: Optional[Collection[str]] = None,
+                        exclude: Collection[str] = ()) -> Callable:
+    """A decorator adding --NAME for the options ``names`` (default: all) but ``exclude``; the
+    command receives each as a keyword argument named as the option, to pass on to Decoder."""
+    chosen = [n for n in options.SPECS if (names is None or n in names) and n not in exclude]
+
+    def decorate(command: Callable) -> Callable:
+        for name in reversed(chosen):
+            spec = options.SPECS[name]
+            command = click.option(f"--{name.replace('_', '-')}", name,
+                                   type=click.INT if spec["type"] == "int" else click.FLOAT,
+                                   default=options.default(name), show_default=True,
+                                   callback=_check,
+                                   help=f"{spec['doc']} Must be {spec['expected']}.")(command)
+        return command
+    return decorate

@@ -1,0 +1,69 @@
+"""lm_weight and word_insertion_penalty: applied inside the search, they give the same best path
+and cost as a graph whose weights were scaled and penalised offline (no rebuild needed)."""
+
+import numpy as np
+import pytest
+
+import pywfst
+from helpers import reweighted_copy, simulated_utterances
+
+SETTINGS = [(1.0, 0.0), (2.5, 0.0), (1.0, 1.5), (0.6, -1.0), (1.7, 2.0)]
+
+
+@pytest.fixture(scope="module")
+def graph(spelled_graph):
+    return spelled_graph
+
+
+@pytest.fixture(scope="module")
+def utterances(char_setup):
+    # Noisy enough that the weights change some best paths.
+    return simulated_utterances(char_setup, 40, seed=11, peak=2.5, noise=1.8)
+
+
+@pytest.mark.parametrize("lm_weight, penalty", SETTINGS)
+def test_same_best_path_as_the_reweighted_graph(graph, utterances, tmp_path, lm_weight, penalty):
+    offline = pywfst.Decoder(reweighted_copy(graph, tmp_path / "g", lm_weight, penalty))
+    online = pywfst.Decoder(graph, lm_weight=lm_weight, word_insertion_penalty=penalty)
+    for emissions in utterances:
+        expected, got = offline.decode(emissions), online.decode(emissions)
+        assert got.words == expected.words
+        assert got.alignment == expected.alignment
+        assert got.cost == pytest.approx(expected.cost, rel=1e-5, abs=1e-3)
+        assert got.acoustic_cost == pytest.approx(expected.acoustic_cost, rel=1e-5, abs=1e-3)
+
+
+def test_the_knobs_change_the_result(graph, utterances):
+    """Not a no-op: a large penalty drops words, a negative one adds them, and a path's cost
+    is acoustic + lm_weight * graph + penalty * words."""
+    plain = pywfst.Decoder(graph)
+    fewer = pywfst.Decoder(graph, word_insertion_penalty=8.0)
+    more = pywfst.Decoder(graph, word_insertion_penalty=-8.0)
+    counts = [(len(fewer.decode(e).words), len(plain.decode(e).words), len(more.decode(e).words))
+              for e in utterances]
+    assert sum(f for f, _, _ in counts) < sum(p for _, p, _ in counts) < sum(m for *_, m in counts)
+    heavy = pywfst.Decoder(graph, lm_weight=3.0, word_insertion_penalty=0.5)
+    for emissions in utterances:
+        base, weighted = plain.decode(emissions), heavy.decode(emissions)
+        if weighted.words == base.words and weighted.alignment == base.alignment:
+            expected = base.acoustic_cost + 3.0 * base.graph_cost + 0.5 * len(base.words)
+            assert weighted.cost == pytest.approx(expected, rel=1e-5, abs=1e-3)
+
+
+def test_nbest_and_stream_use_the_weights(graph, utterances):
+    options = dict(lm_weight=1.8, word_insertion_penalty=0.7)
+    decoder = pywfst.Decoder(graph, nbest=3, **options)
+    for emissions in utterances[:8]:
+        result = decoder.decode(emissions)
+        assert result.nbest[0].words == result.words
+        stream = decoder.stream()
+        for start in range(0, len(emissions), 7):
+            stream.accept(emissions[start:start + 7])
+        streamed = stream.finish()
+        assert streamed.words == result.words and streamed.cost == pytest.approx(result.cost)
+
+
+def test_gpu_search_refuses_the_weights_clearly(graph):
+    with pytest.raises(ValueError, match="lm_weight, word_insertion_penalty: not in the GPU"):
+        pywfst.Decoder(graph, device="cuda-sim", lm_weight=2.0)
+    assert pywfst.Decoder(graph, device="cuda-sim").options.lm_weight == 1.0
