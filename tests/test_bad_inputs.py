@@ -646,6 +646,11 @@ add(py("class_long_entry", "d = DC(); d.set_class('TERM', ['x' * 20000]); sane(d
        r"entries", ok=True))
 add(py("class_word_states_out_of_range", "DC(P.gc_word_states_oob).set_class('TERM', ['cat'])", VE,
        r"graph\.json|word_states|topology"))
+# Found by the graph_json fuzz harness: ints beyond int32 reached the native class compiler.
+add(py("class_word_states_huge", "DC(P.gc_word_states_huge).set_class('TERM', ['cat'])", VE,
+       r"graph\.json: class_slots: expected"))
+add(py("class_boundary_token_huge", "DC(P.gc_boundary_token_huge).set_class('TERM', ['cat'])", VE,
+       r"graph\.json: word_boundary: expected"))
 add(py("class_none_entry", "DC().set_class('TERM', [None])", TE, r"entries"))
 add(py("class_weight_str", "DC().set_class('TERM', {'cat': 'x'})", VE, r"entries.*'cat'"))
 add(py("class_entries_int", "DC().set_class('TERM', 5)", TE, r"entries"))
@@ -988,6 +993,14 @@ def make_inputs(root: Path, char_setup) -> dict:
     info["class_slots"]["word_states"] = [10**9, -5] + info["class_slots"]["word_states"]
     paths["gc_word_states_oob"] = _graph_copy(gc.path, graphs / "gc_word_states_oob",
                                               graph__json=json.dumps(info))
+    info = json.loads((gc.path / "graph.json").read_text())
+    info["class_slots"]["word_states"] = [2**40] + info["class_slots"]["word_states"]
+    paths["gc_word_states_huge"] = _graph_copy(gc.path, graphs / "gc_word_states_huge",
+                                               graph__json=json.dumps(info))
+    info = json.loads((gc.path / "graph.json").read_text())
+    info["word_boundary"]["token_id"] = 2**40
+    paths["gc_boundary_token_huge"] = _graph_copy(gc.path, graphs / "gc_boundary_token_huge",
+                                                  graph__json=json.dumps(info))
     for index in (1, 2):
         paths[f"scratch_graph_{index}"] = _graph_copy(graph.path, graphs / f"scratch_{index}")
 

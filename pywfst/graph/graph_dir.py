@@ -189,8 +189,8 @@ def _check_regular_file(path: Path) -> None:
 
 
 def _is_count(value, minimum: int = 0) -> bool:
-    """An integer (not a bool) >= ``minimum``."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+    """An integer (not a bool) >= ``minimum`` that native code can hold (< 2^31)."""
+    return isinstance(value, int) and not isinstance(value, bool) and minimum <= value < 2**31
 
 
 def _is_list(value, item_valid) -> bool:
