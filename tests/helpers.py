@@ -191,3 +191,10 @@ def reweighted_copy(graph, directory, lm_weight: float, word_insertion_penalty: 
                                           arc.nextstate))
     result.write(str(directory / "HCLG.fst"))
     return pywfst.Graph.load(directory)
+
+
+def foreign_graph(directory, arcs, finals, num_states, words):
+    directory.mkdir()
+    write_fst(directory / "HCLG.fst", arcs, finals, num_states)
+    (directory / "words.txt").write_text("".join(f"{w} {i}\n" for w, i in words.items()))
+    return directory

@@ -15,7 +15,7 @@ import pytest
 import pywrapfst as fst
 
 import pywfst
-from helpers import simulated_utterances, write_fst
+from helpers import foreign_graph, simulated_utterances
 
 
 @pytest.fixture(scope="module")
@@ -128,13 +128,6 @@ def test_ctrl_c_stops_a_long_decode(graph, call):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("interrupted after")
     assert float(result.stdout.split()[-1]) < 10.0, result.stdout
-
-
-def foreign_graph(directory, arcs, finals, num_states, words):
-    directory.mkdir()
-    write_fst(directory / "HCLG.fst", arcs, finals, num_states)
-    (directory / "words.txt").write_text("".join(f"{w} {i}\n" for w, i in words.items()))
-    return directory
 
 
 def test_negative_epsilon_cycle_is_refused_not_decoded_forever(tmp_path):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import pywfst
-from helpers import reweighted_copy, simulated_utterances
+from helpers import foreign_graph, reweighted_copy, simulated_utterances
 
 SETTINGS = [(1.0, 0.0), (2.5, 0.0), (1.0, 1.5), (0.6, -1.0), (1.7, 2.0)]
 
@@ -67,3 +67,15 @@ def test_gpu_search_refuses_the_weights_clearly(graph):
     with pytest.raises(ValueError, match="lm_weight, word_insertion_penalty: not in the GPU"):
         pywfst.Decoder(graph, device="cuda-sim", lm_weight=2.0)
     assert pywfst.Decoder(graph, device="cuda-sim").options.lm_weight == 1.0
+
+
+def test_negative_penalty_that_makes_a_word_cycle_negative_is_refused(tmp_path):
+    # 1 -eps:a/1.0-> 2 -eps:b/1.0-> 1 costs 2 per round and holds two words: a penalty below -1
+    # makes each round cheaper than the last, and the search would never end.
+    arcs = [(0, 1, 0, 0.0, 1), (1, 0, 1, 1.0, 2), (2, 0, 2, 1.0, 1), (1, 2, 0, 0.0, 3)]
+    directory = foreign_graph(tmp_path / "g", arcs, [3], 4, {"<eps>": 0, "a": 1, "b": 2})
+    with pytest.raises(ValueError, match=r"word_insertion_penalty -1\.5: the epsilon arcs .* "
+                                         r"negative cost -1 .*never end"):
+        pywfst.Decoder(directory, word_insertion_penalty=-1.5)
+    scores = np.log(np.array([[0.9, 0.1], [0.1, 0.9]], dtype=np.float32))
+    assert pywfst.Decoder(directory, word_insertion_penalty=-0.5).decode(scores).words == []

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "common/errors.h"
+#include "fst/epsilon_cycles.h"
 #include "fst/nonterminal.h"
 
 namespace pywfst {
@@ -31,6 +32,15 @@ BeamSearch::BeamSearch(std::shared_ptr<const CsrGraph> graph, const DecoderOptio
   if (!graph_->NegativeEpsilonCycle().empty())
     throw InputError(Concat(graph_->NegativeEpsilonCycle(), ": the search would never end"));
   options_.Check();
+  // A negative penalty can make a cycle of epsilon-input word arcs negative (scaling alone
+  // cannot: lm_weight > 0 keeps each cycle's sign, and the graph's own check passed).
+  if (options_.word_insertion_penalty < 0.0f) {
+    const std::string cycle = DescribeNegativeEpsilonCycle(*graph_, options_.lm_weight,
+                                                           options_.word_insertion_penalty);
+    if (!cycle.empty())
+      throw InputError(Concat("word_insertion_penalty ", options_.word_insertion_penalty, ": ",
+                              cycle, ": the search would never end"));
+  }
   slot_of_state_.assign(static_cast<size_t>(graph_->NumStates()), -1);
   has_class_slots_ = graph_->NumNonterminalArcs() > 0;
 }

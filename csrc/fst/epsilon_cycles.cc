@@ -65,7 +65,11 @@ std::vector<std::vector<StateId>> CyclicComponents(const CsrGraph& graph) {
 
 }  // namespace
 
-std::string DescribeNegativeEpsilonCycle(const CsrGraph& graph) {
+std::string DescribeNegativeEpsilonCycle(const CsrGraph& graph, double lm_weight,
+                                        double word_insertion_penalty) {
+  auto cost_of = [&](const GraphArc& arc) {
+    return lm_weight * arc.weight + (arc.olabel != 0 ? word_insertion_penalty : 0.0);
+  };
   std::vector<int32_t> member_of(graph.NumStates(), -1);  // position in the current component
   for (const std::vector<StateId>& component : CyclicComponents(graph)) {
     const int32_t size = static_cast<int32_t>(component.size());
@@ -73,7 +77,7 @@ std::string DescribeNegativeEpsilonCycle(const CsrGraph& graph) {
     bool has_negative_arc = false;
     for (StateId s : component)
       for (const GraphArc& arc : graph.EpsilonArcs(s))
-        has_negative_arc |= member_of[arc.nextstate] >= 0 && arc.weight < 0.0f;
+        has_negative_arc |= member_of[arc.nextstate] >= 0 && cost_of(arc) < 0.0;
     if (has_negative_arc) {
       // Bellman-Ford from a virtual source reaching every member at cost 0: a relaxation in the
       // size-th round proves a negative cycle; walking `size` predecessors back lands on it.
@@ -86,8 +90,8 @@ std::string DescribeNegativeEpsilonCycle(const CsrGraph& graph) {
           for (const GraphArc& arc : graph.EpsilonArcs(component[i])) {
             const int32_t j = member_of[arc.nextstate];
             if (j < 0 || !std::isfinite(arc.weight)) continue;
-            if (distance[i] + arc.weight < distance[j]) {
-              distance[j] = distance[i] + arc.weight;
+            if (distance[i] + cost_of(arc) < distance[j]) {
+              distance[j] = distance[i] + cost_of(arc);
               predecessor[j] = i;
               relaxed = j;
             }
@@ -102,11 +106,11 @@ std::string DescribeNegativeEpsilonCycle(const CsrGraph& graph) {
         int32_t i = on_cycle;
         do {  // the cycle, walked backwards through the predecessors
           const int32_t from = predecessor[i];
-          float best = 0.0f;
+          double best = 0.0;
           bool first = true;
           for (const GraphArc& arc : graph.EpsilonArcs(component[from]))
-            if (arc.nextstate == component[i] && (first || arc.weight < best)) {
-              best = arc.weight;
+            if (arc.nextstate == component[i] && (first || cost_of(arc) < best)) {
+              best = cost_of(arc);
               first = false;
             }
           cost += best;

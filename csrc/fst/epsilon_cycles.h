@@ -15,7 +15,10 @@
 namespace pywfst {
 
 // Empty when the epsilon arcs form no cycle of negative cost; else says which: a state on the
-// cycle, the cycle's cost and its first states.
-std::string DescribeNegativeEpsilonCycle(const CsrGraph& graph);
+// cycle, the cycle's cost and its first states. Arc costs as the search weighs them: lm_weight
+// times the weight, plus word_insertion_penalty on arcs with an output word (a negative penalty
+// can make a cycle of word arcs negative).
+std::string DescribeNegativeEpsilonCycle(const CsrGraph& graph, double lm_weight = 1.0,
+                                        double word_insertion_penalty = 0.0);
 
 }  // namespace pywfst

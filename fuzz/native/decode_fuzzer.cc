@@ -21,6 +21,8 @@
 //            u16 word code, u8 pronunciations - 1 (% 3), per pronunciation: u8 length - 1 (& 7),
 //            length x u8 tokens; u8 entries (& 7), per entry: u8 words - 1 (& 3), words x u8
 //            indices, u8 weight code (the entry's cost)
+//   weights: u8 lm_weight code (0: 1, else code / 32), u8 word insertion penalty code (0: 0,
+//            else (code - 128) / 16): read last, so that inputs without them keep the defaults
 // Codes: weight/score: 255 +inf, 254 NaN, 253 -inf, else weight (code - 32) / 8, score -code / 8;
 // label: 0 epsilon, < 0xf000 a token label, 0xfXcc a nonterminal (X = 0: return, else enter
 // class X - 1; cc: context); word: < 0x8000 itself, else a word of class ((code >> 12) & 7) + 1
@@ -212,6 +214,9 @@ void Run(const uint8_t* data, size_t size) {
   const std::unique_ptr<PhraseBoost> boost = (flags & 8) ? ReadBoost(&in) : nullptr;
   ClassGraphs classes;
   if (flags & 16) classes.push_back(ReadClass(&in));
+  const uint8_t lm_weight = in.U8(), penalty = in.U8();
+  if (lm_weight != 0) options.lm_weight = lm_weight / 32.0f;
+  if (penalty != 0) options.word_insertion_penalty = (penalty - 128) / 16.0f;
 
   options.Check();
   const FrameScores scores(matrix, transform, "fuzz scores");
