@@ -24,11 +24,12 @@ from .decoder import Decoder
 from .errors import InputFileError
 from .graph import Graph
 from .result import Result
+from .tuning import tune
 
 __version__ = "0.1.0"
 
 __all__ = ["BuildOptions", "ClassEntries", "Decoder", "Graph", "InputFileError", "PhraseBoost", "Result", "build_graph",
-           "__version__"]
+           "tune", "__version__"]
 
 
 def __getattr__(name: str):

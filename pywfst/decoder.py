@@ -137,6 +137,15 @@ OPTIONS_DOC
         self._searches.put(_core.BeamSearch(native_graph, options))
         self._classes = _ClassState.empty(self.graph)
 
+    @classmethod
+    def from_settings(cls, graph: Union[Graph, str, Path], settings: Union[str, Path],
+                      **arguments) -> "Decoder":
+        """A Decoder with the options of a settings file (``pywfst tune --out``); ``arguments``
+        (any Decoder argument) are added to them and win over them."""
+        from .settings import read_settings
+
+        return cls(graph, **{**read_settings(settings), **arguments})
+
     def set_class(self, name: str, entries: Union[ClassEntries, EntrySpec, None],
                   pronunciations: Optional[Pronunciations] = None) -> None:
         """Fills the graph's class slot ``name`` with ``entries`` for the following decode calls.

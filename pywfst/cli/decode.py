@@ -21,7 +21,7 @@ from ..decoder import Decoder
 from ..graph import Graph
 from ..result import Result
 from .errors import friendly_errors
-from .search_flags import search_option_flags
+from .search_flags import search_option_flags, with_settings
 
 FRAME_SHIFT_KEY = "frame_shift"  # an .npz entry beside the utterances: seconds per frame
 BATCH_PER_THREAD = 4  # utterances read and decoded together, per thread
@@ -152,6 +152,9 @@ def format_result(utterance: str, result: Result, style: str) -> str:
 @click.option("--format", "style", type=click.Choice(["text", "json", "ctm"]), default="text",
               show_default=True, help="Output: 'utt words', JSON lines, or CTM.")
 @search_option_flags(exclude=N_BEST_AND_BOOST)
+@click.option("--settings", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Decoder options from a settings file (pywfst tune --out); flags given on "
+                   "the command line win over it.")
 @click.option("--log-softmax", is_flag=True, help="The arrays hold logits: normalise each frame.")
 @click.option("--frame-shift", type=click.FloatRange(0.0, min_open=True), metavar="SECONDS",
               help="Seconds per frame, for word times. Default: the frame_shift entry of each "
@@ -168,9 +171,11 @@ def format_result(utterance: str, result: Result, style: str) -> str:
                    "exit status is 1 only if none could be decoded. Without it the first one "
                    "stops the run (exit status 1).")
 def decode_command(graph_dir, emissions, style, log_softmax, frame_shift, threads,
-                   allow_extra_columns, classes, skip_bad, **search_options) -> None:
+                   allow_extra_columns, classes, skip_bad, settings, **search_options) -> None:
     """Decode [T, V] emissions (.npy per utterance or .npz of many) and print the results."""
     with friendly_errors():
+        if settings is not None:
+            search_options = with_settings(search_options, settings)
         # frame_shift None: each .npz file's own, else the graph's (Decoder's default)
         decoder = Decoder(Graph.load(graph_dir), log_softmax=log_softmax, frame_shift=frame_shift,
                           num_threads=threads, allow_extra_columns=allow_extra_columns,

@@ -4,11 +4,13 @@ here."""
 
 from __future__ import annotations
 
-from typing import Callable, Collection, Optional
+from typing import Callable, Collection, Dict, Optional
 
 import click
+from click.core import ParameterSource
 
 from .. import options
+from ..settings import read_settings
 
 
 def _check(ctx, param, value):
@@ -36,3 +38,11 @@ def search_option_flags(names: Optional[Collection[str]] = None,
                                    help=f"{spec['doc']} Must be {spec['expected']}.")(command)
         return command
     return decorate
+
+
+def with_settings(given: Dict[str, object], settings_path) -> Dict[str, object]:
+    """The options of a settings file, with the flags given on the command line over them."""
+    context = click.get_current_context()
+    explicit = {name: value for name, value in given.items()
+                if context.get_parameter_source(name) is not ParameterSource.DEFAULT}
+    return {**given, **read_settings(settings_path), **explicit}
