@@ -13,6 +13,14 @@ os.environ["PYTHONSAFEPATH"] = "1"
 from helpers import make_corpus, train_arpa, write_char_tokens, write_spelling_lexicon  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def graph_cache(tmp_path_factory):
+    """Graphs that pywfst caches (the demo's) go to a directory of this test session, not the
+    user's ~/.cache; subprocesses inherit it."""
+    os.environ["PYWFST_CACHE"] = str(tmp_path_factory.mktemp("graph_cache"))
+    return Path(os.environ["PYWFST_CACHE"])
+
+
 @pytest.fixture(scope="session")
 def char_setup(tmp_path_factory):
     """A char-token setup: tokens.txt (<blk>, |, a-z, '), a spelling lexicon, a trigram ARPA

@@ -20,6 +20,7 @@ EPILOG = """\b
 Examples:
   pywfst demo
   pywfst demo --beam 10
+  pywfst demo --rebuild        # build the cached demo graph again
   pywfst demo my_recording.wav other.wav
 """
 
@@ -38,7 +39,10 @@ def bundled_utterances() -> list[tuple[Path, str]]:
 @click.command("demo", epilog=EPILOG)
 @click.argument("wavs", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @search_option_flags(names=("beam",))
-def demo_command(wavs, beam) -> None:
+@click.option("--rebuild", is_flag=True,
+              help="Build the demo graph again instead of loading it from the cache "
+                   "($PYWFST_CACHE, else ~/.cache/pywfst).")
+def demo_command(wavs, beam, rebuild) -> None:
     """Transcribe the bundled recordings (or WAVS) with the reference acoustic model, a graph
     built from the bundled LM (char spellings of its words, optional '|'), and the decoder.
 
@@ -46,12 +50,41 @@ def demo_command(wavs, beam) -> None:
     the acoustic model and the decoded text; then the WERs of both.
     """
     with friendly_errors():
-        _run_demo(wavs, beam)
+        _run_demo(wavs, beam, rebuild)
 
 
-def _run_demo(wavs, beam: float) -> None:
+def _demo_graph(model: AcousticModel, scratch: Path, rebuild: bool):
+    """The demo graph: from the cache when it was built before for the same model tokens, LM
+    and pywfst version; else built (17 s here) and cached. Without a writable cache directory
+    it is built into ``scratch``."""
     from ..graph import build_graph  # the builder loads only for the verbs that build
+    from ..graph.cache import cache_root, cached_graph
 
+    tokens = model.write_tokens(scratch / "tokens.txt")
+    lm = demo_data_dir() / "lm.arpa.gz"
+    options = dict(spell=True, word_boundary="|", frame_shift=model.frame_shift)
+
+    def build(directory: Path):
+        click.echo("Building the demo graph (spelling lexicon from the LM words, optional '|')...")
+        return build_graph(tokens, directory, lm=lm, progress=False, **options)
+
+    start = time.perf_counter()
+    try:
+        graph, cached = cached_graph("demo", [tokens, lm], options, build, rebuild)
+    except OSError as error:
+        click.echo(f"(no graph cache: {error})")
+        graph, cached = build(scratch / "graph"), False
+    hclg = graph.info["fst_counts"]["HCLG"]
+    how = (f"loaded from the cache in {time.perf_counter() - start:.2f} s ({graph.path}; "
+           "--rebuild builds it again)" if cached else
+           f"built in {graph.info['build']['total_seconds']:.1f} s"
+           + (f", cached in {cache_root()}" if graph.path.parent == cache_root() else ""))
+    click.echo(f"  {graph.info['num_words']} words, HCLG {hclg['states']} states / "
+               f"{hclg['arcs']} arcs, {graph.info['frame_shift'] * 1000:g} ms frames, {how}\n")
+    return graph
+
+
+def _run_demo(wavs, beam: float, rebuild: bool) -> None:
     model = AcousticModel.load()
     utterances = [(path, None) for path in wavs] or bundled_utterances()
     # The recordings go through the acoustic model first, so that one that is not a usable WAV
@@ -59,17 +92,8 @@ def _run_demo(wavs, beam: float) -> None:
     start = time.perf_counter()
     all_emissions = [model.emissions(path) for path, _ in utterances]
     am_seconds = time.perf_counter() - start
-    data = demo_data_dir()
     with tempfile.TemporaryDirectory() as scratch:
-        tokens = model.write_tokens(Path(scratch) / "tokens.txt")
-        click.echo("Building the demo graph (spelling lexicon from the LM words, optional '|')...")
-        graph = build_graph(tokens, Path(scratch) / "graph", spell=True, word_boundary="|",
-                            lm=data / "lm.arpa.gz", frame_shift=model.frame_shift,
-                            progress=False)
-        hclg = graph.info["fst_counts"]["HCLG"]
-        click.echo(f"  {graph.info['num_words']} words, HCLG {hclg['states']} states / "
-                   f"{hclg['arcs']} arcs, {graph.info['frame_shift'] * 1000:g} ms frames, "
-                   f"built in {graph.info['build']['total_seconds']:.1f} s\n")
+        graph = _demo_graph(model, Path(scratch), rebuild)
         decoder = Decoder(graph, beam=beam, frame_shift=model.frame_shift)
         greedy_pairs, decoded_pairs = [], []
         decode_seconds = audio_seconds = 0.0
