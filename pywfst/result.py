@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Callable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, List, Optional, Tuple
+
+if TYPE_CHECKING:
+    from .lattice import Lattice
 
 Span = Tuple[int, int]
 
@@ -46,6 +49,29 @@ class Result:
         state = dict(self.__dict__, locate_words=None)
         state["word_spans"] = self.word_spans
         return state
+
+    @cached_property
+    def lattice(self) -> "Lattice":
+        """The determinized word lattice of the n-best list (pywfst.lattice; with nbest=1, the
+        best path alone)."""
+        from .lattice import Lattice
+
+        return Lattice.from_hypotheses(self.nbest or [self])
+
+    @cached_property
+    def confidences(self) -> Optional[List[float]]:
+        """Per word: its posterior over the n-best list, in [0, 1] (None unless the decoder
+        had nbest > 1: one hypothesis says nothing about doubt)."""
+        from .lattice import word_confidences
+
+        return word_confidences(self.nbest) if len(self.nbest) > 1 else None
+
+    @cached_property
+    def mbr(self) -> "Result":
+        """The n-best hypothesis with the least expected word errors (itself with nbest=1)."""
+        from .lattice import minimum_bayes_risk
+
+        return minimum_bayes_risk(self.nbest) if self.nbest else self
 
     @property
     def text(self) -> str:

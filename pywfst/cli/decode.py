@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import json
@@ -25,8 +26,10 @@ from .search_flags import search_option_flags, with_settings
 
 FRAME_SHIFT_KEY = "frame_shift"  # an .npz entry beside the utterances: seconds per frame
 BATCH_PER_THREAD = 4  # utterances read and decoded together, per thread
-# Options that only matter for n-best lists and phrase boosting, which this command has not.
-N_BEST_AND_BOOST = ("nbest", "lattice_beam", "boost_nodes_per_state")
+# Options of phrase boosting, which this command has not; and of n-best lists, which only give
+# confidences and lattices here.
+BOOST_ONLY = ("boost_nodes_per_state",)
+N_BEST_AND_BOOST = ("nbest", "lattice_beam") + BOOST_ONLY
 READ_ERRORS = (OSError, ValueError, zipfile.BadZipFile, EOFError)  # what np.load raises
 
 EPILOG = """\b
@@ -131,17 +134,26 @@ def _decode_alone(decoder: Decoder, utterance: Utterance) -> Union[Result, str]:
 
 
 def format_result(utterance: str, result: Result, style: str) -> str:
+    """One utterance's output; with nbest > 1, CTM's sixth column and JSON's "confidence" hold
+    each word's confidence (Result.confidences)."""
     if style == "text":
         return f"{utterance} {result.text}".rstrip()
+    confidences = result.confidences or [None] * len(result.words)
     if style == "ctm":
         return "\n".join(f"{utterance} 1 {start:.3f} {end - start:.3f} {word}"
-                         for word, (start, end) in zip(result.words, result.word_times))
+                         + (f" {confidence:.3f}" if confidence is not None else "")
+                         for word, (start, end), confidence
+                         in zip(result.words, result.word_times, confidences))
+    words = []
+    for word, (start, end), confidence in zip(result.words, result.word_times, confidences):
+        words.append({"word": word, "start": round(start, 3), "end": round(end, 3)})
+        if confidence is not None:
+            words[-1]["confidence"] = round(confidence, 4)
     return json.dumps({
         "utterance": utterance, "text": result.text, "cost": result.cost,
         "acoustic_cost": result.acoustic_cost, "graph_cost": result.graph_cost,
         "reached_final": result.reached_final, "num_frames": result.num_frames,
-        "words": [{"word": w, "start": round(s, 3), "end": round(e, 3)}
-                  for w, (s, e) in zip(result.words, result.word_times)],
+        "words": words,
     })
 
 
@@ -151,7 +163,10 @@ def format_result(utterance: str, result: Result, style: str) -> str:
 @click.argument("emissions", nargs=-1, required=True)
 @click.option("--format", "style", type=click.Choice(["text", "json", "ctm"]), default="text",
               show_default=True, help="Output: 'utt words', JSON lines, or CTM.")
-@search_option_flags(exclude=N_BEST_AND_BOOST)
+@search_option_flags(exclude=BOOST_ONLY)
+@click.option("--lattices", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+              help="Also write each utterance's word lattice (of its n-best list: give --nbest) "
+                   "to FILE in Kaldi's CompactLattice text form.")
 @click.option("--settings", type=click.Path(dir_okay=False), metavar="FILE",
               help="Decoder options from a settings file (pywfst tune --out); flags given on "
                    "the command line win over it.")
@@ -171,7 +186,8 @@ def format_result(utterance: str, result: Result, style: str) -> str:
                    "exit status is 1 only if none could be decoded. Without it the first one "
                    "stops the run (exit status 1).")
 def decode_command(graph_dir, emissions, style, log_softmax, frame_shift, threads,
-                   allow_extra_columns, classes, skip_bad, settings, **search_options) -> None:
+                   allow_extra_columns, classes, skip_bad, settings, lattices,
+                   **search_options) -> None:
     """Decode [T, V] emissions (.npy per utterance or .npz of many) and print the results."""
     with friendly_errors():
         if settings is not None:
@@ -188,22 +204,38 @@ def decode_command(graph_dir, emissions, style, log_softmax, frame_shift, thread
             decoder.set_class(name, entries, pronunciations)
     batch_size = BATCH_PER_THREAD * (threads or os.cpu_count() or 1)
     decoded = failed = 0
-    for utterance, outcome in decode_utterances(decoder, read_emissions(list(emissions)),
-                                                batch_size):
-        if isinstance(outcome, str):
-            if not skip_bad:
-                raise click.ClickException(outcome)
-            failed += 1
-            click.echo(f"skipped {outcome}", err=True)  # the message names the utterance
-            continue
-        decoded += 1
-        if frame_shift is None and utterance.frame_shift is not None:
-            outcome = dataclasses.replace(outcome, frame_shift=utterance.frame_shift)
-        line = format_result(utterance.name, outcome, style)
-        if line:
-            sys.stdout.write(line + "\n")
+    with contextlib.ExitStack() as stack:
+        with friendly_errors():
+            lattice_file = stack.enter_context(open(lattices, "w")) if lattices else None
+        for utterance, outcome in _decode_all(decoder, emissions, batch_size, skip_bad,
+                                              frame_shift):
+            if outcome is None:
+                failed += 1
+                continue
+            decoded += 1
+            line = format_result(utterance.name, outcome, style)
+            if line:
+                sys.stdout.write(line + "\n")
+            if lattice_file is not None:
+                outcome.lattice.write_kaldi(lattice_file, utterance.name)
     if failed:
         summary = f"decoded {decoded} utterances, skipped {failed}"
         if not decoded:  # as Kaldi's decoders: fail only when nothing could be decoded
             raise click.ClickException(f"{summary}: none could be decoded")
         click.echo(summary, err=True)
+
+
+def _decode_all(decoder: Decoder, emissions, batch_size: int, skip_bad: bool,
+                frame_shift: Optional[float]) -> Iterator[Tuple[Utterance, Optional[Result]]]:
+    """(utterance, result), or (utterance, None) for one skipped with its reason on stderr."""
+    for utterance, outcome in decode_utterances(decoder, read_emissions(list(emissions)),
+                                                batch_size):
+        if isinstance(outcome, str):
+            if not skip_bad:
+                raise click.ClickException(outcome)
+            click.echo(f"skipped {outcome}", err=True)  # the message names the utterance
+            yield utterance, None
+            continue
+        if frame_shift is None and utterance.frame_shift is not None:
+            outcome = dataclasses.replace(outcome, frame_shift=utterance.frame_shift)
+        yield utterance, outcome

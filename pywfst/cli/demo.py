@@ -53,7 +53,7 @@ def demo_command(wavs, beam, rebuild) -> None:
         _run_demo(wavs, beam, rebuild)
 
 
-def _demo_graph(model: AcousticModel, scratch: Path, rebuild: bool):
+def demo_graph(model: AcousticModel, scratch: Path, rebuild: bool):
     """The demo graph: from the cache when it was built before for the same model tokens, LM
     and pywfst version; else built (17 s here) and cached. Without a writable cache directory
     it is built into ``scratch``."""
@@ -93,7 +93,7 @@ def _run_demo(wavs, beam: float, rebuild: bool) -> None:
     all_emissions = [model.emissions(path) for path, _ in utterances]
     am_seconds = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as scratch:
-        graph = _demo_graph(model, Path(scratch), rebuild)
+        graph = demo_graph(model, Path(scratch), rebuild)
         decoder = Decoder(graph, beam=beam, frame_shift=model.frame_shift)
         greedy_pairs, decoded_pairs = [], []
         decode_seconds = audio_seconds = 0.0

@@ -1,0 +1,244 @@
+"""Word lattices, word confidences and MBR from the n-best word sequences of a decode.
+
+A :class:`Lattice` is the determinized word lattice of a result's n-best list (``nbest=N``: the
+N cheapest distinct word sequences, each with its best alignment, within ``lattice_beam`` of the
+best): a prefix tree of word sequences, so one path per word sequence, whose path weights are
+exactly the hypotheses' (graph cost, acoustic cost) and whose arc strings concatenate to each
+path's alignment. Weights and strings are pushed towards the start as in Kaldi's determinized
+CompactLattice: a shared arc carries what all paths through it share (the weights of the
+cheapest among them, the common prefix of their alignments), the rest comes further on.
+
+Costs are as the search weighed them: graph costs with lm_weight, insertion penalties and
+boosts applied, acoustic costs with acoustic_scale applied (Kaldi's lattices keep acoustic costs
+unscaled: give Kaldi tools --acoustic-scale=1).
+
+Posteriors: each hypothesis has probability exp(-cost) normalised over the list. A 1-best
+word's confidence is the probability mass of the hypotheses that have the same word at the
+place a Levenshtein alignment to the 1-best puts it (n-best ROVER voting); MBR picks the
+hypothesis with the least expected word errors against the others (Stolcke et al. 1997).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence, TextIO, Tuple, Union
+
+from .errors import InputFileError
+from .metrics import align_words, edit_distance
+
+if TYPE_CHECKING:
+    import pywrapfst
+
+    from .result import Result
+
+
+@dataclass(frozen=True)
+class LatticeArc:
+    source: int
+    target: int
+    word_id: int
+    graph_cost: float
+    acoustic_cost: float
+    alignment: Tuple[int, ...]  # emission columns, one per frame (this arc's part of the string)
+
+
+@dataclass
+class Lattice:
+    """A determinized word lattice (acceptor over word ids); state 0 is the start."""
+
+    num_states: int
+    arcs: List[LatticeArc]
+    # final state -> (graph cost, acoustic cost, rest of the alignment)
+    finals: Dict[int, Tuple[float, float, Tuple[int, ...]]]
+
+    @classmethod
+    def from_hypotheses(cls, hypotheses: Sequence["Result"]) -> "Lattice":
+        """The lattice of distinct word sequences, cheapest first (a result's ``nbest``)."""
+        children: List[Dict[int, int]] = [{}]
+        node_of: List[int] = []  # each hypothesis' last node
+        best: List[int] = [0]  # per node: the cheapest hypothesis through it (the first, in order)
+        common: List[int] = [len(hypotheses[0].alignment)] if hypotheses else [0]
+        for index, hypothesis in enumerate(hypotheses):
+            node = 0
+            common[0] = _common_prefix(hypotheses[best[0]].alignment, hypothesis.alignment,
+                                       common[0])
+            for word_id in hypothesis.word_ids:
+                child = children[node].get(word_id)
+                if child is None:
+                    child = children[node][word_id] = len(children)
+                    children.append({})
+                    best.append(index)
+                    common.append(len(hypothesis.alignment))
+                else:
+                    common[child] = _common_prefix(hypotheses[best[child]].alignment,
+                                                   hypothesis.alignment, common[child])
+                node = child
+            node_of.append(node)
+        arcs = []
+        for node, edges in enumerate(children):
+            for word_id, child in edges.items():
+                head, tail = hypotheses[best[node]], hypotheses[best[child]]
+                root = node == 0  # the start carries no weight: the first arcs take it all
+                arcs.append(LatticeArc(
+                    node, child, word_id,
+                    _graph(tail) - (0.0 if root else _graph(head)),
+                    tail.acoustic_cost - (0.0 if root else head.acoustic_cost),
+                    tuple(tail.alignment[(0 if root else common[node]):common[child]])))
+        finals = {}
+        for index, node in enumerate(node_of):
+            hypothesis, owner = hypotheses[index], hypotheses[best[node]]
+            if node in finals:
+                continue  # a word sequence once (the list holds distinct ones; kept cheapest)
+            offset = common[node] if node != 0 else 0
+            graph = _graph(hypothesis) - (_graph(owner) if node != 0 else 0.0)
+            acoustic = hypothesis.acoustic_cost - (owner.acoustic_cost if node != 0 else 0.0)
+            finals[node] = (graph, acoustic, tuple(hypothesis.alignment[offset:]))
+        return cls(len(children), arcs, finals)
+
+    def paths(self) -> Iterator[Tuple[List[int], float, float, List[int]]]:
+        """Every complete path: (word ids, graph cost, acoustic cost, alignment)."""
+        out: Dict[int, List[LatticeArc]] = {}
+        for arc in self.arcs:
+            out.setdefault(arc.source, []).append(arc)
+        stack = [(0, [], 0.0, 0.0, [])]
+        while stack:
+            state, ids, graph, acoustic, alignment = stack.pop()
+            if state in self.finals:
+                g, a, rest = self.finals[state]
+                yield ids, graph + g, acoustic + a, alignment + list(rest)
+            for arc in out.get(state, []):
+                stack.append((arc.target, ids + [arc.word_id], graph + arc.graph_cost,
+                              acoustic + arc.acoustic_cost, alignment + list(arc.alignment)))
+
+    def nbest(self, n: int) -> List[Tuple[List[int], float, float, List[int]]]:
+        """The n cheapest paths (graph + acoustic), cheapest first."""
+        return sorted(self.paths(), key=lambda p: p[1] + p[2])[:n]
+
+    def to_openfst(self) -> "pywrapfst.VectorFst":
+        """A tropical acceptor over word ids (weight: graph + acoustic cost) for OpenFst."""
+        import pywrapfst as fst
+
+        result = fst.VectorFst()
+        result.add_states(self.num_states)
+        result.set_start(0)
+        for arc in self.arcs:
+            result.add_arc(arc.source, fst.Arc(arc.word_id, arc.word_id, fst.Weight(
+                "tropical", arc.graph_cost + arc.acoustic_cost), arc.target))
+        for state, (graph, acoustic, _) in self.finals.items():
+            result.set_final(state, fst.Weight("tropical", graph + acoustic))
+        return result
+
+    def write_kaldi(self, out: TextIO, utterance: str) -> None:
+        """Kaldi's CompactLattice text form (``lattice-copy --write-compact=true ark,t:``): per
+        arc ``source target word graph,acoustic,t1_t2_...`` with t = emission column + 1 (the
+        graph's input label), per final state ``state graph,acoustic,t...``; a blank line ends
+        the utterance."""
+        out.write(f"{utterance}\n")
+        for arc in self.arcs:
+            out.write(f"{arc.source}\t{arc.target}\t{arc.word_id}\t"
+                      f"{_weight(arc.graph_cost, arc.acoustic_cost, arc.alignment)}\n")
+        for state, (graph, acoustic, rest) in sorted(self.finals.items()):
+            out.write(f"{state}\t{_weight(graph, acoustic, rest)}\n")
+        out.write("\n")
+
+    def best_path(self) -> Tuple[List[int], float, float, List[int]]:
+        return self.nbest(1)[0]
+
+
+def read_kaldi_lattices(path: Union[str, Path]) -> Dict[str, Lattice]:
+    """Lattices written by :meth:`Lattice.write_kaldi` (or Kaldi's lattice-copy in text form),
+    by utterance; InputFileError names the line of a malformed one."""
+    lattices: Dict[str, Lattice] = {}
+    utterance: Optional[str] = None
+    arcs: List[LatticeArc] = []
+    finals: Dict[int, Tuple[float, float, Tuple[int, ...]]] = {}
+    with open(path, encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            fields = line.split()
+            if not fields:
+                if utterance is not None:
+                    lattices[utterance] = _lattice(arcs, finals)
+                utterance, arcs, finals = None, [], {}
+                continue
+            if utterance is None:
+                if len(fields) != 1:
+                    raise InputFileError(path, line_no, "expected an utterance id")
+                utterance = fields[0]
+                continue
+            try:
+                if len(fields) == 4:
+                    graph, acoustic, alignment = _parse_weight(fields[3])
+                    arcs.append(LatticeArc(int(fields[0]), int(fields[1]), int(fields[2]),
+                                           graph, acoustic, alignment))
+                elif len(fields) == 2:
+                    finals[int(fields[0])] = _parse_weight(fields[1])
+                else:
+                    raise ValueError(f"{len(fields)} fields")
+            except ValueError as error:
+                raise InputFileError(path, line_no, f"not a lattice arc or final state "
+                                     f"({error})") from None
+    if utterance is not None:
+        lattices[utterance] = _lattice(arcs, finals)
+    return lattices
+
+
+def posteriors(hypotheses: Sequence["Result"]) -> List[float]:
+    """exp(-cost) of each hypothesis, normalised over the list."""
+    best = min(h.cost for h in hypotheses)
+    weights = [math.exp(best - h.cost) for h in hypotheses]
+    total = sum(weights)
+    return [w / total for w in weights]
+
+
+def word_confidences(hypotheses: Sequence["Result"]) -> List[float]:
+    """Per word of the first hypothesis: the posterior mass of the hypotheses that align the
+    same word to it."""
+    reference = hypotheses[0].words
+    confidence = [0.0] * len(reference)
+    for probability, hypothesis in zip(posteriors(hypotheses), hypotheses):
+        for i, j in align_words(reference, hypothesis.words):
+            if j is not None and i is not None and reference[i] == hypothesis.words[j]:
+                confidence[i] += probability
+    return [min(c, 1.0) for c in confidence]
+
+
+def minimum_bayes_risk(hypotheses: Sequence["Result"]) -> "Result":
+    """The hypothesis with the least expected word errors against the list."""
+    probabilities = posteriors(hypotheses)
+    risks = [sum(p * edit_distance(other.words, candidate.words)
+                 for p, other in zip(probabilities, hypotheses)) for candidate in hypotheses]
+    return hypotheses[min(range(len(hypotheses)), key=lambda i: (risks[i], i))]
+
+
+def _graph(hypothesis: "Result") -> float:
+    """The graph side of a hypothesis' cost, boosts included (as the search added them)."""
+    return hypothesis.cost - hypothesis.acoustic_cost
+
+
+def _common_prefix(a: Sequence[int], b: Sequence[int], limit: int) -> int:
+    n = min(limit, len(a), len(b))
+    for i in range(n):
+        if a[i] != b[i]:
+            return i
+    return n
+
+
+def _weight(graph: float, acoustic: float, alignment: Sequence[int]) -> str:
+    return f"{graph:.9g},{acoustic:.9g},{'_'.join(str(t + 1) for t in alignment)}"
+
+
+def _parse_weight(text: str) -> Tuple[float, float, Tuple[int, ...]]:
+    parts = text.split(",")
+    if len(parts) != 3:
+        raise ValueError(f"weight {text!r} is not graph,acoustic,string")
+    alignment = tuple(int(t) - 1 for t in parts[2].split("_") if t) if parts[2] else ()
+    if any(t < 0 for t in alignment):
+        raise ValueError(f"string {parts[2]!r} holds a label < 1")
+    return float(parts[0]), float(parts[1]), alignment
+
+
+def _lattice(arcs: List[LatticeArc], finals: Dict) -> Lattice:
+    states = max([0] + [max(a.source, a.target) for a in arcs] + list(finals)) + 1
+    return Lattice(states, arcs, finals)
