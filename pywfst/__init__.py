@@ -23,12 +23,15 @@ from .class_slots import ClassEntries
 from .decoder import Decoder
 from .errors import InputFileError
 from .graph import Graph
+from .lattice import Lattice, read_kaldi_lattices
 from .result import Result
+from .rescoring import Rescorer, rescore
 from .tuning import tune
 
 __version__ = "0.1.0"
 
-__all__ = ["BuildOptions", "ClassEntries", "Decoder", "Graph", "InputFileError", "PhraseBoost", "Result", "build_graph",
+__all__ = ["BuildOptions", "ClassEntries", "Decoder", "Graph", "InputFileError", "Lattice",
+           "PhraseBoost", "Rescorer", "Result", "build_graph", "read_kaldi_lattices", "rescore",
            "tune", "__version__"]
 
 

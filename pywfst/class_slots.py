@@ -10,7 +10,8 @@ an equal part of that share, or the part a mapping ``entry -> weight`` gives it.
 entries and share, decoding finds the same best path as a graph built with the entries compiled
 in (``--extra-lexicon``). Entries are spelled the way the graph spells words: char or BPE tokens
 for spelling graphs; for phone graphs the graph's own pronunciation of a word, else the one given
-in ``pronunciations`` (word -> phone strings such as "M EH1 T OW0 ...").
+in ``pronunciations`` (word -> phone strings such as "M EH1 T OW0 ..."). A graph built from a
+lexicon file that spells every word with its chars spells a new word itself, as a spelling graph.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from .errors import InputFileError
 from .graph import Graph
 from .graph.jargon import read_jargon_lexicon
 from .graph.injection import phone_token
-from .graph.lexicon import bpe_lexicon, spell_char
+from .graph.lexicon import bpe_lexicon, spell_char, spell_word
 from .graph.symbols import TokenSet
 from .graph.textfile import numbered_lines
 
@@ -164,8 +165,25 @@ class _Speller:
         word_id = self.graph.words.to_id.get(word)
         if word_id in known:
             return known[word_id]
+        spelled = spell_word(word, self.tokens)
+        if spelled is not None and _spells_its_words(self.graph, self.tokens):
+            return frozenset([spelled + self.suffix])
         raise ValueError(f"entries: {word!r} is not a word of {self.graph.path}; give its "
                          "pronunciation in pronunciations=")
+
+
+# Per graph: whether its lexicon file is a spelling lexicon (computed once; 34k words: ~50 ms).
+_SPELLING_GRAPHS: "weakref.WeakKeyDictionary[Graph, bool]" = weakref.WeakKeyDictionary()
+
+
+def _spells_its_words(graph: Graph, tokens: TokenSet) -> bool:
+    """Every word of pronunciations.txt is pronounced as its spelling, one token per char."""
+    if graph not in _SPELLING_GRAPHS:
+        known = graph.pronunciations or {}
+        _SPELLING_GRAPHS[graph] = bool(known) and all(
+            pronunciations == {spell_word(graph.word(word_id), tokens)}
+            for word_id, pronunciations in known.items())
+    return _SPELLING_GRAPHS[graph]
 
 
 class ClassEntries:

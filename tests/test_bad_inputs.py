@@ -283,6 +283,7 @@ for name, exc, match in [
     ("arpa_fields", IFE, r"arpa_fields\.arpa:9: a 1-gram line needs"),
     ("arpa_unknown_word", IFE, r"arpa_unknown_word\.arpa:17: word 'dog'"),
     ("arpa_duplicate", IFE, r"arpa_duplicate\.arpa:10: duplicate 1-gram 'cat'"),
+    ("arpa_top_backoff", IFE, r"arpa_top_backoff\.arpa:17: a backoff weight on a 2-gram"),
     ("arpa_no_end", IFE, r"arpa_no_end\.arpa"),
     ("arpa_cut_mid_section", IFE, r"arpa_cut_mid_section\.arpa"),
 ]:
@@ -957,6 +958,7 @@ def make_inputs(root: Path, char_setup) -> dict:
         ("arpa_backoff_nan", 9, "-1.0 cat nan"),
         ("arpa_backoff_inf", 9, "-1.0 cat inf"), ("arpa_fields", 9, "-1.0 cat -0.3 extra"),
         ("arpa_unknown_word", 17, "-0.3 the dog"), ("arpa_duplicate", 10, "-1.0 cat -0.3"),
+        ("arpa_top_backoff", 17, "-0.3 the cat -0.1"),
         ("arpa_prob_minus_inf", 9, "-inf cat -0.3"), ("arpa_backoff_minus_inf", 9, "-1.0 cat -inf"),
     ]:
         put(name, _replace_line(GOOD_ARPA, line_no, new), f"{name}.arpa")

@@ -385,3 +385,19 @@ def test_nbest_and_boost_see_graph_words_as_one_word(graph_pairs):
     with_boost = boosted.decode(emissions, boost={"heart": 2.0})
     assert with_boost.words == plain.words == ["heart", "failure"]
     assert with_boost.boost_cost == pytest.approx(-2.0)
+
+
+def test_spelling_lexicon_file_spells_new_entries(char_setup, tmp_path):
+    """A graph built from a lexicon file that spells each word with its chars (lexicon mode)
+    spells a new entry itself, as a spelling graph does; no pronunciations needed."""
+    graph = pywfst.build_graph(char_setup["tokens"], tmp_path / "g",
+                               lexicon=char_setup["lexicon"], lm=char_setup["lm"],
+                               class_slots=["TERM"], progress=False)
+    assert graph.info["lexicon_mode"] == "lexicon"
+    decoder = pywfst.Decoder(graph)
+    decoder.set_class("TERM", ["metoprolol", "habeas corpus"])
+    rng = np.random.default_rng(11)
+    tokens = graph.tokens
+    ids = [tokens[c] for c in "themetoprolol"]
+    emissions = simulate_ctc_emissions(ids, len(tokens), rng, peak=6.0, noise=0.5)
+    assert decoder.decode(emissions).words == ["the", "metoprolol"]

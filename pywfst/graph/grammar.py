@@ -90,6 +90,9 @@ def read_arpa_summary(path: Union[str, Path]) -> ArpaSummary:
                 raise InputFileError(
                     path, line_no, f"a {order}-gram line needs a log10 prob, {order} word(s) and "
                     f"an optional backoff; got {len(fields)} fields")
+            if num_words > order and order == highest:  # kaldilm refuses it, and it means nothing
+                raise InputFileError(path, line_no, f"a backoff weight on a {order}-gram, the "
+                                     "highest order (nothing backs off from it)")
             try:  # -FLOAT32_MAX <= prob <= 0, |backoff| <= FLOAT32_MAX (so neither nan nor inf)
                 valid = "_" not in line and -FLOAT32_MAX <= float(fields[0]) <= 0.0 and (
                     num_words == order or -FLOAT32_MAX <= float(fields[-1]) <= FLOAT32_MAX)
@@ -127,6 +130,7 @@ def read_arpa_summary(path: Union[str, Path]) -> ArpaSummary:
             if line != expected:
                 raise InputFileError(path, line_no, f"expected section {expected!r}, got {line!r}")
             order += 1
+            highest = max(counts, default=0)
             if order not in counts:
                 raise InputFileError(path, line_no, f"{line} has no 'ngram {order}=' count in \\data\\")
             seen[order] = 0

@@ -1,0 +1,87 @@
+"""LM rescoring of n-best lists: the graph's LM cost out, a new LM's in (pywfst.rescore)."""
+
+import math
+
+import pytest
+
+import pywfst
+from helpers import simulated_utterances, train_arpa
+from pywfst.metrics import error_rate
+from pywfst.rescoring import Rescorer, rescore
+
+kenlm = pytest.importorskip("kenlm")
+
+
+@pytest.fixture(scope="module")
+def weak(char_setup, tmp_path_factory):
+    """A unigram graph of the corpus, to decode with before rescoring with its trigram."""
+    root = tmp_path_factory.mktemp("rescore")
+    arpa = train_arpa(char_setup["root"] / "corpus.txt", root / "unigram.arpa", order=1)
+    return pywfst.build_graph(char_setup["tokens"], root / "g", spell=True, word_boundary="|",
+                              lm=arpa, progress=False)
+
+
+@pytest.fixture(scope="module")
+def utterances(char_setup):
+    return list(zip(char_setup["sentences"][:30],
+                    simulated_utterances(char_setup, 30, seed=41, peak=2.5, noise=1.8)))
+
+
+def test_old_lm_cost_is_what_the_graph_charged(spelled_graph, utterances, char_setup):
+    rescorer = Rescorer(spelled_graph, char_setup["lm"])
+    decoder = pywfst.Decoder(spelled_graph, nbest=4)
+    checked = 0
+    for _, emissions in utterances[:10]:
+        for h in decoder.decode(emissions).nbest:
+            # A spelling graph has no lexicon costs: its graph cost is G's, to float precision.
+            assert rescorer.old_lm_cost(h.word_ids) == pytest.approx(h.graph_cost, abs=2e-3)
+            checked += 1
+    assert checked >= 20
+
+
+def test_rescored_cost_by_hand(weak, utterances, char_setup):
+    model = kenlm.Model(str(char_setup["lm"]))
+    rescorer = Rescorer(weak, char_setup["lm"], lm_weight=0.8)
+    result = pywfst.Decoder(weak, nbest=6).decode(utterances[0][1])
+    rescored = rescorer(result)
+    by_words = {tuple(h.words): h for h in rescored.nbest}
+    assert sorted(by_words) == sorted(tuple(h.words) for h in result.nbest)
+    for h in result.nbest:
+        new = -math.log(10) * model.score(" ".join(h.words), bos=True, eos=True)
+        expected = h.cost - h.graph_cost + 0.8 * new  # the unigram graph's cost is all LM
+        assert by_words[tuple(h.words)].cost == pytest.approx(expected, abs=2e-3)
+    costs = [h.cost for h in rescored.nbest]
+    assert costs == sorted(costs) and rescored.words == rescored.nbest[0].words
+    single = pywfst.Decoder(weak).decode(utterances[0][1])
+    assert rescore(single, weak, model).nbest == []
+
+
+def test_rescoring_with_the_trigram_recovers_accuracy(weak, spelled_graph, utterances,
+                                                      char_setup):
+    rescorer = Rescorer(weak, char_setup["lm"])
+    small = pywfst.Decoder(weak, nbest=20, lattice_beam=15.0)
+    full = pywfst.Decoder(spelled_graph)
+    pairs = {"small": [], "rescored": [], "full": []}
+    for sentence, emissions in utterances:
+        reference = " ".join(sentence)
+        result = small.decode(emissions)
+        pairs["small"].append((reference, result.text))
+        pairs["rescored"].append((reference, rescorer(result).text))
+        pairs["full"].append((reference, full.decode(emissions).text))
+    wer = {name: error_rate(p) for name, p in pairs.items()}
+    assert wer["rescored"] < wer["small"]
+    assert wer["small"] - wer["rescored"] >= 0.5 * (wer["small"] - wer["full"])
+
+
+def test_bad_rescoring_inputs(spelled_graph, char_setup, tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.arpa"):
+        Rescorer(spelled_graph, tmp_path / "nope.arpa")
+    garbage = tmp_path / "garbage.arpa"
+    garbage.write_text("not an lm\n")
+    with pytest.raises(ValueError, match="garbage.arpa: kenlm cannot read it"):
+        Rescorer(spelled_graph, garbage)
+    with pytest.raises(ValueError, match="lm_weight: must be"):
+        Rescorer(spelled_graph, char_setup["lm"], lm_weight=float("nan"))
+    rescorer = Rescorer(spelled_graph, char_setup["lm"])
+    with pytest.raises(ValueError, match="no path through"):
+        rescorer.old_lm_cost([10**6])
