@@ -5,7 +5,8 @@
 #   scripts/sanitize.sh [pytest args...]      (default: tests/)
 #
 # Environment: PYTHON (default .venv/bin/python: the venv with the test dependencies), CXX
-# (default g++; clang++ works too), JOBS (default 2).
+# (default g++; clang++ works too), JOBS (default 2), PYWFST_CUDA (AUTO, ON or OFF: the CUDA
+# backend, which no sanitized test runs on a machine without a GPU; CI sets OFF).
 #
 # The sanitized module is imported instead of the installed one through a small venv of its own
 # (build/sanitize/venv) that sees the main venv's packages but not its editable-install hook,
@@ -30,6 +31,7 @@ started=$(date +%s)
 cmake -S . -B "$out/cmake" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
   -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined" \
+  -DPYWFST_CUDA="${PYWFST_CUDA:-AUTO}" \
   -DPython_EXECUTABLE="$python" -Dpybind11_DIR="$("$python" -m pybind11 --cmakedir)" >/dev/null
 cmake --build "$out/cmake" --target _core -j "$jobs"
 built=$(date +%s)
