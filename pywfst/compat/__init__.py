@@ -1,0 +1,2 @@
+"""Drop-in replacements for other decoders' Python APIs, backed by pywfst graphs and search:
+``pywfst.compat.torchaudio.ctc_decoder`` for torchaudio's (flashlight-text's) ``ctc_decoder``."""
