@@ -31,15 +31,12 @@ starts in a fraction of a second. Mapping of the options:
 from __future__ import annotations
 
 import math
-import tempfile
 from pathlib import Path
 from typing import List, NamedTuple, Optional, Sequence, Union
 
-import numpy as np
-
 from ..decoder import Decoder
-from ..graph.cache import cached_graph
 from ..result import Result
+from .graphs import blank_first, build_cached, reorder
 
 LN_10 = math.log(10.0)
 KENLM_BINARY_MAGIC = b"mmap lm "
@@ -93,29 +90,18 @@ class CTCDecoder:
 
     def __init__(self, lexicon: Path, tokens: List[str], lm: Optional[Path], blank_token: str,
                  **options):
-        from ..graph import build_graph  # the builder loads only when a graph is made
-
         self.tokens = tokens
-        # pywfst's tokens.txt has the blank at id 0: the emission columns are reordered to it.
-        self._order = [tokens.index(blank_token)] + [i for i, t in enumerate(tokens)
-                                                     if t != blank_token]
-        self._identity = self._order == list(range(len(tokens)))
-        with tempfile.TemporaryDirectory() as scratch:
-            tokens_txt = Path(scratch) / "tokens.txt"
-            names = ["<blk>"] + [tokens[column] for column in self._order[1:]]  # pywfst's blank
-            tokens_txt.write_text("".join(f"{name} {i}\n" for i, name in enumerate(names)),
-                                  encoding="utf-8")
-            inputs = [tokens_txt, lexicon] + ([lm] if lm is not None else [])
-            self.graph, _ = cached_graph(
-                "torchaudio", inputs, {"topology": "ctc"},
-                lambda out: build_graph(tokens_txt, out, lexicon=lexicon, lm=lm, progress=False))
+        self._order = blank_first(len(tokens), tokens.index(blank_token))
+        self.graph = build_cached("torchaudio", [tokens[c] for c in self._order],
+                                  [lexicon] + ([lm] if lm is not None else []),
+                                  {"lexicon": lexicon, "lm": lm})
         self.decoder = Decoder(self.graph, **options)
         self._stream = None
         self._final: List[CTCHypothesis] = []
 
     def __call__(self, emissions, lengths=None) -> List[List[CTCHypothesis]]:
         """emissions: float CPU tensor (or array) [B, T, V]; lengths: [B] valid frames."""
-        scores = self._reordered(emissions, 3)
+        scores = reorder(emissions, self._order)
         results = self.decoder.decode_batch(scores, lengths=lengths)
         return [self._hypotheses(result) for result in results]
 
@@ -130,7 +116,7 @@ class CTCDecoder:
         """One chunk [T, V] of the utterance begun by decode_begin."""
         if self._stream is None:
             raise RuntimeError("decode_step: call decode_begin first")
-        self._stream.accept(self._reordered(emissions, 2))
+        self._stream.accept(reorder(emissions, self._order))
 
     def decode_end(self) -> None:
         if self._stream is None:
@@ -140,14 +126,6 @@ class CTCDecoder:
 
     def get_final_hypothesis(self) -> List[CTCHypothesis]:
         return self._final
-
-    def _reordered(self, emissions, ndim: int):
-        if self._identity:
-            return emissions
-        array = emissions.numpy() if hasattr(emissions, "numpy") else np.asarray(emissions)
-        if array.ndim != ndim:
-            raise ValueError(f"emissions: expected {ndim} dimensions, got shape {array.shape}")
-        return np.ascontiguousarray(array[..., self._order])
 
     def _hypotheses(self, result: Result) -> List[CTCHypothesis]:
         import torch
