@@ -47,6 +47,12 @@ def make_options(values: Mapping[str, object], caller: str = "Decoder") -> _core
     return options
 
 
+def check_value(name: str, value) -> None:
+    """Checks one option's value against its own range only (not against the other options'
+    values, which may come later: --min-active 8000 --max-active 9000)."""
+    make_options({"min_active": 0, "max_active": 2**31 - 1, name: value})
+
+
 def as_dict(options: _core.DecoderOptions) -> Dict[str, Union[int, float]]:
     return {name: getattr(options, name) for name in SPECS}
 

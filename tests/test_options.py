@@ -90,3 +90,17 @@ def test_cli_flags_come_from_the_specs():
         assert (flag in text) == shown, flag
     result = CliRunner().invoke(cli, ["decode", "--graph", ".", "--beam-delta", "-1", "x.npy"])
     assert result.exit_code == 2 and "beam_delta: must be a finite number >= 0" in result.output
+
+
+def test_cli_flags_are_checked_alone_then_together(graph, tmp_path):
+    """Each flag against its own range as it is read; min_active <= max_active once both are."""
+    import numpy as np
+
+    np.save(tmp_path / "u.npy", np.log(np.full((5, 29), 1 / 29, dtype=np.float32)))
+    run = lambda *flags: CliRunner().invoke(cli, ["decode", "--graph", str(graph.path), *flags,
+                                                  str(tmp_path / "u.npy")])
+    assert run("--min-active", "8000", "--max-active", "9000").exit_code == 0
+    assert run("--max-active", "9000", "--min-active", "8000").exit_code == 0
+    too_many = run("--min-active", "9500", "--max-active", "9000")
+    assert too_many.exit_code == 1 and "min_active: must be at most max_active=9000" in \
+        too_many.output

@@ -16,7 +16,7 @@ from ..settings import read_settings
 def _check(ctx, param, value):
     """Each value is checked as the flags are read (a command may build for a minute first)."""
     try:
-        options.make_options({param.name: value})
+        options.check_value(param.name, value)
     except (TypeError, ValueError) as error:
         raise click.BadParameter(str(error)) from None
     return value
