@@ -73,3 +73,10 @@ def test_unsupported_setups_are_clear_errors(char_setup, labels, kwargs, message
     arguments = {"kenlm_model_path": str(char_setup["lm"]), **kwargs}
     with pytest.raises(ValueError, match=message):
         build_ctcdecoder(labels, **arguments)
+
+
+def test_kenlm_binary_is_refused_with_the_reason(tmp_path):
+    binary = tmp_path / "lm.bin"
+    binary.write_bytes(b"mmap lm http://kheafield.com/code format version 5\n\0\0")
+    with pytest.raises(ValueError, match="KenLM binary.*ARPA"):
+        build_ctcdecoder(LABELS, kenlm_model_path=str(binary))

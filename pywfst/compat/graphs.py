@@ -13,6 +13,19 @@ from ..graph import Graph
 from ..graph.cache import cached_graph
 
 
+KENLM_BINARY_MAGIC = b"mmap lm "
+
+
+def refuse_kenlm_binary(lm: Path) -> None:
+    """The drop-ins compile the LM into a graph: a KenLM binary, which cannot be, is an error
+    that says what to pass instead."""
+    with open(lm, "rb") as handle:
+        if handle.read(len(KENLM_BINARY_MAGIC)) == KENLM_BINARY_MAGIC:
+            raise ValueError(f"{lm}: a KenLM binary LM; pywfst compiles the LM into its "
+                             "decoding graph and needs the ARPA file it was built from: pass "
+                             "that")
+
+
 def blank_first(num_columns: int, blank: int) -> List[int]:
     """pywfst token id -> emission column: the blank (pywfst's id 0) first, the others in order."""
     return [blank] + [column for column in range(num_columns) if column != blank]

@@ -32,7 +32,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..decoder import Decoder
 from ..result import Result
-from .graphs import blank_first, build_cached, reorder
+from .graphs import blank_first, build_cached, refuse_kenlm_binary, reorder
 
 MAX_BEAMS = 10  # decode_beams' n-best
 
@@ -53,9 +53,8 @@ def build_ctcdecoder(labels: Sequence[str], kenlm_model_path: Optional[str] = No
         raise ValueError("lexicon-free decoding (no kenlm_model_path and no unigrams) is not "
                          "supported: give the LM's ARPA or the unigrams")
     lm = None if kenlm_model_path is None else Path(kenlm_model_path)
-    if lm is not None and lm.read_bytes()[:8] == b"mmap lm ":
-        raise ValueError(f"{lm}: a KenLM binary LM; pywfst compiles the LM into its decoding "
-                         "graph and needs the ARPA file it was built from: pass that")
+    if lm is not None:
+        refuse_kenlm_binary(lm)  # reads its first bytes only
     return BeamSearchDecoderCTC(labels, lm, list(unigrams or []), alpha, beta)
 
 

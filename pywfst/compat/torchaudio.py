@@ -36,10 +36,9 @@ from typing import List, NamedTuple, Optional, Sequence, Union
 
 from ..decoder import Decoder
 from ..result import Result
-from .graphs import blank_first, build_cached, reorder
+from .graphs import blank_first, build_cached, refuse_kenlm_binary, reorder
 
 LN_10 = math.log(10.0)
-KENLM_BINARY_MAGIC = b"mmap lm "
 
 
 class CTCHypothesis(NamedTuple):
@@ -74,9 +73,8 @@ def ctc_decoder(lexicon: Optional[str], tokens: Union[str, List[str]], lm=None,
     token_list = _read_tokens(tokens)
     if blank_token not in token_list:
         raise ValueError(f"blank_token {blank_token!r} is not one of the tokens")
-    if lm is not None and _is_kenlm_binary(Path(lm)):
-        raise ValueError(f"{lm}: a KenLM binary LM; pywfst compiles the LM into its decoding "
-                         "graph and needs the ARPA file it was built from: pass that")
+    if lm is not None:
+        refuse_kenlm_binary(Path(lm))
     # flashlight keeps no minimum of hypotheses per frame, and returns the nbest best whatever
     # their distance from the best: min_active 0, lattice_beam = the beam.
     return CTCDecoder(Path(lexicon), token_list, None if lm is None else Path(lm), blank_token,
@@ -158,9 +156,4 @@ def _read_tokens(tokens: Union[str, Path, List[str]]) -> List[str]:
         return [str(t) for t in tokens]
     lines = Path(tokens).read_text(encoding="utf-8").splitlines()
     return [line.split()[0] for line in lines if line.split()]
-
-
-def _is_kenlm_binary(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        return handle.read(len(KENLM_BINARY_MAGIC)) == KENLM_BINARY_MAGIC
 
