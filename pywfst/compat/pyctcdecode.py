@@ -90,26 +90,28 @@ class BeamSearchDecoderCTC:
                      beam_prune_logp: float = -10.0, token_min_logp: float = -5.0,
                      hotwords: Optional[Sequence[str]] = None,
                      hotword_weight: float = 10.0) -> List[str]:
-        decoder = self._decoder(beam_width, beam_prune_logp, 1)
-        boost = _boost(hotwords, hotword_weight)
-        batch = [reorder(logits, self._order) for logits in logits_list]
-        return [r.text for r in decoder.decode_batch(batch, boost=boost)]
+        return [r.text for r in self._decode_batch(logits_list, beam_width, beam_prune_logp,
+                                                   hotwords, hotword_weight, 1)]
 
     def decode_beams_batch(self, pool, logits_list, beam_width: int = 100,
                            beam_prune_logp: float = -10.0, token_min_logp: float = -5.0,
                            prune_history: bool = False, hotwords: Optional[Sequence[str]] = None,
                            hotword_weight: float = 10.0) -> List[List[tuple]]:
-        decoder = self._decoder(beam_width, beam_prune_logp, min(beam_width, MAX_BEAMS))
-        boost = _boost(hotwords, hotword_weight)
-        batch = [reorder(logits, self._order) for logits in logits_list]
-        return [[_beam(h) for h in r.nbest or [r]]
-                for r in decoder.decode_batch(batch, boost=boost)]
+        results = self._decode_batch(logits_list, beam_width, beam_prune_logp, hotwords,
+                                     hotword_weight, min(beam_width, MAX_BEAMS))
+        return [[_beam(h) for h in r.nbest or [r]] for r in results]
 
     def _decode(self, logits, beam_width, beam_prune_logp, hotwords, hotword_weight,
                 nbest) -> Result:
         decoder = self._decoder(beam_width, beam_prune_logp, nbest)
         return decoder.decode(reorder(logits, self._order),
                               boost=_boost(hotwords, hotword_weight))
+
+    def _decode_batch(self, logits_list, beam_width, beam_prune_logp, hotwords, hotword_weight,
+                      nbest) -> List[Result]:
+        decoder = self._decoder(beam_width, beam_prune_logp, nbest)
+        batch = [reorder(logits, self._order) for logits in logits_list]
+        return decoder.decode_batch(batch, boost=_boost(hotwords, hotword_weight))
 
     def _decoder(self, beam_width: int, beam_prune_logp: float, nbest: int) -> Decoder:
         key = (beam_width, beam_prune_logp, nbest)
