@@ -9,6 +9,7 @@
   emissions simulated for a sentence, plain, as logits, with priors, misaligned and column-major,
   with phrase boosting, and with a filled class slot.
 - tokens, lexicon, lexiconp, arpa, graph_json: the text inputs of pywfst.graph.
+- transition_model: Kaldi model files (binary and text; HMM and chain) as the tests write them.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ import pywrapfst as fst
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "python"))
+sys.path.insert(0, str(HERE.parent / "tests"))
 
 from fixtures import ARPA, SENTENCE, build_graphs, write_inputs  # noqa: E402
+from kaldi_files import KaldiTransitionModel  # noqa: E402
 from pywfst.class_slots import ClassEntries  # noqa: E402
 from pywfst.synthetic import simulate_ctc_emissions  # noqa: E402
 
@@ -130,6 +133,18 @@ def small_fsts(out: Path) -> None:
     write(out, "const_symbols.fst", fst.convert(f, "const").write_to_string())
 
 
+def transition_models(out: Path) -> None:
+    three_states = [(k, k, [(k, 0.75), (k + 1, 0.25)]) for k in range(3)] + [(-1, -1, [])]
+    hmm = KaldiTransitionModel([three_states], [[1, 2]],
+                               [(p, k, 3 * (p - 1) + k, 3 * (p - 1) + k) for p in (1, 2)
+                                for k in range(3)])
+    chain = KaldiTransitionModel([[(0, 1, [(0, 0.5), (1, 0.5)]), (-1, -1, [])]], [[1, 2]],
+                                 [(1, 0, 4, 7), (2, 0, 5, 6)])
+    for name, model in (("hmm", hmm), ("chain", chain)):
+        for binary in (True, False):
+            write(out, f"{name}.{'bin' if binary else 'txt'}.mdl", model.write(None, binary))
+
+
 def main() -> None:
     corpus = HERE / "corpus"
     work = Path(tempfile.mkdtemp())
@@ -178,6 +193,7 @@ def main() -> None:
         (corpus / "tokens" / "phones.txt").write_bytes(b"<eps> 0\nAA1 1\nB 2\n#0 3\n#1 4\n")
         (corpus / "graph_json" / "graph_slot.json").write_bytes((slotted.path / "graph.json").read_bytes())
         (corpus / "lexicon" / "phones.txt").write_bytes(b"abc AA1 B\nabc AA1 B B\nb B\n")
+        transition_models(corpus / "transition_model")
     finally:
         shutil.rmtree(work)
     sizes = sum(p.stat().st_size for p in corpus.rglob("*") if p.is_file())

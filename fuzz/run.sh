@@ -6,7 +6,8 @@
 #   --seconds N  time per harness (default 20)
 #   --jobs J     harnesses run at once (default 2)
 #   --runs R     stop a harness after R executions instead (N then only bounds it)
-#   HARNESS      any of: fst_reader decode tokens lexicon lexiconp arpa graph_json (default all)
+#   HARNESS      any of: fst_reader decode tokens lexicon lexiconp arpa graph_json
+#                transition_model (default all)
 #
 # Needs clang with its libFuzzer runtime (Debian: clang libclang-rt-dev) and the
 # project's venv (PYTHON, default .venv/bin/python) with pywfst installed; atheris, pybind11
@@ -31,7 +32,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 native=(fst_reader decode)
-python_targets=(tokens lexicon lexiconp arpa graph_json)
+python_targets=(tokens lexicon lexiconp arpa graph_json transition_model)
 [ ${#harnesses[@]} -gt 0 ] || harnesses=("${native[@]}" "${python_targets[@]}")
 python=${PYTHON:-$root/.venv/bin/python}
 out=$root/build/fuzz

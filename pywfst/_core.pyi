@@ -18,6 +18,12 @@ class CsrGraph:
         Raises OSError (FileNotFoundError) when the file cannot be read and ValueError naming the
         file when it is not a supported, well-formed OpenFst file.
         """
+    def relabel_inputs(self, map: numpy.ndarray, graph_source: str, map_source: str) -> CsrGraph:
+        """A new graph with input label l > 0 replaced by ``map[l]`` (epsilons stay).
+
+        ValueError naming the sources when a label is outside ``map`` or maps to <= 0, or the
+        graph has class-slot arcs.
+        """
     @property
     def num_states(self) -> int: ...
     @property

@@ -175,7 +175,7 @@ OPTIONS_DOC
         hint = (" (pass allow_extra_columns=True if the extra columns are never meant to be "
                 "read)" if columns > expected else "")
         raise ValueError(f"{what}: {columns} columns, but the graph {self.graph.path} was built "
-                         f"for {expected} (the tokens of its tokens.txt){hint}")
+                         f"for {expected} ({self.graph.emission_columns_origin}){hint}")
 
     def _transform(self) -> dict:
         return {"log_softmax": self.log_softmax, "log_priors": self.log_priors}

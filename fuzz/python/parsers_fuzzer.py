@@ -3,7 +3,8 @@ parsed as the graph builder or the decoder would.
 
     python fuzz/python/parsers_fuzzer.py TARGET [libFuzzer options] [corpus dirs]
 
-TARGET is one of tokens, lexicon, lexiconp, arpa, graph_json. A bad input must raise
+TARGET is one of tokens, lexicon, lexiconp, arpa, graph_json, transition_model (a Kaldi model
+file, binary or text: pywfst.kaldi.TransitionModel.read). A bad input must raise
 InputFileError (naming file and line), a plain ValueError or FileNotFoundError; any other
 exception (TypeError, IndexError, KeyError, UnicodeDecodeError, JSONDecodeError, RecursionError,
 ...) is a finding, and so is an ARPA file that read_arpa_summary accepts but that, rewritten with
@@ -36,6 +37,7 @@ from pywfst.graph.grammar import read_arpa_summary, write_arpa_with_unk  # noqa:
 from pywfst.graph.graph_dir import Graph  # noqa: E402
 from pywfst.graph.lexicon import read_lexicon  # noqa: E402
 from pywfst.graph.symbols import read_symbol_table, read_tokens, read_words  # noqa: E402
+from pywfst.kaldi import TransitionModel  # noqa: E402
 
 # libFuzzer ends the process without running Python's clean-up: fuzz/run.sh gives a directory
 # (FUZZ_WORK) that it removes afterwards.
@@ -145,6 +147,19 @@ def graph_json_target():
     return fuzz_graph_json
 
 
+def fuzz_transition_model(data: bytes) -> None:
+    INPUT.write_bytes(data)
+    try:
+        model = TransitionModel.read(INPUT)
+    except Exception as error:  # noqa: BLE001
+        if not expected(error):
+            raise
+        return
+    pdf_of = model.pdf_of
+    assert pdf_of.dtype == np.int32 and pdf_of[0] == -1 and (pdf_of[1:] >= 0).all(), pdf_of
+    assert model.num_pdfs == (int(pdf_of.max()) + 1 if len(pdf_of) > 1 else 0)
+
+
 def instrument_pywfst() -> None:
     """Coverage instrumentation of pywfst's functions only. atheris.instrument_imports cannot
     see through the import hook of an editable install, and atheris.instrument_all also takes
@@ -161,6 +176,7 @@ TARGETS = {
     "lexiconp": lexicon_target,
     "arpa": lambda: fuzz_arpa,
     "graph_json": graph_json_target,
+    "transition_model": lambda: fuzz_transition_model,
 }
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from ..class_slots import read_class_file
 from ..decoder import Decoder
 from ..graph import Graph
+from ..kaldi import archives
 from ..result import Result
 from .errors import friendly_errors
 from .search_flags import search_option_flags, with_settings
@@ -41,6 +42,9 @@ Examples:
   pywfst decode --graph graph/ --format json --beam 12 --threads 2 logits.npz --log-softmax
   # fill the graph's class slot DRUG (build-graph --class-slot DRUG) with a list of entries
   pywfst decode --graph graph/ --class DRUG=drugs.txt test_set.npz
+  # a Kaldi hybrid system: HCLG.fst of transition-ids, posteriors from nnet3-compute
+  pywfst decode --graph exp/tri4/graph --transition-model exp/tri4/final.mdl \
+      --log-priors log_priors.npy --acoustic-scale 0.1 ark:posteriors.ark
 """
 
 
@@ -54,10 +58,14 @@ class Utterance:
 
 
 def read_emissions(paths: List[str]) -> Iterator[Utterance]:
-    """The utterances of .npy files (id = file stem) and .npz files (id = key; a ``frame_shift``
-    entry holds the seconds per frame of all of them), read one at a time. A file that cannot be
-    read comes as one utterance with an error, so that the caller may go on past it."""
+    """The utterances of .npy files (id = file stem), .npz files (id = key; a ``frame_shift``
+    entry holds the seconds per frame of all of them) and Kaldi tables (``ark:post.ark``), read
+    one at a time. A file that cannot be read comes as one utterance with an error, so that the
+    caller may go on past it."""
     for name in paths:
+        if archives.is_rspecifier(name):
+            yield from _read_kaldi_table(name)
+            continue
         path = Path(name)
         try:
             loaded = np.load(path, allow_pickle=False)
@@ -84,6 +92,16 @@ def read_emissions(paths: List[str]) -> Iterator[Utterance]:
                     yield Utterance(key, source, error=f"{source}: unreadable: {error}")
                 else:
                     yield Utterance(key, source, frame_shift, scores)
+
+
+def _read_kaldi_table(rspecifier: str) -> Iterator[Utterance]:
+    try:
+        for key, scores in archives.read_matrices(rspecifier):
+            yield Utterance(key, f"{rspecifier}[{key}]", scores=scores)
+    except ImportError as error:
+        raise click.ClickException(str(error)) from None
+    except ValueError as error:
+        yield Utterance(rspecifier, rspecifier, error=str(error))
 
 
 def _frame_shift_entry(archive, path: Path) -> Optional[float]:
@@ -171,6 +189,12 @@ def format_result(utterance: str, result: Result, style: str) -> str:
               help="Decoder options from a settings file (pywfst tune --out); flags given on "
                    "the command line win over it.")
 @click.option("--log-softmax", is_flag=True, help="The arrays hold logits: normalise each frame.")
+@click.option("--transition-model", type=click.Path(dir_okay=False), metavar="FILE",
+              help="A Kaldi model file (final.mdl) whose transition model maps the graph's "
+                   "transition-ids to pdf-ids: the emissions are then [T, num_pdfs] scores.")
+@click.option("--log-priors", type=click.Path(dir_okay=False), metavar="FILE.npy",
+              help="Per-column log-priors (a 1-d .npy) subtracted from the scores (hybrid "
+                   "DNN-HMM posteriors).")
 @click.option("--frame-shift", type=click.FloatRange(0.0, min_open=True), metavar="SECONDS",
               help="Seconds per frame, for word times. Default: the frame_shift entry of each "
                    ".npz file, else the graph's (build-graph --frame-shift), else 0.04.")
@@ -185,17 +209,21 @@ def format_result(utterance: str, result: Result, style: str) -> str:
               help="Report an utterance that cannot be read or decoded on stderr and go on; the "
                    "exit status is 1 only if none could be decoded. Without it the first one "
                    "stops the run (exit status 1).")
-def decode_command(graph_dir, emissions, style, log_softmax, frame_shift, threads,
-                   allow_extra_columns, classes, skip_bad, settings, lattices,
-                   **search_options) -> None:
-    """Decode [T, V] emissions (.npy per utterance or .npz of many) and print the results."""
+def decode_command(graph_dir, emissions, style, log_softmax, transition_model, log_priors,
+                   frame_shift, threads, allow_extra_columns, classes, skip_bad, settings,
+                   lattices, **search_options) -> None:
+    """Decode [T, V] emissions (.npy per utterance, .npz of many, or a Kaldi table such as
+    ark:post.ark) and print the results."""
     with friendly_errors():
         if settings is not None:
             search_options = with_settings(search_options, settings)
+        if log_priors is not None:
+            log_priors = _read_log_priors(log_priors)
+        graph = Graph.load(graph_dir, transition_model=transition_model)
         # frame_shift None: each .npz file's own, else the graph's (Decoder's default)
-        decoder = Decoder(Graph.load(graph_dir), log_softmax=log_softmax, frame_shift=frame_shift,
-                          num_threads=threads, allow_extra_columns=allow_extra_columns,
-                          **search_options)
+        decoder = Decoder(graph, log_softmax=log_softmax, log_priors=log_priors,
+                          frame_shift=frame_shift, num_threads=threads,
+                          allow_extra_columns=allow_extra_columns, **search_options)
         for spec in classes:
             name, separator, path = spec.partition("=")
             if not separator or not name or not path:
@@ -223,6 +251,18 @@ def decode_command(graph_dir, emissions, style, log_softmax, frame_shift, thread
         if not decoded:  # as Kaldi's decoders: fail only when nothing could be decoded
             raise click.ClickException(f"{summary}: none could be decoded")
         click.echo(summary, err=True)
+
+
+def _read_log_priors(path: str) -> np.ndarray:
+    try:
+        priors = np.load(path, allow_pickle=False)
+    except READ_ERRORS as error:
+        raise click.BadParameter(f"{path}: not a readable .npy file: {error}",
+                                 param_hint="--log-priors") from None
+    if not isinstance(priors, np.ndarray) or priors.ndim != 1:
+        raise click.BadParameter(f"{path}: expected a 1-d array of log-priors",
+                                 param_hint="--log-priors")
+    return priors
 
 
 def _decode_all(decoder: Decoder, emissions, batch_size: int, skip_bad: bool,

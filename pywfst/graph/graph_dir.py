@@ -16,7 +16,7 @@ import reprlib
 import stat
 import threading
 from pathlib import Path
-from typing import Dict, FrozenSet, List, Optional, Set, Tuple, Union
+from typing import TYPE_CHECKING, Dict, FrozenSet, List, Optional, Set, Tuple, Union
 
 from ..errors import InputFileError
 from .symbols import SymbolTable, read_symbol_table
@@ -28,12 +28,17 @@ PRONUNCIATIONS_FILE = "pronunciations.txt"  # every word's token sequences, as t
 # graph's words.txt.
 _NOT_WORDS = re.compile(r"^(#\d+|<eps>)$")
 
+if TYPE_CHECKING:
+    from ..kaldi import TransitionModel
+
 
 class Graph:
     def __init__(self, path: Path, info: dict, words: SymbolTable, tokens: SymbolTable,
-                 pronunciation_text: Optional[bytes] = None):
+                 pronunciation_text: Optional[bytes] = None,
+                 transition_model: Optional["TransitionModel"] = None):
         self.path = path
         self.info = info
+        self.transition_model = transition_model
         self.words = words
         self.tokens = tokens
         self._native = None
@@ -43,9 +48,16 @@ class Graph:
         self._pronunciations: Optional[Dict[int, FrozenSet[Tuple[int, ...]]]] = None
 
     @classmethod
-    def load(cls, path: Union[str, Path]) -> "Graph":
+    def load(cls, path: Union[str, Path],
+             transition_model: Union[str, Path, "TransitionModel", None] = None) -> "Graph":
         """Loads a directory written by ``build_graph``, or any directory holding a Kaldi-style
-        HCLG.fst with words.txt (tokens.txt and graph.json are then optional)."""
+        HCLG.fst with words.txt (tokens.txt and graph.json are then optional).
+
+        ``transition_model``: a Kaldi model file (``final.mdl``) or its
+        :class:`pywfst.kaldi.TransitionModel`, for a Kaldi HCLG.fst whose input labels are
+        transition-ids: the graph then reads the model's pdf-ids, and emissions are the acoustic
+        model's [T, num_pdfs] scores (column j = pdf-id j; no blank).
+        """
         path = Path(path)
         if not path.is_dir():
             raise FileNotFoundError(f"{path}: not a graph directory"
@@ -75,7 +87,13 @@ class Graph:
         tokens = read_symbol_table(tokens_path, skip_disambig=True) if tokens_path.is_file() else SymbolTable()
         pronunciations_path = path / PRONUNCIATIONS_FILE
         text = pronunciations_path.read_bytes() if pronunciations_path.is_file() else None
-        return cls(path, info, words, tokens, text)
+        if transition_model is not None:
+            from ..kaldi import TransitionModel
+
+            if not isinstance(transition_model, TransitionModel):
+                transition_model = TransitionModel.read(transition_model)
+            info = {**info, "emission_columns": transition_model.num_pdfs, "blank_id": -1}
+        return cls(path, info, words, tokens, text, transition_model)
 
     @property
     def fst_path(self) -> Path:
@@ -89,6 +107,9 @@ class Graph:
                 from .. import _core
 
                 native = _core.CsrGraph.load(str(self.fst_path))
+                if self.transition_model is not None:  # transition-id -> pdf-id + 1
+                    native = native.relabel_inputs(self.transition_model.pdf_of + 1,
+                                                   str(self.fst_path), self.transition_model.path)
                 self._check_words(native.output_labels())
                 self._native = native
         return self._native
@@ -127,8 +148,16 @@ class Graph:
 
     @property
     def emission_columns(self) -> Optional[int]:
-        """Emission columns the graph's tokens.txt defines (None for a foreign graph)."""
+        """Emission columns the graph reads: the tokens of its tokens.txt, or the pdfs of its
+        transition model (None for a foreign graph)."""
         return self.info.get("emission_columns")
+
+    @property
+    def emission_columns_origin(self) -> str:
+        """Where :attr:`emission_columns` comes from, for messages."""
+        if self.transition_model is not None:
+            return f"the pdfs of {self.transition_model.path}"
+        return "the tokens of its tokens.txt"
 
     @property
     def blank_id(self) -> int:
@@ -171,7 +200,8 @@ class Graph:
         return [self.word(w) for w in word_ids if w != 0]
 
     def __reduce__(self):
-        return (Graph.load, (str(self.path),))
+        model = self.transition_model
+        return (Graph.load, (str(self.path), model.path if model is not None else None))
 
     def __repr__(self) -> str:
         return f"Graph({str(self.path)!r})"
