@@ -10,6 +10,9 @@ if TYPE_CHECKING:
     from .lattice import Lattice
 
 Span = Tuple[int, int]
+# The keys of Result.to_dict(), in order.
+RECORD_FIELDS = ("text", "cost", "acoustic_cost", "graph_cost", "reached_final", "num_frames",
+                 "words")
 
 
 @dataclass(frozen=True)
@@ -87,4 +90,16 @@ class Result:
         """(start, end) seconds of each word: frames x frame_shift, the end frame included."""
         return [(start * self.frame_shift, (end + 1) * self.frame_shift)
                 for start, end in self.word_spans]
+
+    def to_dict(self) -> dict:
+        """What ``pywfst decode --format json`` prints (without the utterance id): text, costs,
+        and each word with its start and end in seconds (and its confidence when nbest > 1)."""
+        confidences = self.confidences or [None] * len(self.words)
+        words = []
+        for word, (start, end), confidence in zip(self.words, self.word_times, confidences):
+            words.append({"word": word, "start": round(start, 3), "end": round(end, 3)})
+            if confidence is not None:
+                words[-1]["confidence"] = round(confidence, 4)
+        return dict(zip(RECORD_FIELDS, (self.text, self.cost, self.acoustic_cost, self.graph_cost,
+                                        self.reached_final, self.num_frames, words)))
 

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import itertools
 import json
-import math
 import os
 import sys
-import zipfile
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Iterator, Optional, Tuple
 
 import click
 import numpy as np
@@ -20,18 +15,16 @@ import numpy as np
 from ..class_slots import read_class_file
 from ..decoder import Decoder
 from ..graph import Graph
-from ..kaldi import archives
 from ..result import Result
+from ..utterances import READ_ERRORS, Utterance, decode_utterances, read_emissions
 from .errors import friendly_errors
 from .search_flags import search_option_flags, with_settings
 
-FRAME_SHIFT_KEY = "frame_shift"  # an .npz entry beside the utterances: seconds per frame
 BATCH_PER_THREAD = 4  # utterances read and decoded together, per thread
 # Options of phrase boosting, which this command has not; and of n-best lists, which only give
 # confidences and lattices here.
 BOOST_ONLY = ("boost_nodes_per_state",)
 N_BEST_AND_BOOST = ("nbest", "lattice_beam") + BOOST_ONLY
-READ_ERRORS = (OSError, ValueError, zipfile.BadZipFile, EOFError)  # what np.load raises
 
 EPILOG = """\b
 Examples:
@@ -48,109 +41,6 @@ Examples:
 """
 
 
-@dataclass
-class Utterance:
-    name: str  # printed with its result: the .npy file's stem or the .npz key
-    source: str  # for messages: the file, or file[key]
-    frame_shift: Optional[float] = None  # the .npz file's frame_shift entry
-    scores: Optional[np.ndarray] = None
-    error: Optional[str] = None  # why it could not be read (then there are no scores)
-
-
-def read_emissions(paths: List[str]) -> Iterator[Utterance]:
-    """The utterances of .npy files (id = file stem), .npz files (id = key; a ``frame_shift``
-    entry holds the seconds per frame of all of them) and Kaldi tables (``ark:post.ark``), read
-    one at a time. A file that cannot be read comes as one utterance with an error, so that the
-    caller may go on past it."""
-    for name in paths:
-        if archives.is_rspecifier(name):
-            yield from _read_kaldi_table(name)
-            continue
-        path = Path(name)
-        try:
-            loaded = np.load(path, allow_pickle=False)
-        except READ_ERRORS as error:
-            yield Utterance(path.stem, str(path),
-                            error=f"{path}: not a readable .npy/.npz file: {error}")
-            continue
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            yield Utterance(path.stem, str(path), scores=loaded)
-            continue
-        with loaded:
-            try:
-                frame_shift = _frame_shift_entry(loaded, path)
-            except ValueError as error:
-                yield Utterance(path.stem, str(path), error=str(error))
-                continue
-            for key in loaded.files:
-                if key == FRAME_SHIFT_KEY:
-                    continue
-                source = f"{path}[{key}]"
-                try:
-                    scores = loaded[key]
-                except READ_ERRORS as error:
-                    yield Utterance(key, source, error=f"{source}: unreadable: {error}")
-                else:
-                    yield Utterance(key, source, frame_shift, scores)
-
-
-def _read_kaldi_table(rspecifier: str) -> Iterator[Utterance]:
-    try:
-        for key, scores in archives.read_matrices(rspecifier):
-            yield Utterance(key, f"{rspecifier}[{key}]", scores=scores)
-    except ImportError as error:
-        raise click.ClickException(str(error)) from None
-    except ValueError as error:
-        yield Utterance(rspecifier, rspecifier, error=str(error))
-
-
-def _frame_shift_entry(archive, path: Path) -> Optional[float]:
-    if FRAME_SHIFT_KEY not in archive.files:
-        return None
-    where = f"{path}[{FRAME_SHIFT_KEY}]"
-    try:
-        value = archive[FRAME_SHIFT_KEY]
-    except READ_ERRORS as error:
-        raise ValueError(f"{where}: unreadable: {error}") from None
-    if value.ndim != 0 or value.dtype.kind not in "iuf" or not 0 < float(value) < math.inf:
-        found = repr(value.item()) if value.ndim == 0 else f"an array of shape {value.shape}"
-        raise ValueError(f"{where}: expected the seconds per frame, one number > 0, got {found}")
-    return float(value)
-
-
-def decode_utterances(decoder: Decoder, utterances: Iterable[Utterance], batch_size: int
-                      ) -> Iterator[Tuple[Utterance, Union[Result, str]]]:
-    """(utterance, its result or why it failed) in input order, decoded ``batch_size`` at a time
-    on the decoder's threads. A batch that fails is decoded again one utterance at a time, so a
-    bad utterance costs only its own result and its message names it."""
-    utterances = iter(utterances)
-    while batch := list(itertools.islice(utterances, batch_size)):
-        readable = [u for u in batch if u.error is None]
-        try:
-            results: Optional[Iterator[Result]] = iter(_decode(decoder, readable))
-        except (ValueError, TypeError):
-            results = None
-        for utterance in batch:
-            if utterance.error is not None:
-                yield utterance, utterance.error
-            elif results is not None:
-                yield utterance, next(results)
-            else:
-                yield utterance, _decode_alone(decoder, utterance)
-
-
-def _decode(decoder: Decoder, batch: List[Utterance]) -> List[Result]:
-    return decoder.decode_batch([u.scores for u in batch], names=[u.source for u in batch])
-
-
-def _decode_alone(decoder: Decoder, utterance: Utterance) -> Union[Result, str]:
-    try:
-        return _decode(decoder, [utterance])[0]
-    except (ValueError, TypeError) as error:
-        message = str(error)
-        return message if utterance.source in message else f"{utterance.source}: {message}"
-
-
 def format_result(utterance: str, result: Result, style: str) -> str:
     """One utterance's output; with nbest > 1, CTM's sixth column and JSON's "confidence" hold
     each word's confidence (Result.confidences)."""
@@ -162,17 +52,7 @@ def format_result(utterance: str, result: Result, style: str) -> str:
                          + (f" {confidence:.3f}" if confidence is not None else "")
                          for word, (start, end), confidence
                          in zip(result.words, result.word_times, confidences))
-    words = []
-    for word, (start, end), confidence in zip(result.words, result.word_times, confidences):
-        words.append({"word": word, "start": round(start, 3), "end": round(end, 3)})
-        if confidence is not None:
-            words[-1]["confidence"] = round(confidence, 4)
-    return json.dumps({
-        "utterance": utterance, "text": result.text, "cost": result.cost,
-        "acoustic_cost": result.acoustic_cost, "graph_cost": result.graph_cost,
-        "reached_final": result.reached_final, "num_frames": result.num_frames,
-        "words": words,
-    })
+    return json.dumps({"utterance": utterance, **result.to_dict()})
 
 
 @click.command("decode", epilog=EPILOG)
@@ -268,6 +148,14 @@ def _read_log_priors(path: str) -> np.ndarray:
 def _decode_all(decoder: Decoder, emissions, batch_size: int, skip_bad: bool,
                 frame_shift: Optional[float]) -> Iterator[Tuple[Utterance, Optional[Result]]]:
     """(utterance, result), or (utterance, None) for one skipped with its reason on stderr."""
+    try:
+        yield from _results(decoder, emissions, batch_size, skip_bad, frame_shift)
+    except ImportError as error:  # a Kaldi table without kaldi-native-io installed
+        raise click.ClickException(str(error)) from None
+
+
+def _results(decoder: Decoder, emissions, batch_size: int, skip_bad: bool,
+             frame_shift: Optional[float]) -> Iterator[Tuple[Utterance, Optional[Result]]]:
     for utterance, outcome in decode_utterances(decoder, read_emissions(list(emissions)),
                                                 batch_size):
         if isinstance(outcome, str):
