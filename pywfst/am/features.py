@@ -59,12 +59,25 @@ def log_mel(samples: np.ndarray, config: FeatureConfig = FeatureConfig()) -> np.
     samples = np.asarray(samples, dtype=np.float32)
     if samples.size < config.window:
         samples = np.pad(samples, (0, config.window - samples.size))
-    emphasised = np.append(samples[:1], samples[1:] - config.preemphasis * samples[:-1])
-    count = num_frames(emphasised.size, config)
-    starts = np.arange(count)[:, None] * config.hop
+    emphasised = preemphasis(samples, config)
+    energies = frame_energies(emphasised, 0, num_frames(emphasised.size, config), config)
+    return energies - energies.mean(axis=0, keepdims=True)
+
+
+def preemphasis(samples: np.ndarray, config: FeatureConfig, previous: float = None) -> np.ndarray:
+    """x[n] - a x[n-1]; the first sample is kept as it is, unless ``previous`` (the sample
+    before these, when audio arrives in pieces) is given."""
+    before = samples[:1] if previous is None else samples[:1] - config.preemphasis * previous
+    return np.append(before, samples[1:] - config.preemphasis * samples[:-1]).astype(np.float32)
+
+
+def frame_energies(emphasised: np.ndarray, first: int, count: int,
+                   config: FeatureConfig) -> np.ndarray:
+    """[count, num_mels] log-mel energies (not normalised) of frames first .. first+count-1 of a
+    pre-emphasised signal, which must hold all their samples."""
+    starts = (first + np.arange(count))[:, None] * config.hop
     frames = emphasised[starts + np.arange(config.window)[None, :]]
     frames = frames - frames.mean(axis=1, keepdims=True)
     frames *= np.hanning(config.window).astype(np.float32)
     power = np.abs(np.fft.rfft(frames, n=config.fft_size, axis=1)) ** 2
-    energies = np.log(np.maximum(power.astype(np.float32) @ mel_filterbank(config), 1e-10))
-    return energies - energies.mean(axis=0, keepdims=True)
+    return np.log(np.maximum(power.astype(np.float32) @ mel_filterbank(config), 1e-10))

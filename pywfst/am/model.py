@@ -51,15 +51,34 @@ class NumpyCtcModel:
 
     def log_probs(self, features: np.ndarray) -> np.ndarray:
         """[frames, num_mels] log-mel -> [output_frames, num_tokens] float32 log-probabilities."""
-        shape, w = self.shape, self.weights
+        shape = self.shape
         if features.ndim != 2 or features.shape[1] != shape.num_mels:
             raise ValueError(f"features must be [frames, {shape.num_mels}], got {features.shape}")
+        count = output_frames(features.shape[0], shape)
+        return self.blocks_and_output(self.input_layer(features, 0, count))
+
+    @property
+    def context(self) -> int:
+        """Input-layer outputs on each side that one output frame depends on (the blocks'
+        receptive field)."""
+        return self.shape.num_blocks * (self.shape.block_kernel // 2)
+
+    def input_layer(self, features: np.ndarray, first: int, count: int) -> np.ndarray:
+        """Outputs first .. first+count-1 of the strided input conv over an utterance's
+        features (zero padded at the utterance's edges)."""
+        shape, w = self.shape, self.weights
         pad = shape.input_kernel // 2
         padded = np.pad(features.astype(np.float32, copy=False), ((pad, pad), (0, 0)))
-        count = output_frames(features.shape[0], shape)
-        windows = padded[np.arange(count)[:, None] * shape.stride
+        windows = padded[(first + np.arange(count))[:, None] * shape.stride
                          + np.arange(shape.input_kernel)[None, :]]
-        x = np.maximum(windows.reshape(count, -1) @ w["input.weight"] + w["input.bias"], 0.0)
+        return np.maximum(windows.reshape(count, -1) @ w["input.weight"] + w["input.bias"], 0.0)
+
+    def blocks_and_output(self, x: np.ndarray) -> np.ndarray:
+        """The residual blocks and the output layer over input-layer outputs ``x`` (zero padded
+        at its edges: exact for the frames at least ``context`` away from an edge that is not
+        the utterance's)."""
+        shape, w = self.shape, self.weights
+        count = x.shape[0]
         half = shape.block_kernel // 2
         for index in range(shape.num_blocks):
             prefix = f"block{index}."

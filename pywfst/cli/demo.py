@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import tempfile
 import time
 from importlib import resources
@@ -9,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from ..am import AcousticModel
+from ..am import AcousticModel, read_wav, resample
+from ..am.streaming import EmissionStream
 from ..decoder import Decoder
 from ..metrics import error_rate
 from ..synthetic import greedy_text
@@ -22,6 +24,7 @@ Examples:
   pywfst demo --beam 10
   pywfst demo --rebuild        # build the cached demo graph again
   pywfst demo my_recording.wav other.wav
+  pywfst demo --stream         # chunk by chunk, as live audio: partial results as they come
 """
 
 
@@ -42,15 +45,21 @@ def bundled_utterances() -> list[tuple[Path, str]]:
 @click.option("--rebuild", is_flag=True,
               help="Build the demo graph again instead of loading it from the cache "
                    "($PYWFST_CACHE, else ~/.cache/pywfst).")
-def demo_command(wavs, beam, rebuild) -> None:
+@click.option("--stream", is_flag=True,
+              help="Feed each recording in chunks, as live audio, through the acoustic model "
+                   "and the decoder's stream; print the partial results and the time per chunk.")
+@click.option("--chunk-ms", type=click.IntRange(10, 60000), default=300, show_default=True,
+              help="With --stream: milliseconds of audio per chunk.")
+def demo_command(wavs, beam, rebuild, stream, chunk_ms) -> None:
     """Transcribe the bundled recordings (or WAVS) with the reference acoustic model, a graph
     built from the bundled LM (char spellings of its words, optional '|'), and the decoder.
 
     For each recording it prints the reference (bundled ones only), the greedy CTC reading of
-    the acoustic model and the decoded text; then the WERs of both.
+    the acoustic model and the decoded text; then the WERs of both. With --stream, the partial
+    results as the chunks arrive, the final text, and the time each chunk took.
     """
     with friendly_errors():
-        _run_demo(wavs, beam, rebuild)
+        _run_demo(wavs, beam, rebuild, chunk_ms if stream else None)
 
 
 def demo_graph(model: AcousticModel, scratch: Path, rebuild: bool):
@@ -84,8 +93,11 @@ def demo_graph(model: AcousticModel, scratch: Path, rebuild: bool):
     return graph
 
 
-def _run_demo(wavs, beam: float, rebuild: bool) -> None:
+def _run_demo(wavs, beam: float, rebuild: bool, chunk_ms) -> None:
     model = AcousticModel.load()
+    if chunk_ms is not None:
+        _run_stream_demo(model, wavs, beam, rebuild, chunk_ms)
+        return
     utterances = [(path, None) for path in wavs] or bundled_utterances()
     # The recordings go through the acoustic model first, so that one that is not a usable WAV
     # is named before the graph's build.
@@ -114,3 +126,46 @@ def _run_demo(wavs, beam: float, rebuild: bool) -> None:
     if decoded_pairs:
         click.echo(f"WER greedy CTC {error_rate(greedy_pairs):.1f} %, "
                    f"pywfst {error_rate(decoded_pairs):.1f} %")
+
+
+def _run_stream_demo(model: AcousticModel, wavs, beam: float, rebuild: bool,
+                     chunk_ms: int) -> None:
+    """Each recording as live audio: chunks of ``chunk_ms`` through the model's EmissionStream
+    and the decoder's stream; a partial result printed whenever it changes."""
+    utterances = [(path, None) for path in wavs] or bundled_utterances()
+    rate = model.features.sample_rate
+    audio = []
+    for path, reference in utterances:  # read them all first: a bad WAV is named before the build
+        samples, sample_rate = read_wav(path)
+        audio.append((path, reference, resample(samples, sample_rate, rate)))
+    with tempfile.TemporaryDirectory() as scratch:
+        decoder = Decoder(demo_graph(model, Path(scratch), rebuild), beam=beam,
+                          frame_shift=model.frame_shift)
+        chunk = rate * chunk_ms // 1000
+        latencies, pairs = [], []
+        for path, reference, samples in audio:
+            click.echo(path.name)
+            emissions, stream, shown = EmissionStream(model), decoder.stream(), ""
+            for start in range(0, len(samples), chunk):
+                started = time.perf_counter()
+                stream.accept(emissions.accept(samples[start:start + chunk]))
+                text = stream.partial().text
+                latencies.append(time.perf_counter() - started)
+                if text != shown:
+                    click.echo(f"  {(start + chunk) / rate:5.1f} s  {text}")
+                    shown = text
+            stream.accept(emissions.finish())
+            result = stream.finish()
+            click.echo(f"  FINAL   {result.text}")
+            if reference is not None:
+                click.echo(f"  REF     {reference}")
+                pairs.append((reference, result.text))
+            click.echo("")
+    ordered = sorted(latencies)
+    click.echo(f"{len(latencies)} chunks of {chunk_ms} ms: acoustic model + decoder "
+               f"{1000 * statistics.median(ordered):.1f} ms median, "
+               f"{1000 * ordered[int(0.95 * (len(ordered) - 1))]:.1f} ms p95 per chunk; the "
+               f"model's look-ahead delays each frame by "
+               f"{model.network.context * model.frame_shift:.1f} s")
+    if pairs:
+        click.echo(f"WER pywfst (streaming) {error_rate(pairs):.1f} %")
