@@ -17,6 +17,7 @@ lexicon file that spells every word with its chars spells a new word itself, as 
 from __future__ import annotations
 
 import collections.abc
+import functools
 import math
 import reprlib
 import weakref
@@ -120,6 +121,9 @@ class _Speller:
         boundary = graph.info.get("word_boundary")
         self.suffix = (boundary["token_id"],) if boundary and not boundary["optional"] else ()
         self.given = dict(pronunciations or {})
+        # ARPAbet -> token, once per distinct phone (a few dozen), not once per phone of a word
+        self._phone_token = functools.lru_cache(maxsize=None)(
+            functools.partial(phone_token, tokens=self.tokens))
 
     def __call__(self, words: Sequence[str]) -> _Spellings:
         spellings = _Spellings()
@@ -146,21 +150,25 @@ class _Speller:
                 spellings.add([entry.tokens])
             return spellings
         for word in words:
-            spellings.add(sorted(self._pronounce(word)))
+            given = self.given.get(word)
+            if isinstance(given, str):  # the common case, one given pronunciation: no sets
+                spellings.add([self._phone_ids(word, given)])
+            else:
+                spellings.add(sorted(self._pronounce(word)))
         return spellings
+
+    def _phone_ids(self, word: str, phones: str) -> Tuple[int, ...]:
+        ids = tuple(map(self._phone_token, phones.split()))
+        if not ids or None in ids:
+            raise ValueError(f"pronunciations: {word!r}: {phones!r} has a phone that is not a "
+                             f"token of {self.graph.path}")
+        return ids
 
     def _pronounce(self, word: str) -> FrozenSet[Tuple[int, ...]]:
         if word in self.given:
             given = self.given[word]
             alternatives = [given] if isinstance(given, str) else list(given)
-            result = []
-            for phones in alternatives:
-                ids = [phone_token(phone, self.tokens) for phone in phones.split()]
-                if not ids or None in ids:
-                    raise ValueError(f"pronunciations: {word!r}: {phones!r} has a phone that is "
-                                     f"not a token of {self.graph.path}")
-                result.append(tuple(ids))
-            return frozenset(result)
+            return frozenset(self._phone_ids(word, phones) for phones in alternatives)
         known = self.graph.pronunciations or {}
         word_id = self.graph.words.to_id.get(word)
         if word_id in known:
