@@ -20,6 +20,7 @@ except ImportError:
 
 from .boost import PhraseBoost
 from .class_slots import ClassEntries
+from .confidence import ConfidenceCalibration
 from .decoder import Decoder
 from .errors import InputFileError
 from .graph import Graph
@@ -30,9 +31,9 @@ from .tuning import tune
 
 __version__ = "0.1.0"
 
-__all__ = ["BuildOptions", "ClassEntries", "Decoder", "Graph", "InputFileError", "Lattice",
-           "PhraseBoost", "Rescorer", "Result", "build_graph", "read_kaldi_lattices", "rescore",
-           "tune", "__version__"]
+__all__ = ["BuildOptions", "ClassEntries", "ConfidenceCalibration", "Decoder", "Graph",
+           "InputFileError", "Lattice", "PhraseBoost", "Rescorer", "Result", "build_graph",
+           "read_kaldi_lattices", "rescore", "tune", "__version__"]
 
 
 def __getattr__(name: str):

@@ -91,10 +91,11 @@ class Result:
         return [(start * self.frame_shift, (end + 1) * self.frame_shift)
                 for start, end in self.word_spans]
 
-    def to_dict(self) -> dict:
+    def to_dict(self, confidences: Optional[List[float]] = None) -> dict:
         """What ``pywfst decode --format json`` prints (without the utterance id): text, costs,
-        and each word with its start and end in seconds (and its confidence when nbest > 1)."""
-        confidences = self.confidences or [None] * len(self.words)
+        and each word with its start and end in seconds, and its confidence (``confidences``,
+        e.g. calibrated ones; else :attr:`confidences` when nbest > 1)."""
+        confidences = confidences or self.confidences or [None] * len(self.words)
         words = []
         for word, (start, end), confidence in zip(self.words, self.word_times, confidences):
             words.append({"word": word, "start": round(start, 3), "end": round(end, 3)})

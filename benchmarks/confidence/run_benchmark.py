@@ -1,33 +1,64 @@
 #!/usr/bin/env python3
 """Word confidences of the reference acoustic model's decodes: are they calibrated?
 
-The bundled demo recordings (pywfst/data/demo: general, medical and legal sentences in a voice
-the model never heard) go through the reference AM and the demo graph (built once and cached,
-as `pywfst demo` does), decoded with nbest=N. Each 1-best word's confidence (its posterior over
-the n-best list, Result.confidences) is set against whether a Levenshtein alignment to the
-reference calls it right. Reported: a reliability table (words, accuracy and mean confidence per
+The reference AM's emissions of benchmarks/wer's sets (``benchmarks/wer/prepare.py`` writes them
+to benchmarks/wer/work/data: dev, test, and test_voice, a voice the model never heard) are
+decoded with nbest=N on benchmarks/wer's graph (the LM's words spelled, '|' optional) at the
+acoustic scale benchmarks/wer tuned for pywfst. Each 1-best word's confidence is set against
+whether a Levenshtein alignment to the reference calls it right, for two confidences: the raw
+n-best posterior (Result.confidences) and the calibrated one (pywfst.ConfidenceCalibration,
+fitted on dev). Reported per set: a reliability table (words, accuracy and mean confidence per
 confidence bin), the expected calibration error, and the WER of the MAP and MBR outputs.
 
     python benchmarks/confidence/run_benchmark.py [--nbest 50] [--lattice-beam 30]
+        [--data benchmarks/wer/work/data] [--graph benchmarks/wer/work/graph_ctc]
 
-Writes results/results.{json,md}.
+Writes results/results.{json,md} and results/calibration.json (the fitted calibration).
 """
 from __future__ import annotations
 
 import argparse
 import json
-import platform
-import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 import pywfst
-from pywfst.am import AcousticModel
-from pywfst.cli.demo import bundled_utterances, demo_graph
-from pywfst.metrics import align_words, error_rate
+from pywfst.confidence import ConfidenceCalibration, word_correctness
+from pywfst.metrics import error_rate
 
 HERE = Path(__file__).resolve().parent
+WER_WORK = HERE.parent / "wer" / "work"
 BINS = [(0.0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.0001)]
+SPLITS = ("dev", "test", "test_voice")
+
+
+def read_split(data: Path, split: str):
+    """The split's emissions (one array per utterance) and reference texts."""
+    with np.load(data / f"{split}.npz") as archive:
+        cuts = np.concatenate([[0], np.cumsum(archive["lengths"])])
+        emissions = archive["emissions"]
+        utterances = [emissions[cuts[i]:cuts[i + 1]] for i in range(len(cuts) - 1)]
+    return utterances, json.loads((data / f"{split}.json").read_text())
+
+
+def reliability(confidences, right) -> dict:
+    rows = []
+    for low, high in BINS:
+        inside = [(c, ok) for c, ok in zip(confidences, right) if low <= c < high]
+        rows.append({"bin": f"[{low:.1f}, {min(high, 1.0):.1f}{']' if high > 1 else ')'}",
+                     "words": len(inside),
+                     "accuracy": 100.0 * np.mean([ok for _, ok in inside]) if inside else None,
+                     "mean_confidence": float(np.mean([c for c, _ in inside])) if inside else None})
+    ece = sum(abs(r["accuracy"] / 100 - r["mean_confidence"]) * r["words"]
+              for r in rows if r["words"]) / max(len(right), 1)
+    return {"bins": rows, "expected_calibration_error": ece}
+
+
+def tuned_acoustic_scale(data: Path) -> float:
+    tuning = json.loads((data / "tuning.json").read_text())["pywfst"]
+    return min(tuning["rows"], key=lambda row: row["wer"])["params"]["acoustic_scale"]
 
 
 def main() -> None:
@@ -35,55 +66,58 @@ def main() -> None:
     parser.add_argument("--nbest", type=int, default=50)
     parser.add_argument("--lattice-beam", type=float, default=30.0)
     parser.add_argument("--beam", type=float, default=16.0)
+    parser.add_argument("--data", type=Path, default=WER_WORK / "data")
+    parser.add_argument("--graph", type=Path, default=WER_WORK / "graph_ctc")
     args = parser.parse_args()
 
-    model = AcousticModel.load()
-    utterances = bundled_utterances()
-    with tempfile.TemporaryDirectory() as scratch:
-        graph = demo_graph(model, Path(scratch), rebuild=False)
-        decoder = pywfst.Decoder(graph, beam=args.beam, nbest=args.nbest,
-                                 lattice_beam=args.lattice_beam, frame_shift=model.frame_shift)
-        scored, map_pairs, mbr_pairs = [], [], []
-        started = time.perf_counter()
-        for path, reference in utterances:
-            result = decoder.decode(model.emissions(path))
-            truth = reference.split()
-            right = [False] * len(result.words)
-            for i, j in align_words(result.words, truth):
-                if i is not None and j is not None and result.words[i] == truth[j]:
-                    right[i] = True
-            scored += zip(result.confidences, right)
-            map_pairs.append((reference, result.text))
-            mbr_pairs.append((reference, result.mbr.text))
-        seconds = time.perf_counter() - started
-    rows = []
-    for low, high in BINS:
-        inside = [(c, ok) for c, ok in scored if low <= c < high]
-        rows.append({"bin": f"[{low:.1f}, {min(high, 1.0):.1f}{']' if high > 1 else ')'}",
-                     "words": len(inside),
-                     "accuracy": 100.0 * sum(ok for _, ok in inside) / len(inside) if inside else None,
-                     "mean_confidence": sum(c for c, _ in inside) / len(inside) if inside else None})
-    ece = sum(abs(r["accuracy"] / 100 - r["mean_confidence"]) * r["words"]
-              for r in rows if r["words"]) / max(len(scored), 1)
-    results = {
-        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, "
-                   f"{platform.python_version()}",
-        "utterances": len(utterances), "words": len(scored), "nbest": args.nbest,
-        "lattice_beam": args.lattice_beam, "beam": args.beam, "bins": rows,
-        "expected_calibration_error": ece, "wer_map": error_rate(map_pairs),
-        "wer_mbr": error_rate(mbr_pairs), "seconds_am_and_decode": seconds,
-    }
+    scale = tuned_acoustic_scale(args.data)
+    decoder = pywfst.Decoder(args.graph, beam=args.beam, nbest=args.nbest,
+                             lattice_beam=args.lattice_beam, acoustic_scale=scale)
+    decoded = {}
+    started = time.perf_counter()
+    for split in SPLITS:
+        emissions, references = read_split(args.data, split)
+        decoded[split] = (decoder.decode_batch(emissions), emissions, references)
+    seconds = time.perf_counter() - started
+    calibration = ConfidenceCalibration.fit(*decoded["dev"])
     (HERE / "results").mkdir(exist_ok=True)
+    calibration.save(HERE / "results" / "calibration.json")
+
+    sets = {}
+    for split in SPLITS[1:]:
+        results, emissions, references = decoded[split]
+        right = [ok for r, ref in zip(results, references) for ok in word_correctness(r, ref)]
+        raw = [c for r in results for c in (r.confidences or [1.0] * len(r.words))]
+        calibrated = [c for r, e in zip(results, emissions) for c in calibration.confidences(r, e)]
+        sets[split] = {"utterances": len(results), "words": len(right),
+                       "raw": reliability(raw, right), "calibrated": reliability(calibrated, right),
+                       "wer_map": error_rate(list(zip(references, (r.text for r in results)))),
+                       "wer_mbr": error_rate(list(zip(references, (r.mbr.text for r in results))))}
+    results = {"machine": "2-core AMD EPYC KVM, 23.5 GB", "nbest": args.nbest,
+               "lattice_beam": args.lattice_beam, "beam": args.beam, "acoustic_scale": scale,
+               "dev_utterances": len(decoded["dev"][0]), "sets": sets,
+               "seconds_decode_all_sets": seconds,
+               "calibration_weights": dict(zip(json.loads(
+                   (HERE / "results" / "calibration.json").read_text())["features"],
+                   calibration.weights.tolist()))}
     (HERE / "results" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    lines = [f"Reference AM, {len(utterances)} bundled demo recordings ({len(scored)} decoded "
-             f"words), nbest {args.nbest}, lattice_beam {args.lattice_beam:g}, beam {args.beam:g}.",
-             "", "| confidence | words | right (%) | mean confidence |", "|---|---:|---:|---:|"]
-    for r in rows:
-        accuracy = f"{r['accuracy']:.1f}" if r["words"] else "-"
-        mean = f"{r['mean_confidence']:.3f}" if r["words"] else "-"
-        lines.append(f"| {r['bin']} | {r['words']} | {accuracy} | {mean} |")
-    lines += ["", f"Expected calibration error {ece:.3f}. WER: MAP {results['wer_map']:.1f} %, "
-                  f"MBR {results['wer_mbr']:.1f} %."]
+    lines = [f"Reference AM emissions of benchmarks/wer's sets, its graph, beam {args.beam:g}, "
+             f"acoustic scale {scale:g} (tuned there), nbest {args.nbest}, lattice_beam "
+             f"{args.lattice_beam:g}. Calibration fitted on dev "
+             f"({len(decoded['dev'][0])} utterances)."]
+    for split, row in sets.items():
+        lines += ["", f"**{split}** ({row['utterances']} utterances, {row['words']} decoded words; "
+                  f"WER MAP {row['wer_map']:.1f} %, MBR {row['wer_mbr']:.1f} %)", "",
+                  "| confidence | raw: words | raw: right (%) | raw: mean | calibrated: words | "
+                  "calibrated: right (%) | calibrated: mean |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for raw, cal in zip(row["raw"]["bins"], row["calibrated"]["bins"]):
+            cells = []
+            for r in (raw, cal):
+                cells += [str(r["words"]), f"{r['accuracy']:.1f}" if r["words"] else "-",
+                          f"{r['mean_confidence']:.3f}" if r["words"] else "-"]
+            lines.append(f"| {raw['bin']} | " + " | ".join(cells) + " |")
+        lines += ["", f"Expected calibration error: raw {row['raw']['expected_calibration_error']:.3f}"
+                  f", calibrated {row['calibrated']['expected_calibration_error']:.3f}."]
     (HERE / "results" / "results.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

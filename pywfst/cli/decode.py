@@ -7,12 +7,13 @@ import dataclasses
 import json
 import os
 import sys
-from typing import Iterator, Optional, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 import click
 import numpy as np
 
 from ..class_slots import read_class_file
+from ..confidence import ConfidenceCalibration
 from ..decoder import Decoder
 from ..graph import Graph
 from ..result import Result
@@ -41,18 +42,19 @@ Examples:
 """
 
 
-def format_result(utterance: str, result: Result, style: str) -> str:
+def format_result(utterance: str, result: Result, style: str,
+                  confidences: Optional[List[float]] = None) -> str:
     """One utterance's output; with nbest > 1, CTM's sixth column and JSON's "confidence" hold
-    each word's confidence (Result.confidences)."""
+    each word's confidence (``confidences``, else Result.confidences)."""
     if style == "text":
         return f"{utterance} {result.text}".rstrip()
-    confidences = result.confidences or [None] * len(result.words)
+    confidences = confidences or result.confidences or [None] * len(result.words)
     if style == "ctm":
         return "\n".join(f"{utterance} 1 {start:.3f} {end - start:.3f} {word}"
                          + (f" {confidence:.3f}" if confidence is not None else "")
                          for word, (start, end), confidence
                          in zip(result.words, result.word_times, confidences))
-    return json.dumps({"utterance": utterance, **result.to_dict()})
+    return json.dumps({"utterance": utterance, **result.to_dict(confidences)})
 
 
 @click.command("decode", epilog=EPILOG)
@@ -65,6 +67,10 @@ def format_result(utterance: str, result: Result, style: str) -> str:
 @click.option("--lattices", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
               help="Also write each utterance's word lattice (of its n-best list: give --nbest) "
                    "to FILE in Kaldi's CompactLattice text form.")
+@click.option("--calibration", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Word confidences from a calibration file (pywfst.ConfidenceCalibration: "
+                   "P(word right) learnt on a dev set) instead of n-best posteriors; needs "
+                   "--nbest > 1.")
 @click.option("--settings", type=click.Path(dir_okay=False), metavar="FILE",
               help="Decoder options from a settings file (pywfst tune --out); flags given on "
                    "the command line win over it.")
@@ -91,7 +97,7 @@ def format_result(utterance: str, result: Result, style: str) -> str:
                    "stops the run (exit status 1).")
 def decode_command(graph_dir, emissions, style, log_softmax, transition_model, log_priors,
                    frame_shift, threads, allow_extra_columns, classes, skip_bad, settings,
-                   lattices, **search_options) -> None:
+                   lattices, calibration, **search_options) -> None:
     """Decode [T, V] emissions (.npy per utterance, .npz of many, or a Kaldi table such as
     ark:post.ark) and print the results."""
     with friendly_errors():
@@ -99,11 +105,16 @@ def decode_command(graph_dir, emissions, style, log_softmax, transition_model, l
             search_options = with_settings(search_options, settings)
         if log_priors is not None:
             log_priors = _read_log_priors(log_priors)
+        if calibration is not None:
+            calibration = ConfidenceCalibration.load(calibration)
         graph = Graph.load(graph_dir, transition_model=transition_model)
         # frame_shift None: each .npz file's own, else the graph's (Decoder's default)
         decoder = Decoder(graph, log_softmax=log_softmax, log_priors=log_priors,
                           frame_shift=frame_shift, num_threads=threads,
                           allow_extra_columns=allow_extra_columns, **search_options)
+        if calibration is not None and decoder.options.nbest < 2:
+            raise click.BadParameter("calibrated confidences need an n-best list: give "
+                                     "--nbest (e.g. 20)", param_hint="--calibration")
         for spec in classes:
             name, separator, path = spec.partition("=")
             if not separator or not name or not path:
@@ -121,7 +132,9 @@ def decode_command(graph_dir, emissions, style, log_softmax, transition_model, l
                 failed += 1
                 continue
             decoded += 1
-            line = format_result(utterance.name, outcome, style)
+            confidences = (calibration.confidences(outcome, utterance.scores)
+                           if calibration is not None else None)
+            line = format_result(utterance.name, outcome, style, confidences)
             if line:
                 sys.stdout.write(line + "\n")
             if lattice_file is not None:
