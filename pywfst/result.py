@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Callable, List, Optional, Tuple
 
@@ -71,10 +71,15 @@ class Result:
 
     @cached_property
     def mbr(self) -> "Result":
-        """The n-best hypothesis with the least expected word errors (itself with nbest=1)."""
+        """The n-best hypothesis with the least expected word errors (itself with nbest=1),
+        carrying the same n-best list with itself first, so that its :attr:`confidences` are
+        its words' posteriors over that list."""
         from .lattice import minimum_bayes_risk
 
-        return minimum_bayes_risk(self.nbest) if self.nbest else self
+        if not self.nbest:
+            return self
+        best = minimum_bayes_risk(self.nbest)
+        return replace(best, nbest=[best] + [h for h in self.nbest if h is not best])
 
     @property
     def text(self) -> str:

@@ -1,6 +1,7 @@
 """ConfidenceCalibration: P(word right) learnt on a dev set; it must be better calibrated on
 held-out utterances than the raw n-best posteriors, survive a save/load, and refuse what it
-cannot use; `pywfst decode --calibration` prints the calibrated confidences."""
+cannot use; `pywfst decode --calibration` prints the calibrated confidences, `--mbr` the MBR
+hypothesis."""
 
 import numpy as np
 import pytest
@@ -87,3 +88,6 @@ def test_cli_decode_prints_calibrated_confidences(decoded, spelled_graph, tmp_pa
     assert printed == pytest.approx(expected, abs=1e-3) and len(printed) == len(results[3].words)
     refused = CliRunner().invoke(cli, base)
     assert refused.exit_code == 2 and "--nbest" in refused.output
+    mbr = CliRunner().invoke(cli, ["decode", "--graph", str(spelled_graph.path), "--mbr",
+                                   "--nbest", "10", "--beam", "12", str(tmp_path / "utt.npy")])
+    assert mbr.exit_code == 0 and mbr.output == f"utt {results[3].mbr.text}\n".replace(" \n", "\n")

@@ -130,6 +130,8 @@ def test_posteriors_confidences_and_mbr_by_hand():
     best = Result(**{**hypotheses[0].__dict__, "nbest": hypotheses})
     assert best.confidences == pytest.approx([1.0, 0.4, 0.7])
     assert best.mbr.words == ["a", "x", "c"]
+    # its confidences over the same list: "a" everywhere, "x" in .6 of it, "c" in .7
+    assert best.mbr.confidences == pytest.approx([1.0, 0.6, 0.7])
     lone = _fake(["a"], 1.0)
     assert lone.confidences is None and lone.mbr is lone
     assert lone.lattice.best_path()[0] == [1]

@@ -67,6 +67,9 @@ def format_result(utterance: str, result: Result, style: str,
 @click.option("--lattices", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
               help="Also write each utterance's word lattice (of its n-best list: give --nbest) "
                    "to FILE in Kaldi's CompactLattice text form.")
+@click.option("--mbr", is_flag=True,
+              help="Print the minimum Bayes risk hypothesis of the n-best list (least expected "
+                   "word errors) instead of the cheapest one; needs --nbest > 1.")
 @click.option("--calibration", type=click.Path(dir_okay=False), metavar="FILE",
               help="Word confidences from a calibration file (pywfst.ConfidenceCalibration: "
                    "P(word right) learnt on a dev set) instead of n-best posteriors; needs "
@@ -97,7 +100,7 @@ def format_result(utterance: str, result: Result, style: str,
                    "stops the run (exit status 1).")
 def decode_command(graph_dir, emissions, style, log_softmax, transition_model, log_priors,
                    frame_shift, threads, allow_extra_columns, classes, skip_bad, settings,
-                   lattices, calibration, **search_options) -> None:
+                   lattices, mbr, calibration, **search_options) -> None:
     """Decode [T, V] emissions (.npy per utterance, .npz of many, or a Kaldi table such as
     ark:post.ark) and print the results."""
     with friendly_errors():
@@ -112,9 +115,10 @@ def decode_command(graph_dir, emissions, style, log_softmax, transition_model, l
         decoder = Decoder(graph, log_softmax=log_softmax, log_priors=log_priors,
                           frame_shift=frame_shift, num_threads=threads,
                           allow_extra_columns=allow_extra_columns, **search_options)
-        if calibration is not None and decoder.options.nbest < 2:
-            raise click.BadParameter("calibrated confidences need an n-best list: give "
-                                     "--nbest (e.g. 20)", param_hint="--calibration")
+        for flag, given in (("--calibration", calibration is not None), ("--mbr", mbr)):
+            if given and decoder.options.nbest < 2:
+                raise click.BadParameter("needs an n-best list: give --nbest (e.g. 20)",
+                                         param_hint=flag)
         for spec in classes:
             name, separator, path = spec.partition("=")
             if not separator or not name or not path:
@@ -132,6 +136,8 @@ def decode_command(graph_dir, emissions, style, log_softmax, transition_model, l
                 failed += 1
                 continue
             decoded += 1
+            if mbr:
+                outcome = outcome.mbr
             confidences = (calibration.confidences(outcome, utterance.scores)
                            if calibration is not None else None)
             line = format_result(utterance.name, outcome, style, confidences)
