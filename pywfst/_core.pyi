@@ -18,12 +18,6 @@ class CsrGraph:
         Raises OSError (FileNotFoundError) when the file cannot be read and ValueError naming the
         file when it is not a supported, well-formed OpenFst file.
         """
-    def relabel_inputs(self, map: numpy.ndarray, graph_source: str, map_source: str) -> CsrGraph:
-        """A new graph with input label l > 0 replaced by ``map[l]`` (epsilons stay).
-
-        ValueError naming the sources when a label is outside ``map`` or maps to <= 0, or the
-        graph has class-slot arcs.
-        """
     @property
     def num_states(self) -> int: ...
     @property
@@ -140,12 +134,14 @@ class BeamSearch:
     def __init__(self, graph: CsrGraph, options: DecoderOptions) -> None: ...
     def decode(self, scores: "numpy.ndarray", log_softmax: bool = False,
                log_priors: Optional["numpy.ndarray"] = None,
+               label_columns: Optional["numpy.ndarray"] = None,
                boost: Optional[PhraseBoost] = None,
                classes: Sequence[Optional[ClassGraph]] = ()) -> DecodeResult: ...
 
 def decode_batch(graph: CsrGraph, options: DecoderOptions, batch: Sequence["numpy.ndarray"],
                  log_softmax: bool = False,
-                 log_priors: Optional["numpy.ndarray"] = None, num_threads: int = 0,
+                 log_priors: Optional["numpy.ndarray"] = None,
+                 label_columns: Optional["numpy.ndarray"] = None, num_threads: int = 0,
                  names: Optional[Sequence[str]] = None,
                  boost: Optional[PhraseBoost] = None,
                  classes: Sequence[Optional[ClassGraph]] = ()) -> List[DecodeResult]: ...

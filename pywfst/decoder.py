@@ -128,6 +128,9 @@ OPTIONS_DOC
         self._device_search = None
         if self.device != CPU:
             check_device_features(self.device, options.nbest, None, None)
+            if self.graph.transition_model is not None:
+                raise ValueError(f"transition_model: Kaldi graphs of transition-ids decode in "
+                                 f"the CPU search, not on {self.device}; use device='cpu'")
             self._device_search = _core.BatchSearch(self.graph.on_device(self.device), options,
                                                     int(lanes or 0))
             self._device_lock = threading.Lock()  # one batch at a time on the device search
@@ -178,7 +181,10 @@ OPTIONS_DOC
                          f"for {expected} ({self.graph.emission_columns_origin}){hint}")
 
     def _transform(self) -> dict:
-        return {"log_softmax": self.log_softmax, "log_priors": self.log_priors}
+        transform = {"log_softmax": self.log_softmax, "log_priors": self.log_priors}
+        if self.graph.label_columns is not None:  # a Kaldi graph's transition-ids
+            transform["label_columns"] = self.graph.label_columns
+        return transform
 
     def _native_boost(self, boost: Union[PhraseBoost, PhraseSpec, None]):
         if boost is None:

@@ -100,8 +100,8 @@ class Stream:
         if self._native is None:
             d = self._decoder
             self._native = _core.DecoderStream(
-                d.graph.native, d.options, scores.shape[1], d.log_softmax,
-                d.log_priors, self._boost, self._classes.native, "utterance")
+                d.graph.native, d.options, scores.shape[1], boost=self._boost,
+                classes=self._classes.native, what="utterance", **d._transform())
         self._native.accept(scores, "utterance")
 
     def partial(self) -> Partial:

@@ -116,7 +116,10 @@ def test_kaldi_graph_decodes_as_pywfst_hmm_graph(hybrid, char_setup, form):
         assert b.words == a.words
         assert b.cost == pytest.approx(a.cost, abs=1e-3)
         assert b.acoustic_cost == pytest.approx(a.acoustic_cost, abs=1e-3)
-        assert b.alignment == [int(pdf_of_column[c]) for c in a.alignment]
+        # Kaldi's alignment: transition-ids (column + 1 here), each reading the pdf of a's column
+        pdf_of = kaldi_graph.transition_model.pdf_of
+        assert [int(pdf_of[tid + 1]) for tid in b.alignment] == [
+            int(pdf_of_column[c]) for c in a.alignment]
 
 
 def test_graph_with_a_transition_model_pickles_and_checks_columns(hybrid, tmp_path):
@@ -136,7 +139,8 @@ def test_a_model_with_fewer_transition_ids_than_the_graph_reads_is_refused(hybri
     small = KaldiTransitionModel(model.entries, model.phones_of_entry, model.tuples[:len(model.tuples) // 2])
     small.write(tmp_path / "small.mdl", binary=True)
     graph = pywfst.Graph.load(hybrid["kaldi_dir"], transition_model=tmp_path / "small.mdl")
-    with pytest.raises(ValueError, match=r"HCLG\.fst: input label \d+ is not in .*small\.mdl"):
+    with pytest.raises(pywfst.InputFileError,
+                       match=r"HCLG\.fst: reads transition-id \d+, but .*small\.mdl has \d+"):
         pywfst.Decoder(graph)
 
 
@@ -247,3 +251,30 @@ def test_cli_decodes_a_kaldi_archive_with_the_transition_model(hybrid, char_setu
     result = CliRunner().invoke(cli, base[:-4] + ["--log-priors", str(model_path),
                                                   f"ark:{tmp_path / 'post.ark'}"])
     assert result.exit_code == 2 and "--log-priors" in result.output
+
+
+def test_streams_lattices_and_refusals_with_a_transition_model(hybrid, char_setup):
+    """A stream decodes as offline; lattice strings hold transition-ids (what Kaldi's
+    lattice-align-words reads); the GPU search and a bad label map are refused clearly."""
+    from pywfst import _core
+
+    graph = pywfst.Graph.load(hybrid["kaldi_dir"], transition_model=hybrid["root"] / "final.mdl")
+    decoder = pywfst.Decoder(graph, nbest=3)
+    scores = np.empty_like(hmm_scores(char_setup, 1, seed=5)[0])
+    scores[:, hybrid["pdf_of_column"]] = hmm_scores(char_setup, 1, seed=5)[0]
+    offline = decoder.decode(scores)
+    stream = decoder.stream()
+    for start in range(0, len(scores), 7):
+        stream.accept(scores[start:start + 7])
+    streamed = stream.finish()
+    assert (streamed.words, streamed.cost, streamed.alignment) == (
+        offline.words, offline.cost, offline.alignment)
+    tids = [tid for arc in offline.lattice.arcs for tid in arc.alignment]
+    assert tids and max(tids) <= graph.transition_model.num_transition_ids
+    assert max(tids) > graph.emission_columns  # transition-ids, not pdf columns
+    with pytest.raises(ValueError, match="transition_model: .* CPU search"):
+        pywfst.Decoder(graph, device="cuda-sim")
+    bad = graph.label_columns.copy()
+    bad[5] = graph.emission_columns
+    with pytest.raises(ValueError, match="label_columns: input label 5 reads column"):
+        _core.BeamSearch(graph.native, decoder.options).decode(scores, label_columns=bad)

@@ -347,7 +347,7 @@ DecodeResult BeamSearch::Decode(const ScoreSource& scores, const PhraseBoost* bo
       search->classes_ = nullptr;
     }
   } forget{this};
-  Begin(scores.NumColumns(), boost, classes);
+  Begin(scores.NumLabels(), boost, classes);
   AdvanceFrames(scores, interrupted);
   return Hypotheses();
 }

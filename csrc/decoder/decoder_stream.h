@@ -42,6 +42,7 @@ class DecoderStream {
   int64_t num_columns_;
   ScoreTransform transform_;
   std::vector<float> priors_;
+  std::vector<int32_t> label_columns_;
   std::string what_;
   BeamSearch search_;
   std::unique_ptr<ChunkScores> scores_;

@@ -53,6 +53,19 @@ void CheckScale(float acoustic_scale) {
     throw InputError(Concat("acoustic_scale: must be a finite number > 0, got ", acoustic_scale));
 }
 
+int64_t LabelCount(const ScoreTransform& transform, int64_t num_columns) {
+  return transform.label_columns != nullptr ? transform.num_labels : num_columns;
+}
+
+// costs[l] = column_costs[label_columns[l]] for l = 1 .. num_labels.
+void GatherLabels(const float* column_costs, const ScoreTransform& transform,
+                  std::vector<float>* costs) {
+  costs->resize(static_cast<size_t>(transform.num_labels) + 1);
+  float* out = costs->data();
+  for (int64_t l = 1; l <= transform.num_labels; ++l)
+    out[l] = column_costs[transform.label_columns[l]];
+}
+
 }  // namespace
 
 FrameScores::FrameScores(const ScoreMatrix& scores, const ScoreTransform& transform,
@@ -64,13 +77,18 @@ FrameScores::FrameScores(const ScoreMatrix& scores, const ScoreTransform& transf
   CheckScale(transform.acoustic_scale);
 }
 
+int64_t FrameScores::NumLabels() const { return LabelCount(transform_, scores_.num_columns); }
+
 void FrameScores::Costs(int64_t t, std::vector<float>* costs) const {
-  costs->resize(static_cast<size_t>(scores_.num_columns) + 1);
+  const bool mapped = transform_.label_columns != nullptr;
+  std::vector<float>* by_column = mapped ? &column_costs_ : costs;
+  by_column->resize(static_cast<size_t>(scores_.num_columns) + 1);
   // Byte addressing: the data may sit at any byte offset.
   const int64_t item = static_cast<int64_t>(sizeof(float));
   RowCosts(reinterpret_cast<const char*>(scores_.data) + t * scores_.frame_stride * item,
            scores_.column_stride * item, scores_.num_columns, transform_, what_, t,
-           costs->data() + 1);
+           by_column->data() + 1);
+  if (mapped) GatherLabels(by_column->data() + 1, transform_, costs);
 }
 
 ChunkScores::ChunkScores(int64_t num_columns, const ScoreTransform& transform, std::string what)
@@ -82,7 +100,13 @@ ChunkScores::ChunkScores(int64_t num_columns, const ScoreTransform& transform, s
     std::memcpy(priors_.data(), transform.log_priors, priors_.size() * sizeof(float));
     transform_.log_priors = priors_.data();
   }
+  if (transform.label_columns != nullptr) {
+    label_columns_.assign(transform.label_columns, transform.label_columns + transform.num_labels + 1);
+    transform_.label_columns = label_columns_.data();
+  }
 }
+
+int64_t ChunkScores::NumLabels() const { return LabelCount(transform_, num_columns_); }
 
 void ChunkScores::Append(const ScoreMatrix& chunk) {
   if (chunk.num_frames == 0) return;
@@ -119,8 +143,12 @@ void ChunkScores::DiscardBefore(int64_t t) {
 void ChunkScores::Costs(int64_t t, std::vector<float>* costs) const {
   if (t < first_frame_ || t >= NumFramesReady())
     throw std::logic_error(Concat("ChunkScores: frame ", t, " is not held"));
-  costs->resize(static_cast<size_t>(num_columns_) + 1);
   const float* frame = frames_.data() + (t - first_frame_) * num_columns_;
+  if (transform_.label_columns != nullptr) {
+    GatherLabels(frame, transform_, costs);
+    return;
+  }
+  costs->resize(static_cast<size_t>(num_columns_) + 1);
   std::copy(frame, frame + num_columns_, costs->data() + 1);
 }
 

@@ -4,8 +4,10 @@
 // and the priors may sit at any byte address) and turns one frame at a time into acoustic costs
 // indexed by graph input label: cost[label] = -acoustic_scale * score[t][label - 1], after an
 // optional log-softmax over the frame and an optional subtraction of log-priors (hybrid DNN-HMM:
-// posteriors / priors = scaled likelihoods).
-// The caller keeps the matrix and the priors alive while the view is used.
+// posteriors / priors = scaled likelihoods). With a label-to-column map (a Kaldi HCLG's
+// transition-ids read their pdf's column: several labels share one), cost[label] is the
+// transformed score of column label_columns[label] instead.
+// The caller keeps the matrix, the priors and the map alive while the view is used.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +28,10 @@ struct ScoreTransform {
   bool log_softmax = false;           // scores are logits: normalise each frame first
   const float* log_priors = nullptr;  // num_columns values subtracted from each frame, or null
   float acoustic_scale = 1.0f;
+  // Null, or num_labels + 1 column indices, each in [0, num_columns) (entry 0 is unused): the
+  // column that input label l reads.
+  const int32_t* label_columns = nullptr;
+  int64_t num_labels = 0;
 };
 
 // What the search reads frame by frame (Kaldi's DecodableInterface, narrowed): costs of frame t
@@ -33,10 +39,11 @@ struct ScoreTransform {
 class ScoreSource {
  public:
   virtual ~ScoreSource() = default;
-  virtual int64_t NumColumns() const = 0;
+  // Input labels 1 .. NumLabels() have costs: the columns, or the labels of a label map.
+  virtual int64_t NumLabels() const = 0;
   // Frames that can be read now (a stream's grow as chunks arrive).
   virtual int64_t NumFramesReady() const = 0;
-  // Fills `costs` (size NumColumns() + 1, costs[0] unused) with frame t's acoustic costs; throws
+  // Fills `costs` (size NumLabels() + 1, costs[0] unused) with frame t's acoustic costs; throws
   // InputError naming the input, frame and column for NaN or +inf.
   virtual void Costs(int64_t t, std::vector<float>* costs) const = 0;
 };
@@ -49,14 +56,16 @@ class FrameScores : public ScoreSource {
   FrameScores(const ScoreMatrix& scores, const ScoreTransform& transform, const char* what);
 
   int64_t NumFrames() const { return scores_.num_frames; }
-  int64_t NumColumns() const override { return scores_.num_columns; }
+  int64_t NumLabels() const override;
   int64_t NumFramesReady() const override { return scores_.num_frames; }
+  // Not for concurrent calls on one object (each search reads its own source).
   void Costs(int64_t t, std::vector<float>* costs) const override;
 
  private:
   ScoreMatrix scores_;
   ScoreTransform transform_;
   const char* what_;
+  mutable std::vector<float> column_costs_;  // a frame's costs by column, with a label map
 };
 
 // A stream's scores: chunks of [t, V] frames turned into costs as they arrive (any strides),
@@ -66,14 +75,14 @@ class ChunkScores : public ScoreSource {
  public:
   ChunkScores(int64_t num_columns, const ScoreTransform& transform, std::string what);
 
-  // Appends the chunk's frames (its column count must be NumColumns(); no frames is fine).
+  // Appends the chunk's frames (its column count must be the stream's; no frames is fine).
   // InputError, and nothing appended, when a frame holds NaN or +inf (named by its frame
   // number in the stream).
   void Append(const ScoreMatrix& chunk);
   // Frames before `t` will not be read again.
   void DiscardBefore(int64_t t);
 
-  int64_t NumColumns() const override { return num_columns_; }
+  int64_t NumLabels() const override;
   int64_t NumFramesReady() const override { return first_frame_ + held_frames_; }
   void Costs(int64_t t, std::vector<float>* costs) const override;
 
@@ -81,6 +90,7 @@ class ChunkScores : public ScoreSource {
   int64_t num_columns_;
   ScoreTransform transform_;
   std::vector<float> priors_;
+  std::vector<int32_t> label_columns_;
   std::string what_;
   std::vector<float> frames_;  // held frames' costs, row-major, from first_frame_ on
   int64_t first_frame_ = 0;

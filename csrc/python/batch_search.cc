@@ -112,9 +112,9 @@ for testing: the same algorithm, one thread). 1-best only; holds its graph. One 
                                       " utterances"));
             std::vector<LaneScores> utterances;
             for (size_t i = 0; i < batch.size(); ++i) utterances.push_back(ToLaneScores(batch[i], names[i]));
-            ScoreTransform transform = MakeTransform(search.Options(), log_softmax, std::nullopt, 0, "");
+            ScoreTransform transform = MakeTransform(search.Options(), log_softmax, std::nullopt, std::nullopt, 0, "");
             for (const LaneScores& u : utterances)  // the priors cover every utterance's columns
-              transform = MakeTransform(search.Options(), log_softmax, log_priors,
+              transform = MakeTransform(search.Options(), log_softmax, log_priors, std::nullopt,
                                         u.matrix.num_columns, u.name);
             const InterruptCheck interrupted = SignalCheck();
             py::gil_scoped_release release;

@@ -137,10 +137,12 @@ Ctrl-C stops a decode with KeyboardInterrupt.
           "decode",
           [](BeamSearch& search, const py::array& scores, bool log_softmax,
              const std::optional<py::array_t<float, py::array::c_style>>& log_priors,
-             std::shared_ptr<const PhraseBoost> boost, const ClassGraphs& classes) {
+             const LabelColumns& label_columns, std::shared_ptr<const PhraseBoost> boost,
+             const ClassGraphs& classes) {
             const ScoreMatrix view = ViewScores(scores, "emissions");
-            const ScoreTransform transform =
-                MakeTransform(search.Options(), log_softmax, log_priors, view.num_columns, "emissions");
+            const ScoreTransform transform = MakeTransform(
+                search.Options(), log_softmax, log_priors, label_columns, view.num_columns,
+                "emissions");
             const InterruptCheck interrupted = SignalCheck();
             // `boost` and `classes` are held by this frame until Decode returns.
             py::gil_scoped_release release;
@@ -148,16 +150,18 @@ Ctrl-C stops a decode with KeyboardInterrupt.
                                  interrupted);
           },
           py::arg("scores"), py::arg("log_softmax") = false,
-          py::arg("log_priors") = py::none(), py::arg("boost") = py::none(),
-          py::arg("classes") = ClassGraphs{},
+          py::arg("log_priors") = py::none(), py::arg("label_columns") = py::none(),
+          py::arg("boost") = py::none(), py::arg("classes") = ClassGraphs{},
           "Decode one float32 [T, V] array (log-probs, or logits with log_softmax=True); `classes`\n"
-          "fill the graph's class slots by index (None: empty slot).");
+          "fill the graph's class slots by index (None: empty slot); `label_columns[l]`: the\n"
+          "column input label l reads (default l - 1).");
 
   m.def(
       "decode_batch",
       [](std::shared_ptr<CsrGraph> graph, const DecoderOptions& options,
          const std::vector<py::array>& batch, bool log_softmax,
-         const std::optional<py::array_t<float, py::array::c_style>>& log_priors, int num_threads,
+         const std::optional<py::array_t<float, py::array::c_style>>& log_priors,
+         const LabelColumns& label_columns, int num_threads,
          std::optional<std::vector<std::string>> utterance_names,
          std::shared_ptr<const PhraseBoost> boost, const ClassGraphs& classes) {
         std::vector<std::string> names;
@@ -170,7 +174,7 @@ Ctrl-C stops a decode with KeyboardInterrupt.
         for (size_t i = 0; i < batch.size(); ++i) {
           const ScoreMatrix view = ViewScores(batch[i], names[i]);
           utterances.emplace_back(view, MakeTransform(options, log_softmax, log_priors,
-                                                      view.num_columns, names[i]),
+                                                      label_columns, view.num_columns, names[i]),
                                   names[i].c_str());
         }
         const InterruptCheck interrupted = SignalCheck();
@@ -180,7 +184,7 @@ Ctrl-C stops a decode with KeyboardInterrupt.
       },
       py::arg("graph"), py::arg("options"), py::arg("batch"),
       py::arg("log_softmax") = false, py::arg("log_priors") = py::none(),
-      py::arg("num_threads") = 0, py::arg("names") = py::none(), py::arg("boost") = py::none(),
+      py::arg("label_columns") = py::none(), py::arg("num_threads") = 0, py::arg("names") = py::none(), py::arg("boost") = py::none(),
       py::arg("classes") = ClassGraphs{},
       "Decode a list of float32 [T, V] arrays on num_threads threads (0: all cores); errors name\n"
       "the utterance by `names` (default 'emissions[i]'). Ctrl-C stops every thread.");

@@ -26,17 +26,19 @@ and class sub-graphs. One call at a time (RuntimeError from a second thread).
       .def(py::init([](std::shared_ptr<CsrGraph> graph, const DecoderOptions& options,
                        int64_t num_columns, bool log_softmax,
                        const std::optional<py::array_t<float, py::array::c_style>>& log_priors,
+                       const LabelColumns& label_columns,
                        std::shared_ptr<const PhraseBoost> boost, const ClassGraphs& classes,
                        const std::string& what) {
-             const ScoreTransform transform =
-                 MakeTransform(options, log_softmax, log_priors, num_columns, what);
+             const ScoreTransform transform = MakeTransform(options, log_softmax, log_priors,
+                                                            label_columns, num_columns, what);
              return std::make_unique<DecoderStream>(std::move(graph), options, num_columns,
                                                     transform, std::move(boost), classes, what);
            }),
            py::arg("graph"), py::arg("options"), py::arg("num_columns"),
            py::arg("log_softmax") = false,
-           py::arg("log_priors") = py::none(), py::arg("boost") = py::none(),
-           py::arg("classes") = ClassGraphs{}, py::arg("what") = "chunk")
+           py::arg("log_priors") = py::none(), py::arg("label_columns") = py::none(),
+           py::arg("boost") = py::none(), py::arg("classes") = ClassGraphs{},
+           py::arg("what") = "chunk")
       .def(
           "accept",
           [](DecoderStream& stream, const py::array& chunk, const std::string& what) {

@@ -11,7 +11,6 @@
 #include "common/errors.h"
 #include "fst/csr_graph.h"
 #include "fst/fst_reader.h"
-#include "fst/input_relabel.h"
 #include "python/bindings.h"
 
 namespace py = pybind11;
@@ -68,25 +67,6 @@ file) when it is not a supported, well-formed OpenFst file: wrong magic number, 
 type, truncated data, impossible counts, NaN or -inf weights, arcs to missing states, no states.
 A graph with an epsilon cycle of negative cost loads, but decoders refuse it
 (``negative_epsilon_cycle`` says where it is).
-)doc")
-      .def(
-          "relabel_inputs",
-          [](const CsrGraph& g, const py::array_t<Label, py::array::c_style | py::array::forcecast>& map,
-             const std::string& graph_source, const std::string& map_source) {
-            if (map.ndim() != 1) throw py::value_error("map: expected a 1-d array of labels");
-            std::vector<Label> labels(map.data(), map.data() + map.size());
-            std::shared_ptr<const CsrGraph> relabeled;
-            {
-              py::gil_scoped_release release;
-              relabeled = RelabelInputs(g, labels, graph_source, map_source);
-            }
-            return std::const_pointer_cast<CsrGraph>(relabeled);
-          },
-          py::arg("map"), py::arg("graph_source"), py::arg("map_source"), R"doc(
-A new graph with every input label l > 0 replaced by ``map[l]`` (epsilons stay), e.g. a Kaldi
-HCLG.fst's transition-ids by pdf-id + 1 (pywfst.kaldi.TransitionModel). ValueError naming
-``graph_source`` / ``map_source`` when a label is outside ``map``, maps to a value <= 0, or the
-graph has class-slot arcs.
 )doc")
       .def_property_readonly("num_states", &CsrGraph::NumStates, "Number of states.")
       .def_property_readonly("start", &CsrGraph::Start, "The start state.")

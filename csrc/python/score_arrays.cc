@@ -28,7 +28,8 @@ ScoreMatrix ViewScores(const py::array& array, const std::string& what) {
 
 ScoreTransform MakeTransform(const DecoderOptions& options, bool log_softmax,
                              const std::optional<py::array_t<float, py::array::c_style>>& priors,
-                             int64_t num_columns, const std::string& what) {
+                             const LabelColumns& label_columns, int64_t num_columns,
+                             const std::string& what) {
   ScoreTransform transform;
   transform.acoustic_scale = options.acoustic_scale;
   transform.log_softmax = log_softmax;
@@ -37,6 +38,17 @@ ScoreTransform MakeTransform(const DecoderOptions& options, bool log_softmax,
       throw InputError(Concat("log_priors: expected ", num_columns, " values (the columns of ",
                               what, "), got shape of ", priors->size(), " values"));
     transform.log_priors = priors->data();
+  }
+  if (label_columns) {
+    if (label_columns->ndim() != 1 || label_columns->shape(0) < 1)
+      throw InputError("label_columns: expected a 1-d array (entry 0 unused)");
+    const int32_t* columns = label_columns->data();
+    for (py::ssize_t l = 1; l < label_columns->shape(0); ++l)
+      if (columns[l] < 0 || columns[l] >= num_columns)
+        throw InputError(Concat("label_columns: input label ", l, " reads column ", columns[l],
+                                ", but ", what, " has ", num_columns, " columns"));
+    transform.label_columns = columns;
+    transform.num_labels = label_columns->shape(0) - 1;
   }
   return transform;
 }

@@ -17,11 +17,15 @@ namespace pywfst {
 // the view is used. InputError naming `what` for another dtype, ndim or odd strides.
 ScoreMatrix ViewScores(const pybind11::array& array, const std::string& what);
 
-// options.acoustic_scale, log-softmax and priors (which must have `num_columns` values).
+using LabelColumns = std::optional<pybind11::array_t<int32_t, pybind11::array::c_style>>;
+
+// options.acoustic_scale, log-softmax, priors (which must have `num_columns` values) and the
+// label-to-column map (entry 0 unused, every other in [0, num_columns)). The caller keeps the
+// arrays alive while the transform is used.
 ScoreTransform MakeTransform(
     const DecoderOptions& options, bool log_softmax,
     const std::optional<pybind11::array_t<float, pybind11::array::c_style>>& priors,
-    int64_t num_columns, const std::string& what);
+    const LabelColumns& label_columns, int64_t num_columns, const std::string& what);
 
 // The interrupt check for native loops that run with the GIL released: Python's signal handlers
 // (Ctrl-C's KeyboardInterrupt) run only on the main thread, so a call from another thread gets

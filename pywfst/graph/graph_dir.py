@@ -55,8 +55,8 @@ class Graph:
 
         ``transition_model``: a Kaldi model file (``final.mdl``) or its
         :class:`pywfst.kaldi.TransitionModel`, for a Kaldi HCLG.fst whose input labels are
-        transition-ids: the graph then reads the model's pdf-ids, and emissions are the acoustic
-        model's [T, num_pdfs] scores (column j = pdf-id j; no blank).
+        transition-ids: each then reads its pdf-id's column of the acoustic model's [T, num_pdfs]
+        scores (no blank), and alignments hold transition-ids, as Kaldi's.
         """
         path = Path(path)
         if not path.is_dir():
@@ -107,9 +107,7 @@ class Graph:
                 from .. import _core
 
                 native = _core.CsrGraph.load(str(self.fst_path))
-                if self.transition_model is not None:  # transition-id -> pdf-id + 1
-                    native = native.relabel_inputs(self.transition_model.pdf_of + 1,
-                                                   str(self.fst_path), self.transition_model.path)
+                self._check_transition_ids(native.max_input_label)
                 self._check_words(native.output_labels())
                 self._native = native
         return self._native
@@ -124,6 +122,13 @@ class Graph:
 
                 self._on_device[device] = _core.DeviceGraph(native, device)
             return self._on_device[device]
+
+    def _check_transition_ids(self, max_input_label: int) -> None:
+        model = self.transition_model
+        if model is not None and max_input_label > model.num_transition_ids:
+            raise InputFileError(self.fst_path, None, f"reads transition-id {max_input_label}, "
+                                 f"but {model.path} has {model.num_transition_ids}: the graph "
+                                 "and the model do not belong together")
 
     def _check_words(self, output_labels) -> None:
         """Every output label of the graph is a word of words.txt (not a disambiguation symbol):
@@ -151,6 +156,12 @@ class Graph:
         """Emission columns the graph reads: the tokens of its tokens.txt, or the pdfs of its
         transition model (None for a foreign graph)."""
         return self.info.get("emission_columns")
+
+    @property
+    def label_columns(self):
+        """None, or per input label the emission column it reads (a Kaldi graph's transition-id
+        reads its pdf-id's column; entry 0 is unused): what the search gets as its label map."""
+        return None if self.transition_model is None else self.transition_model.pdf_of
 
     @property
     def emission_columns_origin(self) -> str:
