@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """WER benchmark: the reference acoustic model's emissions on the corpus's test sets, decoded
 side by side by greedy CTC, pywfst, Kaldi's FasterDecoder (same graph), flashlight-text's
-LexiconDecoder + KenLM and pyctcdecode + KenLM (same ARPA, own venv).
+LexiconDecoder + KenLM, pyctcdecode + KenLM (same ARPA, own venv) and pywfst's drop-ins for
+them (pywfst.compat.torchaudio's ctc_decoder, pywfst.compat.pyctcdecode's build_ctcdecoder).
 
   . .venv/bin/activate
   python benchmarks/wer/run_benchmark.py                  # full run (bundled model)
@@ -10,7 +11,8 @@ LexiconDecoder + KenLM and pyctcdecode + KenLM (same ARPA, own venv).
 
 Steps: prepare.py (the AM's emissions of dev, test and test_voice, once, timed; tokens, lexicon
 from the ARPA's words), one pywfst graph (`build-graph --spell --word-boundary '|'`, the boundary
-optional, the same LM), LM-weight tuning of each system on dev (small grids, cached in the data
+optional, the same LM), the drop-ins' graphs (built by their first call, cached in
+work/graph_cache), LM-weight tuning of each system on dev (small grids, cached in the data
 folder), then rounds: each round decodes each test set with each system in its own process
 (benchmarks/decode/worker.py; pyctcdecode in benchmarks/decode/venv-pyctc), the systems
 alternating; tables give medians over rounds. Kaldi decodes with pywfst's tuned settings.
