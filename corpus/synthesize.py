@@ -16,6 +16,7 @@ Files: train.jsonl, dev.jsonl, test.jsonl, test_voice.jsonl. Audio: 16 kHz 16-bi
 
 Needs `apt-get install espeak-ng flite`.
     python corpus/synthesize.py            # reads corpus/work/text, writes corpus/work/audio
+    python corpus/synthesize.py --splits dev,test,test_voice   # the evaluation sets only
 """
 from __future__ import annotations
 
@@ -147,7 +148,11 @@ def main() -> None:
     parser.add_argument("--train-copies", type=int, default=2)
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--splits", default="train,dev,test,test_voice",
+                        help="the sets to render (the others are planned but not spoken, so "
+                             "each set's voices and augmentation are the same as in a full run)")
     args = parser.parse_args()
+    wanted = set(args.splits.split(","))
     (args.out / "wav").mkdir(parents=True, exist_ok=True)
     rng = random.Random(args.seed)
     plan = (("train", "train", args.train_copies), ("dev", "dev", 1), ("test", "test", 1),
@@ -157,6 +162,8 @@ def main() -> None:
             rows = [line.split("\t") for line in
                     (args.text / f"{source}.tsv").read_text().splitlines()]
             jobs = list(jobs_for(split, rows, copies, args.out, rng))
+            if split not in wanted:
+                continue
             entries = pool.map(render, jobs, chunksize=16)
             with open(args.out / f"{split}.jsonl", "w") as f:
                 f.writelines(json.dumps(entry) + "\n" for entry in entries)

@@ -2,6 +2,8 @@
 CTC Decoder" tutorial's), answered by pywfst."""
 
 import math
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -88,6 +90,13 @@ def test_second_decoder_loads_the_cached_graph(files, monkeypatch):
     monkeypatch.setattr(pywfst.graph, "build_graph", lambda *a, **k: calls.append(a))
     decoder = ctc_decoder(lexicon=files["lexicon"], tokens=files["tokens"], lm=files["lm"])
     assert calls == [] and decoder.graph.path.exists()
+    moved = files["root"] / "moved"  # the same files elsewhere: the same graph
+    moved.mkdir(exist_ok=True)
+    for name in ("lexicon", "lm"):
+        shutil.copy(files[name], moved / Path(files[name]).name)
+    again = ctc_decoder(lexicon=str(moved / Path(files["lexicon"]).name), tokens=files["tokens"],
+                        lm=str(moved / Path(files["lm"]).name))
+    assert calls == [] and again.graph.path == decoder.graph.path
 
 
 @pytest.mark.parametrize("kwargs, error, message", [

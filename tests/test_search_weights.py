@@ -79,3 +79,25 @@ def test_negative_penalty_that_makes_a_word_cycle_negative_is_refused(tmp_path):
         pywfst.Decoder(directory, word_insertion_penalty=-1.5)
     scores = np.log(np.array([[0.9, 0.1], [0.1, 0.9]], dtype=np.float32))
     assert pywfst.Decoder(directory, word_insertion_penalty=-0.5).decode(scores).words == []
+
+
+def test_the_weighted_cycle_check_is_answered_once_per_graph(graph, utterances, tmp_path):
+    """The check walks the whole graph; each decode_batch call and each stream makes a new search,
+    which must not walk it again (torchaudio's drop-in, one decode_batch call per batch, was 150x
+    slower with a positive word_score on benchmarks/wer's graph). Same answers, and a refused
+    penalty is still refused by every kind of call."""
+    decoder = pywfst.Decoder(graph, lm_weight=0.6, word_insertion_penalty=-1.0, num_threads=2)
+    one_by_one = [decoder.decode(e) for e in utterances[:6]]
+    for _ in range(2):
+        batch = decoder.decode_batch(utterances[:6])
+        assert [r.words for r in batch] == [r.words for r in one_by_one]
+        assert [r.cost for r in batch] == pytest.approx([r.cost for r in one_by_one], rel=1e-6)
+    stream = decoder.stream()
+    stream.accept(utterances[0])
+    assert stream.finish().words == one_by_one[0].words
+    arcs = [(0, 1, 0, 0.0, 1), (1, 0, 1, 1.0, 2), (2, 0, 2, 1.0, 1), (1, 2, 0, 0.0, 3)]
+    directory = foreign_graph(tmp_path / "g", arcs, [3], 4, {"<eps>": 0, "a": 1, "b": 2})
+    cyclic = pywfst.Graph.load(directory)
+    for _ in range(2):  # the remembered answer refuses as the first did
+        with pytest.raises(ValueError, match=r"word_insertion_penalty -1\.5: .*never end"):
+            pywfst.Decoder(cyclic, word_insertion_penalty=-1.5)

@@ -10,8 +10,13 @@ where pywfst, kaldi-decoder and flashlight are not installed.
                           [--graph work/graph_ctc] --params '{"beam": 16, ...}' --out FILE
   python worker.py SYSTEM ... --grid '[{...}, {...}]' --out FILE     # one pass per setting
 
-SYSTEM: pywfst | kaldi | flashlight | pyctcdecode | greedy | pywfst-threads
-(greedy: best token per frame, repeats merged, blanks dropped, '|' read as a space; no graph.)
+SYSTEM: pywfst | kaldi | flashlight | pyctcdecode | greedy | pywfst-threads | compat-torchaudio
+        | compat-pyctcdecode
+(greedy: best token per frame, repeats merged, blanks dropped, '|' read as a space; no graph.
+compat-*: pywfst's drop-ins, pywfst.compat.torchaudio.ctc_decoder and
+pywfst.compat.pyctcdecode.build_ctcdecoder, called as torchaudio's and pyctcdecode's users call
+them, with the flashlight and pyctcdecode systems' settings; their graphs come from pywfst's
+graph cache, $PYWFST_CACHE, built on the first call.)
 
 Timing: only the decode calls (and, where a system needs it to give words, its own traceback),
 per utterance with time.perf_counter; never loading. A warm-up decode of the first few
@@ -160,24 +165,70 @@ def setup_flashlight(args, params):
     return decode, {"keep": (token_dict, word_dict, lm, trie, decoder)}
 
 
+def pyctc_labels(data_dir: str) -> list[str]:
+    """pyctcdecode's labels for the tokens: the blank "", the word delimiter " "."""
+    return [{"<blk>": "", "|": " "}.get(t, t) for t in read_tokens(data_dir)]
+
+
+def pyctc_decode(decoder, params):
+    """decode(emissions) for pyctcdecode's decoder or pywfst's drop-in: the same call."""
+    def decode(emissions):
+        text = decoder.decode(emissions, beam_width=params["beam_width"],
+                              beam_prune_logp=params["beam_prune_logp"],
+                              token_min_logp=params["token_min_logp"])
+        return {"text": " ".join(text.split())}
+    return decode
+
+
 def setup_pyctcdecode(args, params):
     import logging
 
     from pyctcdecode import build_ctcdecoder
 
     logging.getLogger("pyctcdecode").setLevel(logging.ERROR)
-    labels = [{"<blk>": "", "|": " "}.get(t, t) for t in read_tokens(args.data)]
+    labels = pyctc_labels(args.data)
     decoder = cached(("pyctcdecode", args.data), lambda: build_ctcdecoder(
         labels, kenlm_model_path=os.path.join(args.data, "lm.arpa")))
     decoder.reset_params(alpha=params["alpha"], beta=params["beta"],
                          unk_score_offset=float(params.get("unk_score_offset", -10.0)))
+    return pyctc_decode(decoder, params), {"keep": decoder}
 
-    def decode(emissions):
-        text = decoder.decode(emissions, beam_width=params["beam_width"],
-                              beam_prune_logp=params["beam_prune_logp"],
-                              token_min_logp=params["token_min_logp"])
-        return {"text": " ".join(text.split())}
-    return decode, {"keep": decoder}
+
+def setup_compat_torchaudio(args, params):
+    """pywfst.compat.torchaudio.ctc_decoder with the flashlight system's files and settings, as a
+    torchaudio user calls ctc_decoder: [B, T, V] float tensor in, best hypothesis's words out."""
+    import torch
+
+    from pywfst.compat.torchaudio import ctc_decoder
+
+    decoder = ctc_decoder(lexicon=os.path.join(args.data, "lexicon_fl.txt"),
+                          tokens=read_tokens(args.data), lm=os.path.join(args.data, "lm.arpa"),
+                          nbest=1, beam_size=params["beam_size"],
+                          beam_size_token=params.get("beam_size_token"),
+                          beam_threshold=params["beam_threshold"], lm_weight=params["lm_weight"],
+                          word_score=params["word_score"], sil_score=params["sil_score"],
+                          blank_token="<blk>", sil_token="|")
+
+    def prepare(emissions):  # [1, T, V], a view of the array (untimed, like flashlight's pointer)
+        return torch.from_numpy(emissions)[None]
+
+    def decode(batch):
+        best = decoder(batch)[0][0]
+        return {"text": " ".join(best.words), "score": float(best.score)}
+    return decode, {"keep": decoder, "prepare": prepare}
+
+
+def setup_compat_pyctcdecode(args, params):
+    """pywfst.compat.pyctcdecode.build_ctcdecoder with the pyctcdecode system's labels, ARPA and
+    settings (alpha and beta given to build_ctcdecoder: what reset_params sets in the peer)."""
+    from pywfst.compat.pyctcdecode import build_ctcdecoder
+
+    labels = pyctc_labels(args.data)
+    decoder = build_ctcdecoder(labels, kenlm_model_path=os.path.join(args.data, "lm.arpa"),
+                               alpha=params["alpha"], beta=params["beta"],
+                               unk_score_offset=float(params.get("unk_score_offset", -10.0)))
+    decoder.graph.native  # the drop-in reads the graph's arcs on its first decode: here, in load
+    return pyctc_decode(decoder, params), {"keep": decoder}
 
 
 def setup_greedy(args, params):
@@ -192,7 +243,9 @@ def setup_greedy(args, params):
 
 
 SETUPS = {"greedy": setup_greedy, "pywfst": setup_pywfst, "kaldi": setup_kaldi,
-          "flashlight": setup_flashlight, "pyctcdecode": setup_pyctcdecode}
+          "flashlight": setup_flashlight, "pyctcdecode": setup_pyctcdecode,
+          "compat-torchaudio": setup_compat_torchaudio,
+          "compat-pyctcdecode": setup_compat_pyctcdecode}
 
 
 # --------------------------------------------------------------------------- runs

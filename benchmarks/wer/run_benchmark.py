@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """WER benchmark: the reference acoustic model's emissions on the corpus's test sets, decoded
 side by side by greedy CTC, pywfst, Kaldi's FasterDecoder (same graph), flashlight-text's
-LexiconDecoder + KenLM and pyctcdecode + KenLM (same ARPA, own venv).
+LexiconDecoder + KenLM, pyctcdecode + KenLM (same ARPA, own venv) and pywfst's drop-ins for
+them (pywfst.compat.torchaudio's ctc_decoder, pywfst.compat.pyctcdecode's build_ctcdecoder).
 
   . .venv/bin/activate
   python benchmarks/wer/run_benchmark.py                  # full run (bundled model)
@@ -10,7 +11,8 @@ LexiconDecoder + KenLM and pyctcdecode + KenLM (same ARPA, own venv).
 
 Steps: prepare.py (the AM's emissions of dev, test and test_voice, once, timed; tokens, lexicon
 from the ARPA's words), one pywfst graph (`build-graph --spell --word-boundary '|'`, the boundary
-optional, the same LM), LM-weight tuning of each system on dev (small grids, cached in the data
+optional, the same LM), the drop-ins' graphs (built by their first call, cached in
+work/graph_cache), LM-weight tuning of each system on dev (small grids, cached in the data
 folder), then rounds: each round decodes each test set with each system in its own process
 (benchmarks/decode/worker.py; pyctcdecode in benchmarks/decode/venv-pyctc), the systems
 alternating; tables give medians over rounds. Kaldi decodes with pywfst's tuned settings.
@@ -59,8 +61,22 @@ SYSTEMS = {
     "kaldi-fast": ("kaldi", "pywfst", "kaldi-decoder, beam 8, max_active 500, min_active 20",
                    FAST),
     "flashlight": ("flashlight", "flashlight", "flashlight-text LexiconDecoder + KenLM"),
+    "compat-torchaudio": ("compat-torchaudio", "flashlight",
+                          "pywfst.compat.torchaudio ctc_decoder, flashlight's weights"),
+    "compat-torchaudio-tuned": ("compat-torchaudio", "compat-torchaudio-tuned",
+                                "pywfst.compat.torchaudio ctc_decoder, own weights"),
     "pyctcdecode": ("pyctcdecode", "pyctcdecode", "pyctcdecode + KenLM (no lexicon; own venv)"),
+    "compat-pyctcdecode": ("compat-pyctcdecode", "pyctcdecode",
+                           "pywfst.compat.pyctcdecode build_ctcdecoder, pyctcdecode's weights"),
+    "compat-pyctcdecode-tuned": ("compat-pyctcdecode", "compat-pyctcdecode-tuned",
+                                 "pywfst.compat.pyctcdecode build_ctcdecoder, own weights"),
 }
+# The drop-ins (pywfst.compat) are called as their originals' users call them, with the peer's
+# files and search settings. "compat-torchaudio" and "compat-pyctcdecode" keep the peer's tuned
+# LM weights (a user switching with a one-line import change keeps them); the "-tuned" rows have
+# their own, from the peer's grid. Their graphs are built on the first call and cached
+# (PYWFST_CACHE = work/graph_cache), as a user's second run finds them.
+COMPAT_WORKERS = ("compat-torchaudio", "compat-pyctcdecode")
 GRAPH_SYSTEMS = ("pywfst", "kaldi")
 # Search settings: benchmarks/decode's (Kaldi's defaults for pywfst, torchaudio's ctc_decoder
 # defaults for flashlight, the library's for pyctcdecode), and the LM weights tuned on dev over a
@@ -76,6 +92,8 @@ SETTINGS = {  # key -> (base settings, tuning grid)
     "pyctcdecode": (bench.BASE_PARAMS["pyctcdecode"],
                     [{"alpha": w, "beta": b} for w in LM_WEIGHTS for b in (0.0, 1.0, 2.0)]),
 }
+SETTINGS["compat-torchaudio-tuned"] = SETTINGS["flashlight"]
+SETTINGS["compat-pyctcdecode-tuned"] = SETTINGS["pyctcdecode"]
 TUNE_LIMITS = {"pyctcdecode": 60}  # dev utterances (others: all of dev)
 
 
@@ -140,6 +158,35 @@ def tune(keys, data: Path, graph: Path, limit: int | None) -> dict:
             + (f" ({', '.join(edge)} at the edge of the grid)" if edge else ""))
         cache.write_text(json.dumps(cached, indent=1) + "\n")
     return {name: cached[name] for name in keys}
+
+
+def build_compat_graphs(systems, data: Path) -> dict:
+    """Each drop-in's graph, built by one call of its worker (one dev utterance) before tuning
+    and the rounds, so that neither pays for it; from then on each worker finds it in the cache.
+    Reports the time of that call and the graph's graph.json (counts, build time)."""
+    info = {}
+    cache = Path(os.environ["PYWFST_CACHE"])
+    for worker in COMPAT_WORKERS:
+        keys = [SYSTEMS[s][1] for s in systems if SYSTEMS[s][0] == worker]
+        if not keys:
+            continue
+        log(f"{worker}: building its graph (or finding it in {cache})")
+        start = time.perf_counter()
+        report = bench.run_worker(worker, None, WORK / "runs" / f"build_{worker}.json", data=data,
+                                  split="dev", limit="1", params=SETTINGS[keys[0]][0])
+        seconds = time.perf_counter() - start
+        prefix = worker.split("-", 1)[1]  # pywfst.compat's cache name: torchaudio, pyctcdecode
+        place = max(cache.glob(f"{prefix}-*"), key=lambda d: d.stat().st_mtime)
+        graph = json.loads((place / "graph.json").read_text())
+        info[worker] = {"dir": str(place), "hclg": graph["fst_counts"]["HCLG"],
+                        "hclg_bytes": (place / "HCLG.fst").stat().st_size,
+                        "build_seconds": graph["build"]["total_seconds"],
+                        "build_peak_rss_mb": graph["build"]["peak_rss_mb"],
+                        "first_call_load_seconds": round(report["load_seconds"], 2),
+                        "first_call_process_seconds": round(seconds, 1)}
+        log(f"  {worker}: {info[worker]['hclg']['states']} states, "
+            f"{info[worker]['hclg']['arcs']} arcs, built in {info[worker]['build_seconds']:.0f} s")
+    return info
 
 
 def run_rounds(systems, splits, params, data: Path, graph: Path, rounds: int,
@@ -319,6 +366,12 @@ def write_markdown(result: dict) -> str:
     lines += ["", f"Graph: {graph['hclg']['states']} states, {graph['hclg']['arcs']} arcs, "
               f"{graph['hclg_bytes'] / 2**20:.0f} MiB, built in {graph['build_seconds']:.0f} s "
               f"(peak {graph['build_peak_rss_mb']:.0f} MiB)."]
+    for worker, built in result.get("compat_graphs", {}).items():
+        lines += ["", f"{worker}'s graph (built by the drop-in on its first call, then loaded "
+                  f"from pywfst's graph cache): {built['hclg']['states']} states, "
+                  f"{built['hclg']['arcs']} arcs, {built['hclg_bytes'] / 2**20:.0f} MiB, built in "
+                  f"{built['build_seconds']:.0f} s (peak {built['build_peak_rss_mb']:.0f} MiB); "
+                  f"its first call in this run took {built['first_call_load_seconds']:.1f} s."]
     return "\n".join(lines + bench.machine_lines(result))
 
 
@@ -365,6 +418,9 @@ def main() -> None:
     graph_info = bench.build_graphs(data=data, work=WORK, graphs={"optional": graph.name})
     graph_info = graph_info["optional"]
 
+    os.environ.setdefault("PYWFST_CACHE", str(WORK / "graph_cache"))  # the workers inherit it
+    compat_graphs = build_compat_graphs(systems, data)
+
     keys = [k for k in SETTINGS if k in {SYSTEMS[s][1] for s in systems}]
     tuning = tune(keys, data, graph, args.tune_limit)
     params = {key: tuned["chosen"] for key, tuned in tuning.items()}
@@ -374,6 +430,7 @@ def main() -> None:
     result = {"started": started, "quick": args.quick, "rounds": rounds,
               "repeat_limit": args.repeat_limit,
               "minutes": (time.perf_counter() - t0) / 60, "data": info, "graph": graph_info,
+              "compat_graphs": compat_graphs,
               "params": params, "tuning": tuning, "splits": split_results,
               "checks": checks_of(split_results),
               "native_builds_seen": sorted(bench.NATIVE_SEEN), "loadavg_before": loadavg_before,

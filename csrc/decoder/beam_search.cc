@@ -7,7 +7,6 @@
 #include <utility>
 
 #include "common/errors.h"
-#include "fst/epsilon_cycles.h"
 #include "fst/nonterminal.h"
 
 namespace pywfst {
@@ -35,8 +34,8 @@ BeamSearch::BeamSearch(std::shared_ptr<const CsrGraph> graph, const DecoderOptio
   // A negative penalty can make a cycle of epsilon-input word arcs negative (scaling alone
   // cannot: lm_weight > 0 keeps each cycle's sign, and the graph's own check passed).
   if (options_.word_insertion_penalty < 0.0f) {
-    const std::string cycle = DescribeNegativeEpsilonCycle(*graph_, options_.lm_weight,
-                                                           options_.word_insertion_penalty);
+    const std::string cycle = graph_->WeightedNegativeEpsilonCycle(options_.lm_weight,
+                                                                   options_.word_insertion_penalty);
     if (!cycle.empty())
       throw InputError(Concat("word_insertion_penalty ", options_.word_insertion_penalty, ": ",
                               cycle, ": the search would never end"));

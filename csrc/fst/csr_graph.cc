@@ -214,4 +214,19 @@ size_t CsrGraph::MemoryBytes() const {
          nonterminal_sources_.capacity() * sizeof(StateId);
 }
 
+std::string CsrGraph::WeightedNegativeEpsilonCycle(double lm_weight,
+                                                   double word_insertion_penalty) const {
+  const std::pair<double, double> key(lm_weight, word_insertion_penalty);
+  {
+    std::lock_guard<std::mutex> lock(weighted_cycles_mutex_);
+    const auto found = weighted_cycles_.find(key);
+    if (found != weighted_cycles_.end()) return found->second;
+  }
+  // Outside the lock: two threads may both compute it, to the same answer.
+  std::string cycle = DescribeNegativeEpsilonCycle(*this, lm_weight, word_insertion_penalty);
+  std::lock_guard<std::mutex> lock(weighted_cycles_mutex_);
+  weighted_cycles_.emplace(key, cycle);
+  return cycle;
+}
+
 }  // namespace pywfst

@@ -57,7 +57,11 @@ def build_cached(name: str, token_names: Sequence[str], inputs: Sequence[Path],
             lexicon.write_text("".join(f"{line}\n" for line in lexicon_lines), "utf-8")
             files.append(lexicon)
             options["lexicon"] = lexicon
-        graph, _ = cached_graph(name, files, {k: str(v) for k, v in build_options.items()},
+        # The files are keyed by their bytes (in this order), not by where they are: the same
+        # lexicon and LM at another path find the graph built before.
+        key_options = {k: "<file>" if isinstance(v, Path) else str(v)
+                       for k, v in build_options.items()}
+        graph, _ = cached_graph(name, files, key_options,
                                 lambda out: build_graph(tokens_txt, out, progress=False,
                                                         **options))
     return graph
