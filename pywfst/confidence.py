@@ -16,7 +16,9 @@ are aligned to references (Levenshtein). The features:
     confidences = calibration.confidences(result, scores)                     # any decode
 
 The results must come from a decoder with nbest > 1, and ``emissions`` are the scores each was
-decoded from (the same array as passed to ``decode``).
+decoded from (the same array as passed to ``decode``, as it was passed: the frame scores are
+read before any log-softmax, priors or acoustic scale), so a calibration holds for the kind of
+scores and the decoder settings it was fitted with.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ _FLOOR = 1e-4  # posteriors are clipped to [floor, 1 - floor] before their logs
 
 def word_features(result: Result, emissions) -> np.ndarray:
     """[words, len(FEATURES)] features of the 1-best words of ``result``."""
-    if len(result.nbest) < 2 and result.words:
+    if not result.nbest and result.words:
         raise ValueError("result: confidence features need an n-best list (a Decoder with "
                          "nbest > 1)")
     scores = np.asarray(emissions, dtype=np.float32)
@@ -52,7 +54,9 @@ def word_features(result: Result, emissions) -> np.ndarray:
         raise ValueError(f"emissions: shape {scores.shape} is not the [T, V] scores this result "
                          f"was decoded from ({len(alignment)} frames)")
     frame_scores = scores[np.arange(len(alignment)), alignment]
-    posteriors = word_confidences(result.nbest) if result.words else []
+    # one hypothesis left within the lattice beam: nothing competed with its words
+    posteriors = (word_confidences(result.nbest) if len(result.nbest) > 1
+                  else [1.0] * len(result.words))
     rows = []
     for word, posterior, (first, last) in zip(result.words, posteriors, result.word_spans):
         posterior = min(max(posterior, _FLOOR), 1.0 - _FLOOR)

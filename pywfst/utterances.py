@@ -3,6 +3,7 @@ where a bad one costs only its own result: what ``pywfst decode`` and pywfst.ray
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from dataclasses import dataclass
@@ -88,11 +89,14 @@ def _frame_shift_entry(archive, path: Path) -> Optional[float]:
     return float(value)
 
 
-def decode_utterances(decoder: Decoder, utterances: Iterable[Utterance], batch_size: int
+def decode_utterances(decoder: Decoder, utterances: Iterable[Utterance], batch_size: int,
+                      file_frame_shift: bool = True
                       ) -> Iterator[Tuple[Utterance, Union[Result, str]]]:
     """(utterance, its result or why it failed) in input order, decoded ``batch_size`` at a time
     on the decoder's threads. A batch that fails is decoded again one utterance at a time, so a
-    bad utterance costs only its own result and its message names it."""
+    bad utterance costs only its own result and its message names it. With
+    ``file_frame_shift`` (the caller gave the decoder no frame_shift of its own), a result's word
+    times use its file's ``frame_shift`` entry where it has one."""
     utterances = iter(utterances)
     while batch := list(itertools.islice(utterances, batch_size)):
         readable = [u for u in batch if u.error is None]
@@ -103,10 +107,12 @@ def decode_utterances(decoder: Decoder, utterances: Iterable[Utterance], batch_s
         for utterance in batch:
             if utterance.error is not None:
                 yield utterance, utterance.error
-            elif results is not None:
-                yield utterance, next(results)
-            else:
-                yield utterance, _decode_alone(decoder, utterance)
+                continue
+            outcome = next(results) if results is not None else _decode_alone(decoder, utterance)
+            shift = utterance.frame_shift if file_frame_shift else None
+            if shift is not None and isinstance(outcome, Result):
+                outcome = dataclasses.replace(outcome, frame_shift=shift)
+            yield utterance, outcome
 
 
 def _decode(decoder: Decoder, batch: List[Utterance]) -> List[Result]:

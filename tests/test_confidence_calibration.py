@@ -49,6 +49,17 @@ def test_calibrated_confidences_beat_raw_posteriors_on_held_out_data(decoded, tm
         calibration.confidences(results[0], emissions[0]))
 
 
+def test_a_word_nothing_competed_with(decoded, char_setup, spelled_graph):
+    """A clean utterance may leave one hypothesis in the n-best list: its words get features
+    (posterior 1), not an error."""
+    calibration = ConfidenceCalibration.fit(*decoded["dev"])
+    clean = simulated_utterances(char_setup, 1, seed=5, noise=0.1, peak=8.0)[0]
+    result = pywfst.Decoder(spelled_graph, nbest=10, lattice_beam=0.5).decode(clean)
+    assert len(result.nbest) == 1 and result.words
+    confidences = calibration.confidences(result, clean)
+    assert len(confidences) == len(result.words) and all(c > 0.5 for c in confidences)
+
+
 def test_what_calibration_refuses(decoded, spelled_graph, tmp_path):
     results, emissions, references = decoded["dev"]
     with pytest.raises(ValueError, match="one of each per utterance"):

@@ -95,3 +95,21 @@ def test_demo_stream_prints_partials_and_the_streamed_result(model, tmp_path):
     expected = pywfst.Decoder(graph, frame_shift=model.frame_shift).decode(emissions).text
     assert f"  FINAL   {expected}" in lines
     assert "chunks of 500 ms" in result.output
+
+
+def test_short_audio_and_bounded_state(model):
+    rng = np.random.default_rng(3)
+    short = rng.normal(0, 0.1, 300).astype(np.float32)  # under one 400-sample window
+    stream = EmissionStream(model, utterance_mean(model, np.pad(short, (0, 100))))
+    streamed = np.concatenate([stream.accept(short), stream.finish()])
+    np.testing.assert_allclose(streamed, model.emissions(short, 16000), atol=2e-4)
+    with pytest.raises(ValueError, match="feature_mean: expected 80 values"):
+        EmissionStream(model, np.zeros(3))
+    # 45 s of audio in 300 ms chunks: the stream holds a bounded window of samples and features
+    # (what the next frames read), not the whole past.
+    stream = EmissionStream(model)
+    held = []
+    for _ in range(150):
+        stream.accept(rng.normal(0, 0.1, 4800).astype(np.float32))
+        held.append(len(stream._energies) + len(stream._samples) // 160)
+    assert max(held[100:]) <= max(held[:40]) + 40 < 150 * 30

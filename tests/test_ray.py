@@ -2,6 +2,8 @@
 raylet process on this machine): 200 utterances decoded by Ray Data actors give what one
 process's decode_batch gives; bad rows are reported, not fatal; WAV files go through the AM."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -39,9 +41,11 @@ def test_two_nodes_decode_200_utterances_as_one_process(cluster, char_setup, spe
     utterances = simulated_utterances(char_setup, 200, seed=11)
     names = [f"utt{i:03d}" for i in range(200)]
     np.savez(tmp_path / "a.npz", **dict(zip(names[:120], utterances[:120])))
-    np.savez(tmp_path / "b.npz", **dict(zip(names[120:], utterances[120:])))
+    np.savez(tmp_path / "b.npz", frame_shift=0.03, **dict(zip(names[120:], utterances[120:])))
     (tmp_path / "bad.npz").write_bytes(b"not an archive")
     expected = pywfst.Decoder(spelled_graph, beam=12.0).decode_batch(utterances)
+    # b.npz's frame_shift entry sets its word times, as in `pywfst decode`
+    expected[120:] = [dataclasses.replace(r, frame_shift=0.03) for r in expected[120:]]
 
     ds = pywfst.ray.emissions_dataset([tmp_path / "a.npz", tmp_path / "bad.npz",
                                        tmp_path / "b.npz"])
@@ -82,5 +86,11 @@ def test_bad_options_and_columns_are_errors(cluster, spelled_graph):
     ds = ray.data.from_items([{"id": "x", "scores": np.zeros((3, 29), np.float32)}])
     with pytest.raises(ValueError, match="beam"):
         pywfst.ray.decode_dataset(ds, spelled_graph, beam=-1.0)
+    with pytest.raises(TypeError, match="cpus_per_actor"):
+        pywfst.ray.decode_dataset(ds, spelled_graph, num_threads=2)
     with pytest.raises(Exception, match="no 'emissions' column"):
         pywfst.ray.decode_dataset(ds, spelled_graph, actors=1).take_all()
+    with_text = ray.data.from_items([{"id": "x", "text": "a reference",
+                                      "emissions": np.zeros((3, 29), np.float32)}])
+    with pytest.raises(Exception, match=r"columns \['text'\] have the names of result columns"):
+        pywfst.ray.decode_dataset(with_text, spelled_graph, actors=1).take_all()

@@ -66,10 +66,18 @@ class NumpyCtcModel:
     def input_layer(self, features: np.ndarray, first: int, count: int) -> np.ndarray:
         """Outputs first .. first+count-1 of the strided input conv over an utterance's
         features (zero padded at the utterance's edges)."""
-        shape, w = self.shape, self.weights
+        shape = self.shape
         pad = shape.input_kernel // 2
         padded = np.pad(features.astype(np.float32, copy=False), ((pad, pad), (0, 0)))
-        windows = padded[(first + np.arange(count))[:, None] * shape.stride
+        start = first * shape.stride
+        return self.input_conv(padded[start:start + (count - 1) * shape.stride
+                                      + shape.input_kernel], count)
+
+    def input_conv(self, window: np.ndarray, count: int) -> np.ndarray:
+        """``count`` outputs of the strided input conv over ``window``: the (zero padded)
+        feature frames they read, output i reading window[i * stride : i * stride + kernel]."""
+        shape, w = self.shape, self.weights
+        windows = window[np.arange(count)[:, None] * shape.stride
                          + np.arange(shape.input_kernel)[None, :]]
         return np.maximum(windows.reshape(count, -1) @ w["input.weight"] + w["input.bias"], 0.0)
 

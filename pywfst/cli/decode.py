@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 import sys
@@ -176,13 +175,11 @@ def _decode_all(decoder: Decoder, emissions, batch_size: int, skip_bad: bool,
 def _results(decoder: Decoder, emissions, batch_size: int, skip_bad: bool,
              frame_shift: Optional[float]) -> Iterator[Tuple[Utterance, Optional[Result]]]:
     for utterance, outcome in decode_utterances(decoder, read_emissions(list(emissions)),
-                                                batch_size):
+                                                batch_size, file_frame_shift=frame_shift is None):
         if isinstance(outcome, str):
             if not skip_bad:
                 raise click.ClickException(outcome)
             click.echo(f"skipped {outcome}", err=True)  # the message names the utterance
             yield utterance, None
             continue
-        if frame_shift is None and utterance.frame_shift is not None:
-            outcome = dataclasses.replace(outcome, frame_shift=utterance.frame_shift)
         yield utterance, outcome

@@ -210,9 +210,10 @@ class Graph:
     def word_sequence(self, word_ids: List[int]) -> List[str]:
         return [self.word(w) for w in word_ids if w != 0]
 
-    def __reduce__(self):
+    def __reduce__(self):  # absolute paths: another process may run in another directory
         model = self.transition_model
-        return (Graph.load, (str(self.path), model.path if model is not None else None))
+        return (Graph.load, (str(self.path.resolve()),
+                             str(Path(model.path).resolve()) if model is not None else None))
 
     def __repr__(self) -> str:
         return f"Graph({str(self.path)!r})"

@@ -10,6 +10,7 @@ model's neural network after its transition model) is never touched.
 
 from __future__ import annotations
 
+import re
 import struct
 from pathlib import Path
 from typing import BinaryIO, List, Union
@@ -18,6 +19,7 @@ from ..errors import InputFileError
 
 BINARY_HEADER = b"\0B"
 _WHITESPACE = b" \t\n\r\v\f"
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 _MAX_TOKEN = 256  # Kaldi's tokens are short (<TransitionModel>); a longer one is not a token
 
 
@@ -104,7 +106,7 @@ class KaldiObjectReader:
                 raise self.error(f"{what}: expected a 32-bit integer (size byte 4), found size "
                                  f"byte {size}", start)
             return struct.unpack("<i", self._read_exact(4, what))[0]
-        return self._text_value(what, _parse_int32, "an integer")
+        return self._text_value(what, parse_int32, "an integer")
 
     def real(self, what: str) -> float:
         if self.binary:
@@ -114,13 +116,13 @@ class KaldiObjectReader:
                 raise self.error(f"{what}: expected a float or double (size byte 4 or 8), found "
                                  f"size byte {size}", start)
             return struct.unpack("<f" if size == 4 else "<d", self._read_exact(size, what))[0]
-        return self._text_value(what, float, "a number")
+        return self._text_value(what, parse_real, "a number")
 
     def int32_vector(self, what: str, limit: int) -> List[int]:
         """Kaldi's WriteIntegerVector: binary, size byte 4, an int32 count, the values; text,
         "[ a b ... ]". At most ``limit`` values (a count beyond it is corruption)."""
         if not self.binary:
-            return self._text_vector(what, limit, _parse_int32, "an integer")
+            return self._text_vector(what, limit, parse_int32, "an integer")
         start = self.offset
         if self._read_exact(1, what)[0] != 4:
             raise self.error(f"{what}: expected a vector of 32-bit integers", start)
@@ -131,7 +133,7 @@ class KaldiObjectReader:
         """Kaldi's Vector<float|double>::Write: binary, token FV or DV, an int32 count, the
         values; text, "[ a b ... ]"."""
         if not self.binary:
-            return self._text_vector(what, limit, float, "a number")
+            return self._text_vector(what, limit, parse_real, "a number")
         start = self.offset
         kind = self.token()
         if kind not in ("FV", "DV"):
@@ -171,8 +173,18 @@ class KaldiObjectReader:
         return values
 
 
-def _parse_int32(field: str) -> int:
+def parse_int32(field: str) -> int:
+    """A decimal integer as Kaldi writes one (no '_' digit separators, which int() accepts)."""
+    if not _INTEGER.fullmatch(field):
+        raise ValueError(f"invalid integer {field!r}")
     value = int(field, 10)
     if not -2**31 <= value < 2**31:
         raise ValueError(f"{value} does not fit in 32 bits")
     return value
+
+
+def parse_real(field: str) -> float:
+    """A number as Kaldi writes one (float() also takes '_' digit separators: Kaldi does not)."""
+    if "_" in field:
+        raise ValueError(f"invalid number {field!r}")
+    return float(field)

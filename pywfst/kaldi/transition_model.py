@@ -18,20 +18,22 @@ from typing import Dict, List, Tuple, Union
 
 import numpy as np
 
-from .object_reader import KaldiObjectReader
+from .object_reader import KaldiObjectReader, parse_int32
 
 # Limits far above any real model, so that a corrupted count is an error, not a huge allocation.
 MAX_PHONES = 1 << 20
 MAX_ENTRY_STATES = 1 << 10
 MAX_TRANSITIONS = 1 << 10
 MAX_TUPLES = 1 << 24
+MAX_PDFS = 1 << 24
 NO_PDF = -1  # Kaldi's kNoPdf: an HMM state without a pdf class (a topology's final state)
 
 
 @dataclass(frozen=True)
 class HmmState:
-    forward_pdf_class: int
-    self_loop_pdf_class: int
+    """What the numbering needs of a topology's HMM state (its pdf classes are read, not kept:
+    the tuples hold the pdf-ids)."""
+
     transitions: Tuple[Tuple[int, float], ...]  # (destination HMM state, probability)
 
 
@@ -62,7 +64,7 @@ class TransitionModel:
             pdf_of = _number_transition_ids(reader, topology, tuples, tuples_start)
             reader.expect("<LogProbs>")
             log_probs_start = reader.offset
-            log_probs = reader.real_vector("<LogProbs>", MAX_TUPLES * MAX_TRANSITIONS)
+            log_probs = reader.real_vector("<LogProbs>", len(pdf_of))
             if len(log_probs) != len(pdf_of):  # entry 0 is for no transition-id
                 raise reader.error(f"<LogProbs>: {len(log_probs)} values, but the topology and "
                                    f"tuples define {len(pdf_of) - 1} transition-ids (expected "
@@ -108,16 +110,16 @@ def _read_binary_topology(reader: KaldiObjectReader) -> _Topology:
             raise reader.error(f"{what}: impossible state count {num_states}")
         states = []
         for _ in range(num_states):
-            forward = reader.int32(f"{what} forward pdf class")
-            self_loop = (reader.int32(f"{what} self-loop pdf class") if separate_self_loop_pdfs
-                         else forward)
+            reader.int32(f"{what} forward pdf class")
+            if separate_self_loop_pdfs:
+                reader.int32(f"{what} self-loop pdf class")
             num_transitions = reader.int32(f"{what} transition count")
             if not 0 <= num_transitions <= MAX_TRANSITIONS:
                 raise reader.error(f"{what}: impossible transition count {num_transitions}")
             transitions = tuple((reader.int32(f"{what} transition destination"),
                                  reader.real(f"{what} transition probability"))
                                 for _ in range(num_transitions))
-            states.append(HmmState(forward, self_loop, transitions))
+            states.append(HmmState(transitions))
         entries.append(states)
     reader.expect("</Topology>")
     entry_of_phone = {}
@@ -148,7 +150,7 @@ def _read_text_topology(reader: KaldiObjectReader) -> _Topology:
             if field == "</ForPhones>":
                 break
             try:
-                phones.append(int(field, 10))
+                phones.append(parse_int32(field))
             except ValueError:
                 raise reader.error(f"<ForPhones>: expected a phone id, found {field!r}",
                                    field_start) from None
@@ -171,15 +173,14 @@ def _read_text_entry(reader: KaldiObjectReader, entry: int) -> List[HmmState]:
         if number != len(states):
             raise reader.error(f"{what}: state {number} where state {len(states)} was expected "
                                "(states are numbered in order from 0)")
-        forward = self_loop = NO_PDF
         token = reader.token()
         if token == "<PdfClass>":
-            forward = self_loop = reader.int32(f"{what} <PdfClass>")
+            reader.int32(f"{what} <PdfClass>")
             token = reader.token()
         elif token == "<ForwardPdfClass>":
-            forward = reader.int32(f"{what} <ForwardPdfClass>")
+            reader.int32(f"{what} <ForwardPdfClass>")
             reader.expect("<SelfLoopPdfClass>")
-            self_loop = reader.int32(f"{what} <SelfLoopPdfClass>")
+            reader.int32(f"{what} <SelfLoopPdfClass>")
             token = reader.token()
         transitions = []
         while token == "<Transition>":
@@ -190,7 +191,7 @@ def _read_text_entry(reader: KaldiObjectReader, entry: int) -> List[HmmState]:
             token = reader.token()
         if token != "</State>":
             raise reader.error(f"{what}: expected <Transition> or </State>, found {token!r}")
-        states.append(HmmState(forward, self_loop, tuple(transitions)))
+        states.append(HmmState(tuple(transitions)))
         if len(states) > MAX_ENTRY_STATES:
             raise reader.error(f"{what}: more than {MAX_ENTRY_STATES} states")
         token = reader.token()
@@ -233,8 +234,8 @@ def _read_tuples(reader: KaldiObjectReader, topology: _Topology
         if not 0 <= hmm_state < len(topology.entries[entry]):
             raise reader.error(f"{what}: phone {phone} has no HMM state {hmm_state}",
                                tuple_start)
-        if forward < 0 or self_loop < 0:
-            raise reader.error(f"{what}: negative pdf-id", tuple_start)
+        if not (0 <= forward < MAX_PDFS and 0 <= self_loop < MAX_PDFS):
+            raise reader.error(f"{what}: pdf-id out of [0, {MAX_PDFS})", tuple_start)
         tuples.append((phone, hmm_state, forward, self_loop))
     closing = "</Triples>" if kind == "<Triples>" else "</Tuples>"
     reader.expect(closing)
@@ -243,11 +244,13 @@ def _read_tuples(reader: KaldiObjectReader, topology: _Topology
 
 def _number_transition_ids(reader: KaldiObjectReader, topology: _Topology,
                            tuples: List[Tuple[int, int, int, int]], start: int) -> np.ndarray:
+    states = [topology.entries[topology.entry_of_phone[phone]][hmm_state]
+              for phone, hmm_state, _, _ in tuples]
+    total = sum(len(state.transitions) for state in states)
+    if total > MAX_TUPLES:  # checked before the map is built
+        raise reader.error(f"{total} transition-ids: too many", start)
     pdf_of = [NO_PDF]  # transition-ids start at 1
-    for phone, hmm_state, forward, self_loop in tuples:
-        state = topology.entries[topology.entry_of_phone[phone]][hmm_state]
+    for (_, hmm_state, forward, self_loop), state in zip(tuples, states):
         for destination, _ in state.transitions:
             pdf_of.append(self_loop if destination == hmm_state else forward)
-    if len(pdf_of) - 1 > MAX_TUPLES:
-        raise reader.error(f"{len(pdf_of) - 1} transition-ids: too many", start)
     return np.array(pdf_of, dtype=np.int32)
