@@ -25,9 +25,10 @@ FIELDS = {"magic": (0, "8s"), "version": (8, "<I"), "byte_order": (12, "<I"),
           "header_bytes": (16, "<I"), "arc_bytes": (20, "<I"), "start": (28, "<i"),
           "num_states": (32, "<q"), "num_arcs": (40, "<q"), "num_nonterminal_arcs": (48, "<q"),
           "source_size": (56, "<q"), "source_mtime_ns": (64, "<q"), "file_size": (72, "<q"),
-          "checksum": (80, "<Q"), "arcs_offset": (88 + 32, "<q"),
-          "reserved": (168, "<Q")}
-SECTIONS = ("finals", "ranges", "arcs", "nonterminal_arcs", "nonterminal_sources")
+          "checksum": (80, "<Q"), "arcs_offset": (88 + 32, "<q"), "flags": (184, "<I"),
+          "reserved": (188, "<I")}
+SECTIONS = ("finals", "ranges", "arcs", "nonterminal_arcs", "nonterminal_sources",
+            "epsilon_order")
 
 
 def checksum(data: bytes) -> int:
@@ -132,6 +133,27 @@ def test_nonterminal_arcs_round_trip(tmp_path):
     assert mapped.num_nonterminal_arcs == 3
     same_graph(mapped, parsed)
     assert _core.CsrGraph.map(tmp_path / "G.csr").mapped  # no source given: not checked
+
+
+@pytest.mark.parametrize("back_cost, cycle", [(None, ""), (0.5, ""), (-0.5, "negative cost")])
+def test_epsilon_cycles_in_a_mapped_graph(tmp_path, back_cost, cycle):
+    """Without an epsilon cycle the file stores an order of the states that proves it (and
+    mapping checks it); with one, mapping searches it for a negative cycle as parsing does."""
+    arcs = [(0, 1, 1, 0.0, 1), (1, 0, 0, -0.25, 2), (2, 2, 2, 0.0, 3)]
+    if back_cost is not None:
+        arcs.append((2, 0, 0, back_cost, 1))
+    write_fst(tmp_path / "G.fst", arcs, finals=[3], num_states=4)
+    parsed = _core.CsrGraph.load(tmp_path / "G.fst")
+    parsed.write_mapped(tmp_path / "G.csr", (0, 0))
+    flags = struct.unpack_from("<I", (tmp_path / "G.csr").read_bytes(), FIELDS["flags"][0])[0]
+    assert flags == (back_cost is None)
+    mapped = _core.CsrGraph.map(tmp_path / "G.csr")
+    if cycle:  # named after the file the decoder read
+        assert mapped.negative_epsilon_cycle.startswith(f"{tmp_path / 'G.csr'}: the epsilon arcs")
+        assert cycle in mapped.negative_epsilon_cycle
+    else:
+        assert mapped.negative_epsilon_cycle == ""
+        same_graph(mapped, parsed)
 
 
 def test_the_graph_outlives_the_file_and_python(graph, utterances):
@@ -303,6 +325,8 @@ def test_header_fields_are_checked(good, tmp_path):
         "file_size": patched(good, "file_size", len(good) + 64),
         "section_moved": patched(good, "arcs_offset", section(good, 2)[0] + 64),
         "reserved": patched(good, "reserved", 1),
+        "flags": patched(good, "flags", 3),
+        "no_epsilon_order": patched(good, "flags", 0),
         "checksum": patched(good, "checksum", 12345, seal=False),
         "version": patched(good, "version", 2),
     }
@@ -315,7 +339,8 @@ def test_header_fields_are_checked(good, tmp_path):
         "states_huge": "impossible counts", "states_one_more": "section",
         "arcs_negative": "impossible counts", "arcs_huge": "impossible counts",
         "nonterminal_huge": "impossible counts", "file_size": "truncated",
-        "section_moved": "section arcs", "reserved": "reserved bytes",
+        "section_moved": "section arcs", "reserved": "reserved bytes", "flags": "flags 3",
+        "no_epsilon_order": "section epsilon order",
         "checksum": "checksum does not match", "version": "format version 2",
     }
     outcomes = dict(zip(cases, map_in_child(write_cases(tmp_path / "cases", cases))))
@@ -332,6 +357,11 @@ def test_array_contents_are_checked(good, tmp_path):
     first_state = next(s for s in range(states)  # the first with an emitting arc
                        if np.subtract(*struct.unpack_from("<qq", good, ranges + 16 * s)) < 0)
     arc0 = arcs + 16 * struct.unpack_from("<q", good, ranges + 16 * first_state)[0]
+    order = section(good, 5)[0]
+    assert struct.unpack_from("<I", good, FIELDS["flags"][0])[0] == 1  # no epsilon cycle
+    epsilon_state = next(s for s in range(states)  # the first with an epsilon arc
+                         if struct.unpack_from("<q", good, ranges + 16 * s + 8)[0]
+                         < struct.unpack_from("<q", good, ranges + 16 * (s + 1))[0])
 
     def at(offset, fmt, value):
         data = bytearray(good)
@@ -356,6 +386,8 @@ def test_array_contents_are_checked(good, tmp_path):
         "emitting_nonterminal": (at(arc0, "<i", 2**28 + 5), "input label"),
         "weight_nan": (at(arc0 + 8, "<f", float("nan")), "weight nan"),
         "weight_minus_inf": (at(arc0 + 8, "<f", float("-inf")), "weight -inf"),
+        "epsilon_order": (at(order + 4 * epsilon_state, "<i", 2**31 - 1),
+                          f"epsilon order does not order epsilon arc 0 of state {epsilon_state}"),
     }
     outcomes = map_in_child(write_cases(tmp_path / "cases", {k: v[0] for k, v in cases.items()}))
     for (name, (_, expected)), (kind, message) in zip(cases.items(), outcomes):

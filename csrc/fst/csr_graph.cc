@@ -203,7 +203,7 @@ void CsrGraph::Split(std::vector<float> finals, const std::vector<GraphArc>& arc
   }
   data_ = {ArrayView<float>(owned->finals), ArrayView<StateRange>(owned->ranges),
            ArrayView<GraphArc>(owned->arcs), ArrayView<GraphArc>(owned->nonterminal_arcs),
-           ArrayView<StateId>(owned->nonterminal_sources), owned};
+           ArrayView<StateId>(owned->nonterminal_sources), ArrayView<int32_t>(), owned};
   Finish(source);
 }
 
@@ -216,6 +216,10 @@ void CsrGraph::CheckAdopted(const std::string& source) {
       ranges[n].begin != num_arcs || ranges[n].epsilon_begin != num_arcs) {
     throw InputError(Concat(source, ": the arc ranges do not cover the ", num_arcs, " arcs of ",
                             n, " states"));
+  }
+  const ArrayView<int32_t>& order = data_.epsilon_order;
+  if (!order.empty() && order.size() != data_.finals.size()) {
+    throw InputError(Concat(source, ": an epsilon order of ", order.size(), " states for ", n));
   }
   num_emitting_arcs_ = 0;
   max_ilabel_ = 0;
@@ -238,6 +242,10 @@ void CsrGraph::CheckAdopted(const std::string& source) {
       if (emitting ? arc.ilabel == 0 || IsNonterminal(arc.ilabel) : arc.ilabel != 0) {
         throw InputError(Concat(source, ": ", what, index, " of state ", s,
                                 " has input label ", arc.ilabel));
+      }
+      if (!emitting && !order.empty() && order[s] >= order[arc.nextstate]) {
+        throw InputError(Concat(source, ": the epsilon order does not order ", what, index,
+                                " of state ", s, " (to state ", arc.nextstate, ")"));
       }
       if (arc.ilabel > max_ilabel_) max_ilabel_ = arc.ilabel;
       if (arc.olabel > max_olabel_) max_olabel_ = arc.olabel;
@@ -279,6 +287,7 @@ void CsrGraph::Finish(const std::string& source) {
     has_epsilon_[s >> 6] |= uint64_t{1} << (s & 63);
     has_nonterminal_[s >> 6] |= uint64_t{1} << (s & 63);
   }
+  if (!data_.epsilon_order.empty()) return;  // checked: the epsilon arcs form no cycle
   const std::string cycle = DescribeNegativeEpsilonCycle(*this);
   if (!cycle.empty()) negative_epsilon_cycle_ = Concat(source, ": ", cycle);
 }
@@ -312,6 +321,7 @@ std::vector<Label> CsrGraph::OutputLabels() const {
 size_t CsrGraph::MemoryBytes() const {
   return sizeof(*this) + data_.finals.bytes() + data_.ranges.bytes() + data_.arcs.bytes() +
          data_.nonterminal_arcs.bytes() + data_.nonterminal_sources.bytes() +
+         data_.epsilon_order.bytes() +
          (has_epsilon_.capacity() + has_nonterminal_.capacity()) * sizeof(uint64_t);
 }
 

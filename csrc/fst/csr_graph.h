@@ -60,6 +60,10 @@ class CsrGraph {
     ArrayView<GraphArc> arcs;             // each state's emitting, then its epsilon arcs
     ArrayView<GraphArc> nonterminal_arcs;  // sorted by (source state, ilabel)
     ArrayView<StateId> nonterminal_sources;  // the source state of each nonterminal arc
+    // Empty, or a rank per state such that every epsilon arc goes to a higher rank: a proof
+    // (checked with the arcs) that the epsilon arcs form no cycle, so that the search for a
+    // negative one is skipped (the mapped file stores one when there is no epsilon cycle).
+    ArrayView<int32_t> epsilon_order;
     std::shared_ptr<const void> owner;    // keeps the memory of the views alive
   };
 
@@ -78,7 +82,8 @@ class CsrGraph {
   // (fst/mapped_graph.h maps them from a file; `arrays.owner` keeps the mapping alive). Checks
   // every property the accessors and decoders rely on (ranges monotone and within the arcs,
   // each arc's kind, labels, next state and weight, nonterminal arcs sorted) and throws
-  // InputError naming `source` on the first one broken.
+  // InputError naming `source` on the first one broken (also for an epsilon order that does
+  // not order the epsilon arcs).
   CsrGraph(StateId start, Arrays arrays, const std::string& source);
 
   CsrGraph(const CsrGraph&) = delete;

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <limits>
 #include <type_traits>
+#include <vector>
 
 namespace pywfst {
 
@@ -24,9 +25,18 @@ constexpr uint32_t kFormatVersion = 1;
 constexpr uint32_t kByteOrderMark = 0x01020304;
 constexpr int64_t kAlignment = 64;
 
-enum Section { kFinals, kRanges, kArcs, kNonterminalArcs, kNonterminalSources, kNumSections };
+enum Section {
+  kFinals,
+  kRanges,
+  kArcs,
+  kNonterminalArcs,
+  kNonterminalSources,
+  kEpsilonOrder,
+  kNumSections
+};
 const char* const kSectionNames[kNumSections] = {"finals", "ranges", "arcs", "nonterminal arcs",
-                                                  "nonterminal sources"};
+                                                  "nonterminal sources", "epsilon order"};
+constexpr uint32_t kHasEpsilonOrder = 1;  // Header::flags
 
 struct Header {
   char magic[8];
@@ -46,7 +56,8 @@ struct Header {
   struct {
     int64_t offset, bytes;
   } sections[kNumSections];
-  char reserved[24];  // zero
+  uint32_t flags;  // kHasEpsilonOrder
+  char reserved[4];  // zero
 };
 static_assert(sizeof(Header) == 192 && sizeof(Header) % kAlignment == 0, "header layout");
 static_assert(std::is_trivially_copyable<Header>::value, "the header is written as bytes");
@@ -61,8 +72,9 @@ int64_t AlignUp(int64_t offset) { return (offset + kAlignment - 1) / kAlignment 
 // (by the file's size), so nothing overflows.
 void SetLayout(Header* h) {
   const int64_t bytes[kNumSections] = {
-      h->num_states * 4, (h->num_states + 1) * 16, h->num_arcs * 16,
-      h->num_nonterminal_arcs * 16, h->num_nonterminal_arcs * 4};
+      h->num_states * 4,           h->num_states * 16 + 16,     h->num_arcs * 16,
+      h->num_nonterminal_arcs * 16, h->num_nonterminal_arcs * 4,
+      h->flags & kHasEpsilonOrder ? h->num_states * 4 : 0};
   int64_t end = sizeof(Header);
   for (int i = 0; i < kNumSections; ++i) {
     h->sections[i].offset = AlignUp(end);
@@ -203,6 +215,9 @@ void CheckHeader(const Header& h, int64_t file_size, const std::string& path,
   for (const char c : h.reserved) {
     if (c != 0) throw InputError(Concat(path, ": corrupt mapped graph header: reserved bytes"));
   }
+  if ((h.flags & ~kHasEpsilonOrder) != 0) {
+    throw InputError(Concat(path, ": corrupt mapped graph header: flags ", h.flags));
+  }
   if (h.file_size != file_size) {
     throw InputError(Concat(path, h.file_size > file_size ? ": truncated" : ": corrupt",
                             " mapped graph file: the header says ", h.file_size,
@@ -234,10 +249,34 @@ void CheckHeader(const Header& h, int64_t file_size, const std::string& path,
   }
 }
 
+// A rank per state such that every epsilon arc goes to a higher rank (Kahn's topological sort
+// of the epsilon arcs), or nothing when they form a cycle.
+std::vector<int32_t> EpsilonOrder(const CsrGraph& graph) {
+  const StateId n = graph.NumStates();
+  std::vector<int32_t> incoming(n, 0);
+  for (StateId s = 0; s < n; ++s)
+    for (const GraphArc& arc : graph.EpsilonArcs(s)) ++incoming[arc.nextstate];
+  std::vector<StateId> ready;
+  for (StateId s = 0; s < n; ++s)
+    if (incoming[s] == 0) ready.push_back(s);
+  std::vector<int32_t> order(n);
+  int32_t rank = 0;
+  while (!ready.empty()) {
+    const StateId s = ready.back();
+    ready.pop_back();
+    order[s] = rank++;
+    for (const GraphArc& arc : graph.EpsilonArcs(s))
+      if (--incoming[arc.nextstate] == 0) ready.push_back(arc.nextstate);
+  }
+  if (rank < n) order.clear();  // the states left over lie on or behind a cycle
+  return order;
+}
+
 }  // namespace
 
 void WriteMappedGraph(const CsrGraph& graph, const std::string& path, const SourceStamp& source) {
   const CsrGraph::Arrays& data = graph.Data();
+  const std::vector<int32_t> order = EpsilonOrder(graph);
   Header h{};
   std::memcpy(h.magic, kMagic, sizeof(kMagic));
   h.version = kFormatVersion;
@@ -251,6 +290,7 @@ void WriteMappedGraph(const CsrGraph& graph, const std::string& path, const Sour
   h.num_nonterminal_arcs = static_cast<int64_t>(data.nonterminal_arcs.size());
   h.source_size = source.size;
   h.source_mtime_ns = source.mtime_ns;
+  h.flags = order.empty() ? 0 : kHasEpsilonOrder;
   SetLayout(&h);
   const struct {
     const void* data;
@@ -260,7 +300,8 @@ void WriteMappedGraph(const CsrGraph& graph, const std::string& path, const Sour
       {data.ranges.data(), data.ranges.bytes()},
       {data.arcs.data(), data.arcs.bytes()},
       {data.nonterminal_arcs.data(), data.nonterminal_arcs.bytes()},
-      {data.nonterminal_sources.data(), data.nonterminal_sources.bytes()}};
+      {data.nonterminal_sources.data(), data.nonterminal_sources.bytes()},
+      {order.data(), order.size() * sizeof(int32_t)}};
 
   // A name no other writer (process or thread) uses; renamed over `path` once complete.
   static std::atomic<uint64_t> counter{0};
@@ -344,7 +385,8 @@ std::shared_ptr<const CsrGraph> MapGraphFile(const std::string& path,
                           SectionView<StateRange>(*mapping, h, kRanges),
                           SectionView<GraphArc>(*mapping, h, kArcs),
                           SectionView<GraphArc>(*mapping, h, kNonterminalArcs),
-                          SectionView<StateId>(*mapping, h, kNonterminalSources), mapping};
+                          SectionView<StateId>(*mapping, h, kNonterminalSources),
+                          SectionView<int32_t>(*mapping, h, kEpsilonOrder), mapping};
   return std::make_shared<const CsrGraph>(h.start, std::move(arrays), path);
 }
 

@@ -10,13 +10,17 @@
 //   header (192 bytes): magic "pywfstG\n", format version, byte-order mark 0x01020304, the
 //     header's, an arc's and a state range's sizes, start state, numbers of states, arcs and
 //     nonterminal arcs, the source's size and mtime, the file's size, a checksum of every byte
-//     after the header, then (offset, bytes) of each section, zero-filled to its end
+//     after the header, (offset, bytes) of each section, flags, zero-filled to its end
 //   finals               float[states]
 //   ranges               StateRange[states + 1]   (int64 begin, int64 epsilon_begin)
 //   arcs                 GraphArc[arcs]           (int32 ilabel, int32 olabel, float weight,
 //                                                  int32 nextstate)
 //   nonterminal arcs     GraphArc[nonterminal arcs]
 //   nonterminal sources  int32[nonterminal arcs]
+//   epsilon order        int32[states], when the flag says so: a rank per state, every epsilon
+//                        arc going to a higher one (CsrGraph::Arrays::epsilon_order); written
+//                        when the epsilon arcs form no cycle, so that mapping checks that in one
+//                        pass instead of searching for a negative cycle
 //
 // Every field is checked when the file is mapped: the header, sizes and section offsets against
 // the file's size, the checksum, then the arrays as CsrGraph's adopting constructor does (ranges
