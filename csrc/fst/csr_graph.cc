@@ -309,12 +309,24 @@ const GraphArc* CsrGraph::ReturnArc(StateId s, int32_t context) const {
 }
 
 std::vector<Label> CsrGraph::OutputLabels() const {
+  const std::initializer_list<const ArrayView<GraphArc>*> all = {&data_.arcs,
+                                                                  &data_.nonterminal_arcs};
   std::vector<Label> labels;
-  for (const ArrayView<GraphArc>* arcs : {&data_.arcs, &data_.nonterminal_arcs})
-    for (const GraphArc& arc : *arcs)
-      if (arc.olabel != 0) labels.push_back(arc.olabel);
-  std::sort(labels.begin(), labels.end());
-  labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
+  const size_t num_arcs = data_.arcs.size() + data_.nonterminal_arcs.size();
+  if (static_cast<size_t>(max_olabel_) / 8 > num_arcs) {  // sparse labels: sort them
+    for (const ArrayView<GraphArc>* arcs : all)
+      for (const GraphArc& arc : *arcs)
+        if (arc.olabel != 0) labels.push_back(arc.olabel);
+    std::sort(labels.begin(), labels.end());
+    labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
+    return labels;
+  }
+  // One bit per label up to the largest (no larger than the arcs): a pass instead of a sort.
+  std::vector<uint64_t> seen(static_cast<size_t>(max_olabel_) / 64 + 1, 0);
+  for (const ArrayView<GraphArc>* arcs : all)
+    for (const GraphArc& arc : *arcs) seen[arc.olabel >> 6] |= uint64_t{1} << (arc.olabel & 63);
+  for (Label label = 1; label <= max_olabel_; ++label)
+    if ((seen[label >> 6] >> (label & 63)) & 1) labels.push_back(label);
   return labels;
 }
 
