@@ -90,6 +90,13 @@ inline void CheckArc(const GraphArc& arc, StateId s, int64_t index, const char* 
   }
 }
 
+// What CheckArc checks, as one branch-free test: labels >= 0, a next state of the graph, a
+// weight above -inf (which is false for NaN too).
+inline bool ArcIsValid(const GraphArc& arc, StateId n) {
+  return ((arc.ilabel | arc.olabel) >= 0) &
+         (static_cast<uint32_t>(arc.nextstate) < static_cast<uint32_t>(n)) & (arc.weight > kNegInf);
+}
+
 }  // namespace
 
 CsrGraph::CsrGraph(StateId start, std::vector<float> finals,
@@ -222,8 +229,7 @@ void CsrGraph::CheckAdopted(const std::string& source) {
     throw InputError(Concat(source, ": an epsilon order of ", order.size(), " states for ", n));
   }
   num_emitting_arcs_ = 0;
-  max_ilabel_ = 0;
-  max_olabel_ = 0;
+  Label max_ilabel = 0, max_olabel = 0;
   for (StateId s = 0; s < n; ++s) {
     const int64_t begin = ranges[s].begin, epsilon_begin = ranges[s].epsilon_begin,
                   end = ranges[s + 1].begin;
@@ -233,25 +239,25 @@ void CsrGraph::CheckAdopted(const std::string& source) {
                               epsilon_begin, ", ", end, ") are out of order or beyond the ",
                               num_arcs, " arcs"));
     }
-    for (int64_t a = begin; a < end; ++a) {
+    // One branch-free pass over the state's arcs; when any fails, DescribeBadArc names it.
+    bool ok = true;
+    for (int64_t a = begin; a < epsilon_begin; ++a) {
       const GraphArc& arc = data_.arcs[a];
-      const bool emitting = a < epsilon_begin;
-      const int64_t index = emitting ? a - begin : a - epsilon_begin;
-      const char* what = emitting ? "emitting arc " : "epsilon arc ";
-      CheckArc(arc, s, index, what, n, source);
-      if (emitting ? arc.ilabel == 0 || IsNonterminal(arc.ilabel) : arc.ilabel != 0) {
-        throw InputError(Concat(source, ": ", what, index, " of state ", s,
-                                " has input label ", arc.ilabel));
-      }
-      if (!emitting && !order.empty() && order[s] >= order[arc.nextstate]) {
-        throw InputError(Concat(source, ": the epsilon order does not order ", what, index,
-                                " of state ", s, " (to state ", arc.nextstate, ")"));
-      }
-      if (arc.ilabel > max_ilabel_) max_ilabel_ = arc.ilabel;
-      if (arc.olabel > max_olabel_) max_olabel_ = arc.olabel;
+      ok &= ArcIsValid(arc, n) & (arc.ilabel > 0) & !IsNonterminal(arc.ilabel);
+      max_ilabel = std::max(max_ilabel, arc.ilabel);
+      max_olabel = std::max(max_olabel, arc.olabel);
     }
+    for (int64_t a = epsilon_begin; a < end; ++a) {
+      const GraphArc& arc = data_.arcs[a];
+      ok &= ArcIsValid(arc, n) && arc.ilabel == 0 &&
+            (order.empty() || order[s] < order[arc.nextstate]);
+      max_olabel = std::max(max_olabel, arc.olabel);
+    }
+    if (!ok) DescribeBadArc(s, source);
     num_emitting_arcs_ += epsilon_begin - begin;
   }
+  max_ilabel_ = max_ilabel;
+  max_olabel_ = max_olabel;
   const ArrayView<GraphArc>& nonterminal_arcs = data_.nonterminal_arcs;
   const ArrayView<StateId>& sources = data_.nonterminal_sources;
   if (sources.size() != nonterminal_arcs.size()) {
@@ -273,6 +279,26 @@ void CsrGraph::CheckAdopted(const std::string& source) {
                               " (nonterminal labels, ascending within a state)"));
     }
     if (arc.olabel > max_olabel_) max_olabel_ = arc.olabel;
+  }
+}
+
+void CsrGraph::DescribeBadArc(StateId s, const std::string& source) const {
+  const ArrayView<int32_t>& order = data_.epsilon_order;
+  const int64_t epsilon_begin = data_.ranges[s].epsilon_begin;
+  for (int64_t a = data_.ranges[s].begin; a < data_.ranges[s + 1].begin; ++a) {
+    const GraphArc& arc = data_.arcs[a];
+    const bool emitting = a < epsilon_begin;
+    const int64_t index = emitting ? a - data_.ranges[s].begin : a - epsilon_begin;
+    const char* what = emitting ? "emitting arc " : "epsilon arc ";
+    CheckArc(arc, s, index, what, NumStates(), source);
+    if (emitting ? arc.ilabel == 0 || IsNonterminal(arc.ilabel) : arc.ilabel != 0) {
+      throw InputError(Concat(source, ": ", what, index, " of state ", s, " has input label ",
+                              arc.ilabel));
+    }
+    if (!emitting && !order.empty() && order[s] >= order[arc.nextstate]) {
+      throw InputError(Concat(source, ": the epsilon order does not order ", what, index,
+                              " of state ", s, " (to state ", arc.nextstate, ")"));
+    }
   }
 }
 
