@@ -369,6 +369,8 @@ def test_array_contents_are_checked(good, tmp_path):
         return sealed(bytes(data))
 
     last_range = ranges + 16 * states
+    padded = next(i for i in range(1, len(SECTIONS))  # a section with padding before it
+                  if section(good, i)[0] > sum(section(good, i - 1)))
     cases = {
         "final_nan": (at(finals, "<f", float("nan")), "final weight nan"),
         "final_minus_inf": (at(finals, "<f", float("-inf")), "final weight -inf"),
@@ -386,6 +388,7 @@ def test_array_contents_are_checked(good, tmp_path):
         "emitting_nonterminal": (at(arc0, "<i", 2**28 + 5), "input label"),
         "weight_nan": (at(arc0 + 8, "<f", float("nan")), "weight nan"),
         "weight_minus_inf": (at(arc0 + 8, "<f", float("-inf")), "weight -inf"),
+        "padding": (at(section(good, padded)[0] - 1, "<B", 1), "of the padding before section"),
         "epsilon_order": (at(order + 4 * epsilon_state, "<i", 2**31 - 1),
                           f"epsilon order does not order epsilon arc 0 of state {epsilon_state}"),
     }

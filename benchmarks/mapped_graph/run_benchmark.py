@@ -210,7 +210,8 @@ def markdown(results: dict) -> str:
         g = r["load"]["graph"]
         lines += [f"## {tag}", "", r["description"], "",
                   f"{g['states']:,} states, {g['arcs']:,} arcs; HCLG.fst "
-                  f"{g['HCLG.fst_bytes'] / 2**20:.1f} MiB, HCLG.csr {g['HCLG.csr_bytes'] / 2**20:.1f} "
+                  f"{g['HCLG.fst_bytes'] / 2**20:.1f} MiB, HCLG.csr "
+                  f"{g['HCLG.csr_bytes'] / 2**20:.1f} "
                   f"MiB. Medians of {r['rounds']} interleaved rounds.", "",
                   "| load | warm cache: wall (s) | warm: CPU (s) | cold cache: wall (s) | "
                   "cold: CPU (s) |", "| --- | ---: | ---: | ---: | ---: |"]
@@ -220,7 +221,8 @@ def markdown(results: dict) -> str:
             cells = [f"{t[kind][key]:.3f}" if kind in t else "-"
                      for kind in ("warm", "cold") for key in ("median_s", "median_cpu_s")]
             lines.append(f"| {name} | {' | '.join(cells)} |")
-        ratio = {key: r["load"]["parse HCLG.fst"]["warm"][key] / r["load"]["map HCLG.csr"]["warm"][key]
+        warm = {name: r["load"][name]["warm"] for name in ("parse HCLG.fst", "map HCLG.csr")}
+        ratio = {key: warm["parse HCLG.fst"][key] / warm["map HCLG.csr"][key]
                  for key in ("median_s", "median_cpu_s")}
         lines += ["", f"Map against parse (warm): {ratio['median_s']:.1f}x less wall time, "
                   f"{ratio['median_cpu_s']:.1f}x less CPU time.", "",

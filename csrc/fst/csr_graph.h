@@ -116,9 +116,13 @@ class CsrGraph {
   ArcRange NonterminalArcs(StateId s) const;
   // The arc of `s` with input label ReturnLabel(context), or null when there is none.
   const GraphArc* ReturnArc(StateId s, int32_t context) const;
-  int64_t NumNonterminalArcs() const { return static_cast<int64_t>(data_.nonterminal_arcs.size()); }
+  int64_t NumNonterminalArcs() const {
+    return static_cast<int64_t>(data_.nonterminal_arcs.size());
+  }
   int64_t NumEmittingArcs() const { return num_emitting_arcs_; }
-  int64_t NumEpsilonArcs() const { return static_cast<int64_t>(data_.arcs.size()) - num_emitting_arcs_; }
+  int64_t NumEpsilonArcs() const {
+    return static_cast<int64_t>(data_.arcs.size()) - num_emitting_arcs_;
+  }
   // Largest input label on any arc but nonterminals (0 when there is none); emissions need
   // > MaxInputLabel()-1 columns.
   Label MaxInputLabel() const { return max_ilabel_; }

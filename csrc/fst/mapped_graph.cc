@@ -376,10 +376,21 @@ std::shared_ptr<const CsrGraph> MapGraphFile(const std::string& path,
 
   auto mapping = std::make_shared<const FileMapping>(file.fd, static_cast<size_t>(file_size), path);
   Checksum checksum;
-  checksum.Update(mapping->data() + sizeof(Header), static_cast<size_t>(file_size) - sizeof(Header));
+  checksum.Update(mapping->data() + sizeof(Header),
+                  static_cast<size_t>(file_size) - sizeof(Header));
   if (checksum.Value() != h.checksum) {
     throw InputError(Concat(path, ": corrupt mapped graph file: its checksum does not match "
                                   "(the file changed after it was written)"));
+  }
+  int64_t end = sizeof(Header);  // the padding before each section is zero, as written
+  for (int i = 0; i < kNumSections; ++i) {
+    for (int64_t at = end; at < h.sections[i].offset; ++at) {
+      if (mapping->data()[at] != 0) {
+        throw InputError(Concat(path, ": corrupt mapped graph file: byte ", at,
+                                " of the padding before section ", kSectionNames[i], " is not 0"));
+      }
+    }
+    end = h.sections[i].offset + h.sections[i].bytes;
   }
   CsrGraph::Arrays arrays{SectionView<float>(*mapping, h, kFinals),
                           SectionView<StateRange>(*mapping, h, kRanges),

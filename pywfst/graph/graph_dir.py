@@ -195,8 +195,8 @@ def read_native_graph(fst_path: Path, mapped_path: Path):
     again from HCLG.fst."""
     from .. import _core
 
-    stat = fst_path.stat()
-    source = (stat.st_size, stat.st_mtime_ns)
+    fst_stat = fst_path.stat()
+    source = (fst_stat.st_size, fst_stat.st_mtime_ns)
     try:
         return _core.CsrGraph.map(str(mapped_path), source)
     except (_core.StaleGraphError, OSError):  # absent, stale, unreadable: HCLG.fst decides
@@ -207,9 +207,9 @@ def read_native_graph(fst_path: Path, mapped_path: Path):
     native = _core.CsrGraph.load(str(fst_path))
     try:
         native.write_mapped(str(mapped_path), source)
-    except OSError:
+        return _core.CsrGraph.map(str(mapped_path), source)
+    except (OSError, ValueError):  # not writable, or replaced meanwhile: this process's own copy
         return native
-    return _core.CsrGraph.map(str(mapped_path), source)
 
 
 def _check_regular_file(path: Path) -> None:
