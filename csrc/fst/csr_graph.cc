@@ -300,6 +300,7 @@ void CsrGraph::DescribeBadArc(StateId s, const std::string& source) const {
                               " of state ", s, " (to state ", arc.nextstate, ")"));
     }
   }
+  throw InputError(Concat(source, ": state ", s, " has an invalid arc"));  // not reached
 }
 
 void CsrGraph::Finish(const std::string& source) {

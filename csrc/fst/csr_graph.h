@@ -148,7 +148,7 @@ class CsrGraph {
   // Validates adopted arrays and computes the counts and largest labels.
   void CheckAdopted(const std::string& source);
   // Throws the InputError that names the first bad arc of state `s` (adopted arrays).
-  void DescribeBadArc(StateId s, const std::string& source) const;
+  [[noreturn]] void DescribeBadArc(StateId s, const std::string& source) const;
   // The per-state bitsets and the negative epsilon cycle check, from the arrays.
   void Finish(const std::string& source);
 
