@@ -243,7 +243,8 @@ void CsrGraph::CheckAdopted(const std::string& source) {
     bool ok = true;
     for (int64_t a = begin; a < epsilon_begin; ++a) {
       const GraphArc& arc = data_.arcs[a];
-      ok &= ArcIsValid(arc, n) & (arc.ilabel > 0) & !IsNonterminal(arc.ilabel);
+      const bool valid = ArcIsValid(arc, n);
+      ok &= valid & (arc.ilabel > 0) & (arc.ilabel < kNonterminalBase);  // IsNonterminal
       max_ilabel = std::max(max_ilabel, arc.ilabel);
       max_olabel = std::max(max_olabel, arc.olabel);
     }
