@@ -5,6 +5,7 @@
 - fst_reader: OpenFst files written by OpenFst (pywrapfst): vector and const, with and without
   symbol tables, and the HCLG and topology of tiny graphs built by pywfst (one with a class slot,
   whose arcs carry nonterminal labels).
+- mapped_graph: the same graphs in the mapped layout (HCLG.csr, csrc/fst/mapped_graph.h).
 - decode: the decode harness's format (fuzz/native/decode_fuzzer.cc) holding those graphs with
   emissions simulated for a sentence, plain, as logits, with priors, misaligned and column-major,
   with phrase boosting, and with a filled class slot.
@@ -145,6 +146,21 @@ def transition_models(out: Path) -> None:
             write(out, f"{name}.{'bin' if binary else 'txt'}.mdl", model.write(None, binary))
 
 
+def write_mapped_seeds(reader: Path, out: Path) -> None:
+    """mapped_graph: each fst_reader seed in the mapped layout (as Graph.load writes HCLG.csr)."""
+    from pywfst import _core
+
+    out.mkdir(parents=True, exist_ok=True)
+    seen = set()
+    for source in sorted(reader.glob("*.fst")):
+        path = out / source.with_suffix(".csr").name
+        _core.CsrGraph.load(source).write_mapped(path, (0, 0))
+        data = path.read_bytes()
+        if data in seen:  # the vector and const forms of a graph map alike
+            path.unlink()
+        seen.add(data)
+
+
 def main() -> None:
     corpus = HERE / "corpus"
     work = Path(tempfile.mkdtemp())
@@ -158,6 +174,7 @@ def main() -> None:
         shutil.copy(slotted.path / "HCLG.fst", reader / "hclg_class_slot.fst")
         slots = slotted.info["class_slots"]
         shutil.copy(slotted.path / slots["topology"], reader / "topology.fst")
+        write_mapped_seeds(reader, corpus / "mapped_graph")
 
         rng = np.random.default_rng(0)
         tokens = [t for w in SENTENCE for t in [ids[c] for c in w] + [ids["|"]]]

@@ -6,7 +6,7 @@
 #   --seconds N  time per harness (default 20)
 #   --jobs J     harnesses run at once (default 2)
 #   --runs R     stop a harness after R executions instead (N then only bounds it)
-#   HARNESS      any of: fst_reader decode tokens lexicon lexiconp arpa graph_json
+#   HARNESS      any of: fst_reader mapped_graph decode tokens lexicon lexiconp arpa graph_json
 #                transition_model (default all)
 #
 # Needs clang with its libFuzzer runtime (Debian: clang libclang-rt-dev) and the
@@ -27,11 +27,11 @@ while [ $# -gt 0 ]; do
     --seconds) seconds=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
-    -h|--help) sed -n 2,18p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,19p "$0"; exit 0 ;;
     *) harnesses+=("$1"); shift ;;
   esac
 done
-native=(fst_reader decode)
+native=(fst_reader mapped_graph decode)
 python_targets=(tokens lexicon lexiconp arpa graph_json transition_model)
 [ ${#harnesses[@]} -gt 0 ] || harnesses=("${native[@]}" "${python_targets[@]}")
 python=${PYTHON:-$root/.venv/bin/python}

@@ -4,6 +4,9 @@ import os
 import numpy
 from typing import List, Optional, Sequence, Tuple, Union
 
+class StaleGraphError(ValueError):
+    """A mapped graph file made from another HCLG.fst or by another format version."""
+
 class CsrGraph:
     """A read-only decoding graph in compressed-sparse-row form.
 
@@ -18,6 +21,21 @@ class CsrGraph:
         Raises OSError (FileNotFoundError) when the file cannot be read and ValueError naming the
         file when it is not a supported, well-formed OpenFst file.
         """
+    @staticmethod
+    def map(path: Union[str, bytes, os.PathLike[str], os.PathLike[bytes]],
+            source: Optional[Tuple[int, int]] = None) -> CsrGraph:
+        """Map a graph file written by ``write_mapped`` (shared, read-only), checking every field.
+
+        ``source`` is the ``(size, mtime_ns)`` the file must have been written from, else
+        StaleGraphError (also for another format version or byte order). OSError when it
+        cannot be read, ValueError naming the file when it is corrupt or truncated.
+        """
+    def write_mapped(self, path: Union[str, bytes, os.PathLike[str], os.PathLike[bytes]],
+                     source: Tuple[int, int]) -> None:
+        """Write the graph for ``map``, recording ``source`` (size, mtime_ns); atomic (rename)."""
+    @property
+    def mapped(self) -> bool:
+        """True when the arrays live in a mapped graph file (shared between processes)."""
     @property
     def num_states(self) -> int: ...
     @property

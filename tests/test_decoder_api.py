@@ -43,6 +43,19 @@ def test_clean_emissions_decode_to_the_sentence(graph, utterances):
             assert start <= end
 
 
+def test_unpickled_emissions_decode(graph, utterances):
+    """An array that came through pickle (what a worker process receives) has a float32 dtype
+    object of its own, equal to but not the same as numpy's."""
+    import pickle
+
+    sentence, emissions = utterances[0]
+    copy = pickle.loads(pickle.dumps(emissions))
+    assert copy.dtype == emissions.dtype and copy.dtype is not emissions.dtype
+    decoder = pywfst.Decoder(graph)
+    assert decoder.decode(copy).words == sentence
+    assert decoder.decode_batch([copy])[0].words == sentence
+
+
 def test_logits_priors_scale_and_dtypes(graph, utterances):
     sentence, logp = utterances[0]
     reference = pywfst.Decoder(graph).decode(logp)

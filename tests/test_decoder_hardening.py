@@ -142,7 +142,8 @@ def test_negative_epsilon_cycle_is_refused_not_decoded_forever(tmp_path):
             print(error)
     """, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert "HCLG.fst: the epsilon arcs through state" in result.stdout
+    # HCLG.csr: the graph the decoder mapped (written from HCLG.fst on first load).
+    assert "HCLG.csr: the epsilon arcs through state" in result.stdout
     assert "negative cost -1" in result.stdout and "never end" in result.stdout
     # A zero- or positive-cost epsilon cycle is fine.
     arcs[2] = (2, 0, 0, 1.5, 1)

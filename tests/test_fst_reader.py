@@ -183,6 +183,19 @@ def test_random_fst_vector_and_const(tmp_path, seed):
         check_same_as_openfst(path)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_output_labels(tmp_path, seed):
+    """The distinct output labels > 0, ascending: counted in a bitmap where the labels are few
+    next to the arcs (many states here), sorted where they are sparse (few states)."""
+    f = random_fst(seed, max_states=400 if seed % 2 else 8)
+    if seed == 4:
+        f.add_arc(0, fst.Arc(1, 2**31 - 1, _weight(0.0), 0))
+    path = tmp_path / "r.fst"
+    f.write(str(path))
+    expected = sorted({a.olabel for s in f.states() for a in f.arcs(s)} - {0})
+    assert CsrGraph.load(path).output_labels().tolist() == expected
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_random_fst_with_symbol_tables(tmp_path, seed):
     f = random_fst(100 + seed)

@@ -160,12 +160,14 @@ def test_oov_policies(char_setup, tmp_path):
 def test_directory_contents_and_readers(ctc_graph):
     kaldifst = pytest.importorskip("kaldifst")
     names = {p.name for p in ctc_graph.path.iterdir()}
-    assert {"HCLG.fst", "words.txt", "tokens.txt", "L_disambig.fst", "G.fst", "graph.json"} <= names
+    assert {"HCLG.fst", "HCLG.csr", "words.txt", "tokens.txt", "L_disambig.fst", "G.fst",
+            "graph.json"} <= names
     info = json.loads((ctc_graph.path / "graph.json").read_text())
     assert info["format_version"] == 1
     assert set(info["inputs"]) == {"tokens", "lexicon", "lm"}
     assert all(len(v["sha256"]) == 64 for v in info["inputs"].values())
-    assert [s["stage"] for s in info["build"]["stages"]][-1] == "write HCLG.fst"
+    assert [s["stage"] for s in info["build"]["stages"]][-2:] == ["write HCLG.fst",
+                                                                   "write HCLG.csr"]
     hclg = kaldifst.StdVectorFst.read(str(ctc_graph.fst_path))
     assert hclg.num_states == info["fst_counts"]["HCLG"]["states"]
     reference = fst.Fst.read(str(ctc_graph.fst_path))

@@ -9,17 +9,23 @@
 // the project convention: token_id + 1, 0 is epsilon. Weights are tropical costs (-log prob); a
 // state that is not final has Final(s) == +infinity.
 //
-// A CsrGraph owns its arrays and never changes after construction, so one instance may be shared
-// (std::shared_ptr) by any number of decoders and threads (its one mutable part, a memo of the
-// weighted epsilon-cycle checks, is guarded by a mutex).
+// A CsrGraph never changes after construction, so one instance may be shared (std::shared_ptr) by
+// any number of decoders and threads (its one mutable part, a memo of the weighted epsilon-cycle
+// checks, is guarded by a mutex). Its arrays are either its own (built from an OpenFst file) or
+// views into a mapped graph file (fst/mapped_graph.h); either way the graph holds a shared
+// reference to their memory, so they live as long as the graph does, and every accessor reads
+// them the same way.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "common/array_view.h"
 
 namespace pywfst {
 
@@ -42,8 +48,29 @@ struct ArcRange {
   size_t size() const { return static_cast<size_t>(last - first); }
 };
 
+// Where a state's arcs lie in the arc array: [begin, epsilon_begin) emitting,
+// [epsilon_begin, next state's begin) epsilon.
+struct StateRange {
+  int64_t begin;          // first arc of the state (its emitting arcs come first)
+  int64_t epsilon_begin;  // first epsilon arc; the state's arcs end at the next state's begin
+};
+
 class CsrGraph {
  public:
+  // A graph's arrays, laid out as the accessors read them, and the owner of their memory.
+  struct Arrays {
+    ArrayView<float> finals;              // NumStates(); +inf: not final
+    ArrayView<StateRange> ranges;         // NumStates() + 1; the last one is {arcs, arcs}
+    ArrayView<GraphArc> arcs;             // each state's emitting, then its epsilon arcs
+    ArrayView<GraphArc> nonterminal_arcs;  // sorted by (source state, ilabel)
+    ArrayView<StateId> nonterminal_sources;  // the source state of each nonterminal arc
+    // Empty, or a rank per state such that every epsilon arc goes to a higher rank: a proof
+    // (checked with the arcs) that the epsilon arcs form no cycle, so that the search for a
+    // negative one is skipped (the mapped file stores one when there is no epsilon cycle).
+    ArrayView<int32_t> epsilon_order;
+    std::shared_ptr<const void> owner;    // keeps the memory of the views alive
+  };
+
   // Builds from per-state data. `arcs_by_state[s]` may hold emitting and epsilon arcs in any
   // order; `finals[s]` is +inf for non-final states. Validates labels, states and weights and
   // throws InputError naming `source` (a file name or description) on the first problem.
@@ -55,25 +82,36 @@ class CsrGraph {
   CsrGraph(StateId start, std::vector<float> finals, const std::vector<GraphArc>& arcs,
            const std::vector<int64_t>& offsets, const std::string& source);
 
-  StateId NumStates() const { return static_cast<StateId>(finals_.size()); }
+  // Adopts arrays already in the layout above, which live in memory the graph does not own
+  // (fst/mapped_graph.h maps them from a file; `arrays.owner` keeps the mapping alive). Checks
+  // every property the accessors and decoders rely on (ranges monotone and within the arcs,
+  // each arc's kind, labels, next state and weight, nonterminal arcs sorted) and throws
+  // InputError naming `source` on the first one broken (also for an epsilon order that does
+  // not order the epsilon arcs).
+  CsrGraph(StateId start, Arrays arrays, const std::string& source);
+
+  CsrGraph(const CsrGraph&) = delete;
+  CsrGraph& operator=(const CsrGraph&) = delete;
+
+  StateId NumStates() const { return static_cast<StateId>(data_.finals.size()); }
   StateId Start() const { return start_; }
-  float Final(StateId s) const { return finals_[s]; }
+  float Final(StateId s) const { return data_.finals[s]; }
   ArcRange EmittingArcs(StateId s) const {
-    return {arcs_.data() + ranges_[s].begin, arcs_.data() + ranges_[s].epsilon_begin};
+    return {Arc(data_.ranges[s].begin), Arc(data_.ranges[s].epsilon_begin)};
   }
   ArcRange EpsilonArcs(StateId s) const {
-    return {arcs_.data() + ranges_[s].epsilon_begin, arcs_.data() + ranges_[s + 1].begin};
+    return {Arc(data_.ranges[s].epsilon_begin), Arc(data_.ranges[s + 1].begin)};
   }
   // The arc array behind EmittingArcs/EpsilonArcs: state s's arcs are
   // [ArcBegin(s), EpsilonBegin(s)) emitting and [EpsilonBegin(s), ArcBegin(s + 1)) epsilon, so an
   // arc has one index (what the device graph and its traceback records use).
-  const GraphArc* ArcData() const { return arcs_.data(); }
-  int64_t ArcBegin(StateId s) const { return ranges_[s].begin; }
-  int64_t EpsilonBegin(StateId s) const { return ranges_[s].epsilon_begin; }
+  const GraphArc* ArcData() const { return data_.arcs.data(); }
+  int64_t ArcBegin(StateId s) const { return data_.ranges[s].begin; }
+  int64_t EpsilonBegin(StateId s) const { return data_.ranges[s].epsilon_begin; }
   // Cache hints for the search, which visits states in no useful order: the first brings a
   // state's arc offsets in, the second (once those are in) its first emitting arcs.
-  void PrefetchOffsets(StateId s) const { __builtin_prefetch(ranges_.data() + s); }
-  void PrefetchEmittingArcs(StateId s) const { __builtin_prefetch(arcs_.data() + ranges_[s].begin); }
+  void PrefetchOffsets(StateId s) const { __builtin_prefetch(&data_.ranges[s]); }
+  void PrefetchEmittingArcs(StateId s) const { __builtin_prefetch(Arc(data_.ranges[s].begin)); }
   // From a bitset (one bit per state, small enough to stay in cache), not from the ranges.
   // True also for a state that has only nonterminal arcs.
   bool HasEpsilonArcs(StateId s) const { return (has_epsilon_[s >> 6] >> (s & 63)) & 1; }
@@ -82,9 +120,13 @@ class CsrGraph {
   ArcRange NonterminalArcs(StateId s) const;
   // The arc of `s` with input label ReturnLabel(context), or null when there is none.
   const GraphArc* ReturnArc(StateId s, int32_t context) const;
-  int64_t NumNonterminalArcs() const { return static_cast<int64_t>(nonterminal_arcs_.size()); }
+  int64_t NumNonterminalArcs() const {
+    return static_cast<int64_t>(data_.nonterminal_arcs.size());
+  }
   int64_t NumEmittingArcs() const { return num_emitting_arcs_; }
-  int64_t NumEpsilonArcs() const { return static_cast<int64_t>(arcs_.size()) - num_emitting_arcs_; }
+  int64_t NumEpsilonArcs() const {
+    return static_cast<int64_t>(data_.arcs.size()) - num_emitting_arcs_;
+  }
   // Largest input label on any arc but nonterminals (0 when there is none); emissions need
   // > MaxInputLabel()-1 columns.
   Label MaxInputLabel() const { return max_ilabel_; }
@@ -98,25 +140,31 @@ class CsrGraph {
   std::string WeightedNegativeEpsilonCycle(double lm_weight, double word_insertion_penalty) const;
   // The distinct output labels > 0 on any arc, ascending (to check a words.txt against).
   std::vector<Label> OutputLabels() const;
-  // Bytes held by the arrays (for memory reports).
+  // Bytes held by the arrays (for memory reports; for a mapped graph, most lie in the mapping,
+  // shared with every process that maps the same file).
   size_t MemoryBytes() const;
+  // The arrays, for writing the graph out (fst/mapped_graph.h).
+  const Arrays& Data() const { return data_; }
+  // True when the arrays live in a file mapping rather than in memory of the graph's own.
+  bool Mapped() const { return mapped_; }
 
  private:
-  void Split(const std::vector<GraphArc>& arcs, const std::vector<int64_t>& offsets,
-             const std::string& source);
+  const GraphArc* Arc(int64_t index) const { return data_.arcs.data() + index; }
+  // Validates OpenFst-style input and builds the arrays the graph owns.
+  void Split(std::vector<float> finals, const std::vector<GraphArc>& arcs,
+             const std::vector<int64_t>& offsets, const std::string& source);
+  // Validates adopted arrays and computes the counts and largest labels.
+  void CheckAdopted(const std::string& source);
+  // Throws the InputError that names the first bad arc of state `s` (adopted arrays).
+  [[noreturn]] void DescribeBadArc(StateId s, const std::string& source) const;
+  // The per-state bitsets and the negative epsilon cycle check, from the arrays.
+  void Finish(const std::string& source);
 
   StateId start_;
-  std::vector<float> finals_;
-  struct StateRange {
-    int64_t begin;          // first arc of the state (its emitting arcs come first)
-    int64_t epsilon_begin;  // first epsilon arc; the state's arcs end at the next state's begin
-  };
-  std::vector<StateRange> ranges_;  // size NumStates() + 1
-  std::vector<GraphArc> arcs_;
+  Arrays data_;
+  bool mapped_ = false;
   std::vector<uint64_t> has_epsilon_;  // bit s: state s has epsilon or nonterminal arcs
   std::vector<uint64_t> has_nonterminal_;  // bit s: state s has nonterminal arcs
-  std::vector<GraphArc> nonterminal_arcs_;     // sorted by (source state, ilabel)
-  std::vector<StateId> nonterminal_sources_;  // source state of each nonterminal arc
   int64_t num_emitting_arcs_ = 0;
   Label max_ilabel_ = 0, max_olabel_ = 0;
   std::string negative_epsilon_cycle_;

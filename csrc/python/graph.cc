@@ -1,16 +1,21 @@
-// Python binding of CsrGraph (csrc/fst/csr_graph.h) and its OpenFst reader (csrc/fst/fst_reader.h).
+// Python binding of CsrGraph (csrc/fst/csr_graph.h), its OpenFst reader (csrc/fst/fst_reader.h)
+// and its mapped file (csrc/fst/mapped_graph.h).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
 
 #include <cerrno>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "common/errors.h"
 #include "fst/csr_graph.h"
 #include "fst/fst_reader.h"
+#include "fst/mapped_graph.h"
 #include "python/bindings.h"
 
 namespace py = pybind11;
@@ -24,6 +29,25 @@ StateId CheckState(const CsrGraph& g, int64_t s) {
     throw py::index_error(Concat("state ", s, " is out of range [0, ", g.NumStates(), ")"));
   }
   return static_cast<StateId>(s);
+}
+
+// FileNotFoundError (an OSError) with errno and filename set, as open() raises, when `path` does
+// not exist.
+void RaiseIfMissing(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec) && !ec) {
+    errno = ENOENT;
+    PyErr_SetFromErrnoWithFilename(PyExc_OSError, path.string().c_str());
+    throw py::error_already_set();
+  }
+}
+
+// (size, mtime in ns) as Python passes a source stamp.
+using Stamp = std::pair<int64_t, int64_t>;
+
+// Python sees a const graph as mutable; safe: the Python type exposes const methods only.
+std::shared_ptr<CsrGraph> ForPython(std::shared_ptr<const CsrGraph> graph) {
+  return std::const_pointer_cast<CsrGraph>(std::move(graph));
 }
 
 }  // namespace
@@ -41,21 +65,9 @@ final weight +inf. Build one with ``CsrGraph.load(path)``.
       .def_static(
           "load",
           [](const std::filesystem::path& path) {
-            const std::string p = path.string();
-            std::error_code ec;
-            if (!std::filesystem::exists(path, ec) && !ec) {
-              // FileNotFoundError (an OSError) with errno and filename set, as open() raises.
-              errno = ENOENT;
-              PyErr_SetFromErrnoWithFilename(PyExc_OSError, p.c_str());
-              throw py::error_already_set();
-            }
-            std::shared_ptr<const CsrGraph> graph;
-            {
-              py::gil_scoped_release release;
-              graph = ReadFstFile(p);
-            }
-            // Safe: the Python type exposes const methods only.
-            return std::const_pointer_cast<CsrGraph>(graph);
+            RaiseIfMissing(path);
+            py::gil_scoped_release release;
+            return ForPython(ReadFstFile(path.string()));
           },
           py::arg("path"), R"doc(
 Reads an OpenFst binary file: FST type "vector" or "const", arc type "standard" (tropical,
@@ -68,6 +80,41 @@ type, truncated data, impossible counts, NaN or -inf weights, arcs to missing st
 A graph with an epsilon cycle of negative cost loads, but decoders refuse it
 (``negative_epsilon_cycle`` says where it is).
 )doc")
+      .def_static(
+          "map",
+          [](const std::filesystem::path& path, std::optional<Stamp> source) {
+            RaiseIfMissing(path);
+            const SourceStamp stamp{source ? source->first : 0, source ? source->second : 0};
+            py::gil_scoped_release release;
+            return ForPython(MapGraphFile(path.string(), source ? &stamp : nullptr));
+          },
+          py::arg("path"), py::arg("source") = py::none(), R"doc(
+Maps a graph file written by ``write_mapped`` into memory (shared, read-only): processes that
+map the same file share one copy of the graph. Every field is checked first (header, sizes,
+checksum, ranges, labels, next states, weights), as ``load`` checks an OpenFst file. The GIL is
+released meanwhile.
+
+``source``, a ``(size, mtime_ns)`` pair: the file must have been written from a source with
+that size and modification time (``os.stat``'s ``st_size``, ``st_mtime_ns``), else
+``StaleGraphError`` (a ValueError); so it is too when the file is of another format version or
+byte order. Raises FileNotFoundError / OSError when the file cannot be read or mapped, and
+ValueError naming the file when it is corrupt or truncated.
+)doc")
+      .def(
+          "write_mapped",
+          [](const CsrGraph& g, const std::filesystem::path& path, Stamp source) {
+            py::gil_scoped_release release;
+            WriteMappedGraph(g, path.string(), SourceStamp{source.first, source.second});
+          },
+          py::arg("path"), py::arg("source"), R"doc(
+Writes the graph as a file that ``CsrGraph.map`` maps, recording ``source``, the
+``(size, mtime_ns)`` of the file the graph was read from. Written to a temporary file beside
+``path`` and renamed over it, so readers never see a partial file. OSError when it cannot be
+written. The GIL is released meanwhile.
+)doc")
+      .def_property_readonly("mapped", &CsrGraph::Mapped,
+                             "True when the arrays live in a mapped graph file (shared between "
+                             "processes), False when the graph holds them in memory of its own.")
       .def_property_readonly("num_states", &CsrGraph::NumStates, "Number of states.")
       .def_property_readonly("start", &CsrGraph::Start, "The start state.")
       .def_property_readonly("num_emitting_arcs", &CsrGraph::NumEmittingArcs,

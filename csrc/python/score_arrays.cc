@@ -9,7 +9,9 @@ namespace py = pybind11;
 namespace pywfst {
 
 ScoreMatrix ViewScores(const py::array& array, const std::string& what) {
-  if (!array.dtype().is(py::dtype::of<float>()))
+  // An equivalent dtype, not the same object: an array unpickled (sent to a worker process) has
+  // a float32 dtype of its own.
+  if (!py::array_t<float>::check_(array))
     throw InputError(Concat(what, ": dtype must be float32, got ", std::string(py::str(array.dtype()))));
   if (array.ndim() != 2)
     throw InputError(Concat(what, ": expected a 2-D [frames, columns] array, got ", array.ndim(),

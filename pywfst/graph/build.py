@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from ..errors import InputFileError
-from .graph_dir import FORMAT_VERSION, PRONUNCIATIONS_FILE, Graph
+from .graph_dir import FORMAT_VERSION, MAPPED_FILE, PRONUNCIATIONS_FILE, Graph, read_native_graph
 from .compose import compile_lg, compose_topology
 from .injection import (CLASS_EXIT_SYMBOL, ExtraVocabulary, WordClass, add_word_classes,
                         extend_lexicon)
@@ -252,7 +252,7 @@ def build_graph(tokens: PathLike, out_dir: PathLike, lexicon: Optional[PathLike]
 def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_model,
                 options: BuildOptions, progress: bool, extra_paths: List[Path]) -> dict:
     started = time.perf_counter()
-    log = StageLog(num_stages=9 if lm_path is not None else 8, enabled=progress)
+    log = StageLog(num_stages=10 if lm_path is not None else 9, enabled=progress)
     try:
         with log.stage("read tokens"):
             tokens = read_tokens(tokens_path, require_blank=options.topology.startswith("ctc"),
@@ -337,7 +337,8 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
         with log.stage("write HCLG.fst"):
             hclg.write(str(out / "HCLG.fst"))
             del hclg
-            native = native_fst(out / "HCLG.fst")
+        with log.stage("write HCLG.csr"):  # read HCLG.fst back, write it in the mapped layout
+            native = read_native_graph(out / "HCLG.fst", out / MAPPED_FILE)
             hclg_counts = fst_counts(native)
         # Only <s> </s> left (no arc outputs a word): every utterance would decode to nothing.
         if not (native.output_labels().size or options.class_slots):

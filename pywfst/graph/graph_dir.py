@@ -2,7 +2,9 @@
 
 A Graph is cheap to create and pickles as its path, so workers of a distributed engine (Ray,
 Spark) each load it themselves. The native CSR graph is read on first use and then shared by
-every decoder made from this Graph. The small files (words.txt, tokens.txt, graph.json,
+every decoder made from this Graph; it is mapped into memory from HCLG.csr (HCLG.fst in the
+decoder's own layout, written beside it), so that processes on one machine share one copy
+(see ``read_native_graph``). The small files (words.txt, tokens.txt, graph.json,
 pronunciations.txt) are read at load, so moving or replacing the directory afterwards changes
 nothing a decoder reports.
 """
@@ -15,6 +17,7 @@ import re
 import reprlib
 import stat
 import threading
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, FrozenSet, List, Optional, Set, Tuple, Union
 
@@ -23,6 +26,9 @@ from .symbols import SymbolTable, read_symbol_table
 
 FORMAT_VERSION = 1
 GRAPH_FILE = "HCLG.fst"
+# HCLG.fst in the decoder's CSR layout, which Graph.load maps into memory instead of parsing
+# HCLG.fst; derived from it, written again when stale, safe to delete (csrc/fst/mapped_graph.h).
+MAPPED_FILE = "HCLG.csr"
 PRONUNCIATIONS_FILE = "pronunciations.txt"  # every word's token sequences, as the graph has them
 # Symbols that are never words: a graph whose output labels map to them came with another
 # graph's words.txt.
@@ -100,13 +106,15 @@ class Graph:
         return self.path / GRAPH_FILE
 
     @property
+    def mapped_path(self) -> Path:
+        return self.path / MAPPED_FILE
+
+    @property
     def native(self):
         """The decoding graph in the native CSR layout (loaded once, shared by decoders)."""
         with self._native_lock:
             if self._native is None:
-                from .. import _core
-
-                native = _core.CsrGraph.load(str(self.fst_path))
+                native = read_native_graph(self.fst_path, self.mapped_path)
                 self._check_transition_ids(native.max_input_label)
                 self._check_words(native.output_labels())
                 self._native = native
@@ -217,6 +225,33 @@ class Graph:
 
     def __repr__(self) -> str:
         return f"Graph({str(self.path)!r})"
+
+
+def read_native_graph(fst_path: Path, mapped_path: Path):
+    """``fst_path`` (HCLG.fst) as a native ``CsrGraph``, mapped from ``mapped_path`` (HCLG.csr)
+    when that file was written from this HCLG.fst (its size and mtime recorded): processes that
+    load the same graph then share one copy of it in memory, and loading costs a check of the
+    file instead of a parse. Otherwise HCLG.fst is parsed, and the mapped file written beside it
+    (atomically) and mapped; where it cannot be written (a read-only directory), the parsed graph
+    is used as it is. A corrupt mapped file is never used: a warning names it, and it is written
+    again from HCLG.fst."""
+    from .. import _core
+
+    fst_stat = fst_path.stat()
+    source = (fst_stat.st_size, fst_stat.st_mtime_ns)
+    try:
+        return _core.CsrGraph.map(str(mapped_path), source)
+    except (_core.StaleGraphError, OSError):  # absent, stale, unreadable: HCLG.fst decides
+        pass
+    except ValueError as error:
+        warnings.warn(f"{error}; reading {fst_path.name} instead and writing "
+                      f"{mapped_path.name} again", stacklevel=3)
+    native = _core.CsrGraph.load(str(fst_path))
+    try:
+        native.write_mapped(str(mapped_path), source)
+        return _core.CsrGraph.map(str(mapped_path), source)
+    except (OSError, ValueError):  # not writable, or replaced meanwhile: this process's own copy
+        return native
 
 
 def _check_regular_file(path: Path) -> None:
