@@ -3,6 +3,7 @@ raylet process on this machine): 200 utterances decoded by Ray Data actors give 
 process's decode_batch gives; bad rows are reported, not fatal; WAV files go through the AM."""
 
 import dataclasses
+import os
 
 import numpy as np
 import pytest
@@ -19,7 +20,12 @@ import pywfst.ray  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def cluster():
+def cluster(tmp_path_factory):
+    # Ray puts the driver's working directory on its workers' import path: started from the
+    # repository root, they would import the source tree's pywfst (no built extension) instead
+    # of the installed one. So the cluster starts elsewhere.
+    home = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("ray_cwd"))
     # One CPU per node: the default two decoding actors take them all (the files are read by
     # tasks that reserve none).
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1,
@@ -33,6 +39,7 @@ def cluster():
     finally:
         ray.shutdown()
         cluster.shutdown()
+        os.chdir(home)
 
 
 def test_two_nodes_decode_200_utterances_as_one_process(cluster, char_setup, spelled_graph,
