@@ -71,6 +71,11 @@ def word_features(result: Result, emissions) -> np.ndarray:
     return np.array(rows, dtype=np.float64).reshape(-1, len(FEATURES))
 
 
+def _logistic(logits: np.ndarray) -> np.ndarray:
+    """P(right) from the regression's logits: what fit() trains and confidences() reports."""
+    return 1.0 / (1.0 + np.exp(-logits))
+
+
 def word_correctness(result: Result, reference: str) -> List[bool]:
     """Per 1-best word: does a Levenshtein alignment to ``reference`` call it right?"""
     truth = reference.split()
@@ -102,7 +107,7 @@ class ConfidenceCalibration:
                              f"learn from ({int(right.sum())} of {len(right)} right)")
         weights = np.zeros(len(FEATURES))
         for _ in range(100):
-            p = 1.0 / (1.0 + np.exp(-features @ weights))
+            p = _logistic(features @ weights)
             gradient = features.T @ (p - right) + l2 * weights
             hessian = (features * (p * (1 - p))[:, None]).T @ features + l2 * np.eye(len(FEATURES))
             step = np.linalg.solve(hessian, gradient)
@@ -113,8 +118,7 @@ class ConfidenceCalibration:
 
     def confidences(self, result: Result, emissions) -> List[float]:
         """P(right) of each 1-best word of ``result``."""
-        logits = word_features(result, emissions) @ self.weights
-        return (1.0 / (1.0 + np.exp(-logits))).tolist()
+        return _logistic(word_features(result, emissions) @ self.weights).tolist()
 
     def save(self, path: Union[str, Path]) -> None:
         Path(path).write_text(json.dumps({

@@ -24,8 +24,8 @@ import ray
 
 from .decoder import Decoder
 from .graph import Graph
-from .result import RECORD_FIELDS
 from .kaldi.archives import is_rspecifier
+from .result import RECORD_FIELDS
 from .utterances import Utterance, decode_utterances, read_emissions
 
 EMISSIONS = "emissions"  # a row's [T, V] scores
@@ -38,8 +38,9 @@ FRAME_SHIFT = "frame_shift"  # a row's seconds per frame, from its .npz file (No
 def emissions_dataset(paths: Sequence[Union[str, Path]]) -> "ray.data.Dataset":
     """One row per utterance of .npy / .npz files or Kaldi tables (as ``pywfst decode`` reads
     them): ``id``, ``emissions``, ``frame_shift`` (the .npz file's entry, else NaN) and
-    ``error`` (a file that cannot be read gives one row with the reason and empty scores). The files are read by Ray tasks, not by the driver; they reserve
-    no CPU, so that decoding actors holding every CPU of the cluster cannot starve them."""
+    ``error`` (a file that cannot be read gives one row with the reason and empty scores). The
+    files are read by Ray tasks, not by the driver; they reserve no CPU, so that decoding actors
+    holding every CPU of the cluster cannot starve them."""
     files = [str(p) if is_rspecifier(str(p)) else str(Path(p).resolve()) for p in paths]
     return ray.data.from_items([{"file": f} for f in files]).flat_map(_file_rows, num_cpus=0)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -91,6 +92,7 @@ def main() -> None:
             run()
             times[name].append(time.perf_counter() - started)
     ray.shutdown()
+    shutil.rmtree(scratch)  # the .npz files (the graph itself is in pywfst's cache)
 
     base = statistics.median(times["decode_batch, 1 thread"])
     table = []

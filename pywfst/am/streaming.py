@@ -40,7 +40,6 @@ class EmissionStream:
             self._fixed_mean = self._fixed_mean.reshape(1, mels)
         self._samples = np.zeros(0, np.float32)  # pre-emphasised, from frame _num_frames's start
         self._last_sample: Optional[float] = None
-        self._num_samples = 0
         self._energies = np.zeros((0, mels), np.float32)  # frames _first_frame .. _num_frames-1
         self._first_frame = 0
         self._num_frames = 0
@@ -67,7 +66,7 @@ class EmissionStream:
         if self._finished:
             raise ValueError("finish: the stream is finished")
         self._finished = True
-        short = self.config.window - self._num_samples
+        short = self.config.window - self._num_samples()
         if short > 0:  # as offline: the audio is padded with zeros to one window
             self._add_samples(preemphasis(np.zeros(short, np.float32), self.config,
                                           self._last_sample))
@@ -77,8 +76,7 @@ class EmissionStream:
     def _add_samples(self, emphasised: np.ndarray) -> None:
         """Appends pre-emphasised samples and computes the feature frames they complete."""
         self._samples = np.append(self._samples, emphasised)
-        self._num_samples += len(emphasised)
-        count = num_frames(self._num_samples, self.config) - self._num_frames
+        count = num_frames(self._num_samples(), self.config) - self._num_frames
         if count <= 0:
             return
         new = frame_energies(self._samples, 0, count, self.config)
@@ -86,6 +84,10 @@ class EmissionStream:
         self._energy_sum += new.sum(axis=0, dtype=np.float64)
         self._num_frames += count
         self._samples = self._samples[count * self.config.hop:]  # the next frame starts here
+
+    def _num_samples(self) -> int:
+        """Samples accepted so far: those of the frames computed, and the ones held after."""
+        return self._num_frames * self.config.hop + len(self._samples)
 
     def _emit(self, ready: int, computable: int) -> np.ndarray:
         """Output frames [emitted, ready) from input-layer outputs [.., computable)."""
