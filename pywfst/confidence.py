@@ -32,7 +32,6 @@ from typing import List, Sequence, Union
 import numpy as np
 
 from .errors import InputFileError
-from .lattice import word_confidences
 from .metrics import align_words
 from .result import Result
 
@@ -44,9 +43,9 @@ _FLOOR = 1e-4  # posteriors are clipped to [floor, 1 - floor] before their logs
 
 def word_features(result: Result, emissions) -> np.ndarray:
     """[words, len(FEATURES)] features of the 1-best words of ``result``."""
-    if not result.nbest and result.words:
-        raise ValueError("result: confidence features need an n-best list (a Decoder with "
-                         "nbest > 1)")
+    if result.confidences is None and result.words:
+        raise ValueError("result: confidence features need alternatives (a Decoder with "
+                         "nbest > 1 or lattice=True)")
     scores = np.asarray(emissions, dtype=np.float32)
     alignment = np.asarray(result.alignment, dtype=np.int64)
     if scores.ndim != 2 or scores.shape[0] < len(alignment) or (
@@ -54,9 +53,7 @@ def word_features(result: Result, emissions) -> np.ndarray:
         raise ValueError(f"emissions: shape {scores.shape} is not the [T, V] scores this result "
                          f"was decoded from ({len(alignment)} frames)")
     frame_scores = scores[np.arange(len(alignment)), alignment]
-    # one hypothesis left within the lattice beam: nothing competed with its words
-    posteriors = (word_confidences(result.nbest) if len(result.nbest) > 1
-                  else [1.0] * len(result.words))
+    posteriors = result.confidences or []
     rows = []
     for word, posterior, (first, last) in zip(result.words, posteriors, result.word_spans):
         posterior = min(max(posterior, _FLOOR), 1.0 - _FLOOR)

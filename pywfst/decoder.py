@@ -22,7 +22,8 @@ from .device import (CPU, check_device_features, check_strided, device_scores, i
                      parse_device)
 from . import options as search_options
 from .graph import Graph
-from .options import as_number
+from .lattice import Lattice
+from .options import as_flag, as_number
 from .result import Result
 from .word_alignment import word_spans
 
@@ -61,13 +62,6 @@ def as_score_array(value, what: str = "emissions", ndim: int = 2,
     if any(stride % array.itemsize for stride in array.strides):  # e.g. a packed record's field
         array = np.ascontiguousarray(array)
     return array
-
-
-def _flag(name: str, value) -> bool:
-    """A yes/no option: a bool (or numpy bool), not anything bool() accepts ('no' is true)."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name}: expected True or False, got {reprlib.repr(value)}")
-    return bool(value)
 
 
 class Decoder:
@@ -114,7 +108,7 @@ OPTIONS_DOC
             raise ValueError(f"num_threads: must be in [0, {MAX_THREADS}] (0: all cores), "
                              f"got {num_threads}")
         self.options = options
-        self.log_softmax = _flag("log_softmax", log_softmax)
+        self.log_softmax = as_flag("log_softmax", log_softmax)
         self.log_priors = None
         if log_priors is not None:
             self.log_priors = np.ascontiguousarray(as_score_array(log_priors, "log_priors", ndim=1))
@@ -122,7 +116,7 @@ OPTIONS_DOC
                 raise ValueError("log_priors: must all be finite")
         self.frame_shift = frame_shift
         self.num_threads = num_threads
-        self.allow_extra_columns = _flag("allow_extra_columns", allow_extra_columns)
+        self.allow_extra_columns = as_flag("allow_extra_columns", allow_extra_columns)
         native_graph = self.graph.native
         self.device = parse_device(device)
         self._device_search = None
@@ -202,9 +196,12 @@ OPTIONS_DOC
                           cost=float("inf"), acoustic_cost=0.0,
                           graph_cost=float("inf"), boost_cost=0.0, reached_final=False,
                           num_frames=native.num_frames, frame_shift=self.frame_shift)
-        if self.options.nbest == 1:
-            return hypotheses[0]
-        return dataclasses.replace(hypotheses[0], nbest=hypotheses)
+        extras = {}
+        if native.lattice is not None:
+            extras["make_lattice"] = functools.partial(Lattice.from_native, native.lattice)
+        if self.options.nbest > 1:
+            extras["nbest"] = hypotheses
+        return dataclasses.replace(hypotheses[0], **extras) if extras else hypotheses[0]
 
     def _hypothesis(self, hypothesis, native, classes: "_ClassState") -> Result:
         ids = hypothesis.words

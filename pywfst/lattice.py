@@ -1,12 +1,13 @@
-"""Word lattices, word confidences and MBR from the n-best word sequences of a decode.
+"""Word lattices, word confidences and MBR.
 
-A :class:`Lattice` is the determinized word lattice of a result's n-best list (``nbest=N``: the
-N cheapest distinct word sequences, each with its best alignment, within ``lattice_beam`` of the
-best): a prefix tree of word sequences, so one path per word sequence, whose path weights are
-exactly the hypotheses' (graph cost, acoustic cost) and whose arc strings concatenate to each
-path's alignment. Weights and strings are pushed towards the start as in Kaldi's determinized
-CompactLattice: a shared arc carries what all paths through it share (the weights of the
-cheapest among them, the common prefix of their alignments), the rest comes further on.
+A :class:`Lattice` is a determinized word lattice: one path per word sequence, with the (graph
+cost, acoustic cost) of its best alignment, and arc strings that concatenate to that alignment.
+Weights and strings are pushed towards the start as in Kaldi's determinized CompactLattice: an
+arc carries what all paths through it share (the weights of the cheapest among them, the common
+prefix of their alignments), the rest comes further on. It is made either from every path the
+search kept within ``lattice_beam`` (``Decoder(lattice=True)``, Kaldi's lattice decoder:
+csrc/decoder/lattice_recorder.h, lattice_determinizer.h) or from a result's n-best list
+(``nbest=N``: a prefix tree of the N word sequences).
 
 Costs are as the search weighed them: graph costs with lm_weight, insertion penalties and
 boosts applied, acoustic costs with acoustic_scale applied (Kaldi's lattices keep acoustic costs
@@ -20,10 +21,13 @@ hypothesis with the least expected word errors against the others (Stolcke et al
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence, TextIO, Tuple, Union
+from typing import (TYPE_CHECKING, Dict, Iterator, List, NamedTuple, Optional, Sequence, TextIO,
+                    Tuple, Union)
 
 from .errors import InputFileError
 from .metrics import align_words, edit_distance
@@ -32,6 +36,15 @@ if TYPE_CHECKING:
     import pywrapfst
 
     from .result import Result
+
+# Paths of a lattice that word confidences weigh (as an n-best list of this size would).
+LATTICE_ALTERNATIVES = 50
+
+
+class Alternative(NamedTuple):
+    """A word sequence a decode weighed: word ids and total cost."""
+    words: Sequence[int]
+    cost: float
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,16 @@ class Lattice:
     arcs: List[LatticeArc]
     # final state -> (graph cost, acoustic cost, rest of the alignment)
     finals: Dict[int, Tuple[float, float, Tuple[int, ...]]]
+    # Every path within this cost of the best one is in it (None: made from an n-best list).
+    beam: Optional[float] = None
+
+    @classmethod
+    def from_native(cls, native) -> "Lattice":
+        """The lattice of a decode with ``lattice=True`` (a pywfst._core.WordLattice)."""
+        arcs = [LatticeArc(*arc) for arc in native.arcs]
+        finals = {state: (graph, acoustic, alignment)
+                  for state, graph, acoustic, alignment in native.finals}
+        return cls(native.num_states, arcs, finals, beam=native.beam)
 
     @classmethod
     def from_hypotheses(cls, hypotheses: Sequence["Result"]) -> "Lattice":
@@ -113,8 +136,55 @@ class Lattice:
                               acoustic + arc.acoustic_cost, alignment + list(arc.alignment)))
 
     def nbest(self, n: int) -> List[Tuple[List[int], float, float, List[int]]]:
-        """The n cheapest paths (graph + acoustic), cheapest first."""
-        return sorted(self.paths(), key=lambda p: p[1] + p[2])[:n]
+        """The n cheapest paths (graph + acoustic), cheapest first: A* search with each state's
+        exact cost to the end as its estimate, so that only the paths returned are completed."""
+        out: Dict[int, List[LatticeArc]] = {}
+        for arc in self.arcs:
+            out.setdefault(arc.source, []).append(arc)
+        to_end = self._costs_to_end(out)
+        if n <= 0 or 0 not in to_end:
+            return []
+        found = []
+        order = itertools.count()  # ties: first pushed, first out
+        # (estimate, order, state or None when complete, graph, acoustic, ids, alignment)
+        heap = [(to_end[0], next(order), 0, 0.0, 0.0, (), ())]
+        while heap and len(found) < n:
+            _, _, state, graph, acoustic, ids, alignment = heapq.heappop(heap)
+            if state is None:
+                found.append((list(ids), graph, acoustic, list(alignment)))
+                continue
+            if state in self.finals:
+                g, a, rest = self.finals[state]
+                heapq.heappush(heap, (graph + g + acoustic + a, next(order), None, graph + g,
+                                      acoustic + a, ids, alignment + rest))
+            for arc in out.get(state, []):
+                if arc.target not in to_end:
+                    continue
+                g, a = graph + arc.graph_cost, acoustic + arc.acoustic_cost
+                heapq.heappush(heap, (g + a + to_end[arc.target], next(order), arc.target, g, a,
+                                      ids + (arc.word_id,), alignment + arc.alignment))
+        return found
+
+    def _costs_to_end(self, out: Dict[int, List[LatticeArc]]) -> Dict[int, float]:
+        """Each state's cheapest cost to a final one (states that reach none are left out)."""
+        incoming = {state: 0 for state in range(self.num_states)}
+        for arc in self.arcs:
+            incoming[arc.target] += 1
+        order = [s for s, count in incoming.items() if count == 0]
+        for state in order:  # Kahn's algorithm: order grows as states become ready
+            for arc in out.get(state, []):
+                incoming[arc.target] -= 1
+                if incoming[arc.target] == 0:
+                    order.append(arc.target)
+        to_end: Dict[int, float] = {}
+        for state in reversed(order):
+            costs = [to_end[arc.target] + arc.graph_cost + arc.acoustic_cost
+                     for arc in out.get(state, []) if arc.target in to_end]
+            if state in self.finals:
+                costs.append(self.finals[state][0] + self.finals[state][1])
+            if costs:
+                to_end[state] = min(costs)
+        return to_end
 
     def to_openfst(self) -> "pywrapfst.VectorFst":
         """A tropical acceptor over word ids (weight: graph + acoustic cost) for OpenFst."""
@@ -184,7 +254,7 @@ def read_kaldi_lattices(path: Union[str, Path]) -> Dict[str, Lattice]:
     return lattices
 
 
-def posteriors(hypotheses: Sequence["Result"]) -> List[float]:
+def posteriors(hypotheses: Sequence[Union["Result", Alternative]]) -> List[float]:
     """exp(-cost) of each hypothesis, normalised over the list."""
     best = min(h.cost for h in hypotheses)
     weights = [math.exp(best - h.cost) for h in hypotheses]
@@ -192,7 +262,7 @@ def posteriors(hypotheses: Sequence["Result"]) -> List[float]:
     return [w / total for w in weights]
 
 
-def word_confidences(hypotheses: Sequence["Result"]) -> List[float]:
+def word_confidences(hypotheses: Sequence[Union["Result", Alternative]]) -> List[float]:
     """Per word of the first hypothesis: the posterior mass of the hypotheses that align the
     same word to it."""
     reference = hypotheses[0].words

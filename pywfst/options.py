@@ -11,10 +11,19 @@ import reprlib
 import textwrap
 from typing import Dict, List, Mapping, Union
 
+import numpy as np
+
 from . import _core
 
 SPECS: Dict[str, dict] = {spec["name"]: spec for spec in _core.DecoderOptions.specs()}
-_TYPES = {"int": int, "float": float}
+_TYPES = {"bool": bool, "int": int, "float": float}
+
+
+def as_flag(name: str, value) -> bool:
+    """A yes/no option: a bool (or numpy bool), not anything bool() accepts ('no' is true)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, got {reprlib.repr(value)}")
+    return bool(value)
 
 
 def as_number(name: str, value, kind: type) -> Union[int, float]:
@@ -42,7 +51,9 @@ def make_options(values: Mapping[str, object], caller: str = "Decoder") -> _core
                         f"{', '.join(SPECS)}")
     options = _core.DecoderOptions()
     for name, value in values.items():
-        setattr(options, name, as_number(name, value, _TYPES[SPECS[name]["type"]]))
+        kind = _TYPES[SPECS[name]["type"]]
+        setattr(options, name, as_flag(name, value) if kind is bool else
+                as_number(name, value, kind))
     options.check()
     return options
 
@@ -53,11 +64,11 @@ def check_value(name: str, value) -> None:
     make_options({"min_active": 0, "max_active": 2**31 - 1, name: value})
 
 
-def as_dict(options: _core.DecoderOptions) -> Dict[str, Union[int, float]]:
+def as_dict(options: _core.DecoderOptions) -> Dict[str, Union[bool, int, float]]:
     return {name: getattr(options, name) for name in SPECS}
 
 
-def default(name: str) -> Union[int, float]:
+def default(name: str) -> Union[bool, int, float]:
     spec = SPECS[name]
     return _TYPES[spec["type"]](spec["default"])
 

@@ -7,7 +7,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Callable, List, Optional, Tuple
 
 if TYPE_CHECKING:
-    from .lattice import Lattice
+    from .lattice import Alternative, Lattice
 
 Span = Tuple[int, int]
 # The keys of Result.to_dict(), in order.
@@ -33,6 +33,9 @@ class Result:
     # Finds each word's (first, last) frame; called once, on first use of the word times.
     locate_words: Optional[Callable[[], List[Span]]] = field(default=None, repr=False,
                                                              compare=False)
+    # With Decoder(lattice=True): determinizes the paths the search kept (on first use).
+    make_lattice: Optional[Callable[[], "Lattice"]] = field(default=None, repr=False,
+                                                            compare=False)
 
     @cached_property
     def word_spans(self) -> List[Span]:
@@ -48,32 +51,54 @@ class Result:
         return [end for _, end in self.word_spans]
 
     def __getstate__(self) -> dict:
-        # Pickles the word spans themselves rather than what computes them.
-        state = dict(self.__dict__, locate_words=None)
+        # Pickles the word spans and the lattice themselves rather than what computes them.
+        state = dict(self.__dict__, locate_words=None, make_lattice=None)
         state["word_spans"] = self.word_spans
+        if self.make_lattice is not None:
+            state["lattice"] = self.lattice
         return state
 
     @cached_property
     def lattice(self) -> "Lattice":
-        """The determinized word lattice of the n-best list (pywfst.lattice; with nbest=1, the
-        best path alone)."""
+        """The determinized word lattice (pywfst.lattice): of every path the search kept within
+        lattice_beam with ``lattice=True``, else of the n-best list (with nbest=1, the best path
+        alone)."""
         from .lattice import Lattice
 
+        if self.make_lattice is not None:
+            return self.make_lattice()
         return Lattice.from_hypotheses(self.nbest or [self])
 
     @cached_property
+    def alternatives(self) -> List["Alternative"]:
+        """The word sequences the decoder weighed against this one (word ids, cost), this one
+        first: the n-best list, else the lattice's cheapest paths, else this result alone."""
+        from .lattice import Alternative, LATTICE_ALTERNATIVES
+
+        if self.nbest:
+            return [Alternative(h.word_ids, h.cost) for h in self.nbest]
+        others = []
+        if self.make_lattice is not None:
+            others = [Alternative(ids, graph + acoustic) for ids, graph, acoustic, _ in
+                      self.lattice.nbest(LATTICE_ALTERNATIVES) if ids != self.word_ids]
+        return [Alternative(self.word_ids, self.cost)] + others
+
+    @cached_property
     def confidences(self) -> Optional[List[float]]:
-        """Per word: its posterior over the n-best list, in [0, 1] (None unless the decoder
-        had nbest > 1: one hypothesis says nothing about doubt)."""
+        """Per word: its posterior over :attr:`alternatives`, in [0, 1] (None unless the decoder
+        had nbest > 1 or lattice=True: one hypothesis says nothing about doubt)."""
         from .lattice import word_confidences
 
-        return word_confidences(self.nbest) if len(self.nbest) > 1 else None
+        if not self.nbest and self.make_lattice is None:
+            return None
+        return word_confidences(self.alternatives)
 
     @cached_property
     def mbr(self) -> "Result":
         """The n-best hypothesis with the least expected word errors (itself with nbest=1),
         carrying the same n-best list with itself first, so that its :attr:`confidences` are
-        its words' posteriors over that list."""
+        its words' posteriors over that list (n-best only: a lattice's MBR path is not yet
+        computed, so with lattice=True this is the result itself)."""
         from .lattice import minimum_bayes_risk
 
         if not self.nbest:
@@ -99,7 +124,7 @@ class Result:
     def to_dict(self, confidences: Optional[List[float]] = None) -> dict:
         """What ``pywfst decode --format json`` prints (without the utterance id): text, costs,
         and each word with its start and end in seconds, and its confidence (``confidences``,
-        e.g. calibrated ones; else :attr:`confidences` when nbest > 1)."""
+        e.g. calibrated ones; else :attr:`confidences` when there are alternatives)."""
         confidences = confidences or self.confidences or [None] * len(self.words)
         words = []
         for word, (start, end), confidence in zip(self.words, self.word_times, confidences):

@@ -94,6 +94,9 @@ BatchSearch::BatchSearch(std::shared_ptr<const DeviceGraph> graph, const Decoder
   if (options_.nbest != 1)
     throw InputError(Concat("nbest: the GPU decoder returns the 1-best only; got nbest=",
                             options_.nbest, " (use device='cpu' for n-best)"));
+  if (options_.lattice)
+    throw InputError("lattice: the GPU decoder returns the 1-best only (use device='cpu' for "
+                     "lattices)");
   if (options_.lm_weight != 1.0f || options_.word_insertion_penalty != 0.0f)
     throw InputError("lm_weight, word_insertion_penalty: not in the GPU decoder yet (use "
                      "device='cpu', or fold them into the graph)");

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "common/errors.h"
+#include "decoder/lattice_determinizer.h"
 #include "fst/nonterminal.h"
 
 namespace pywfst {
@@ -54,10 +55,28 @@ void BeamSearch::InitDecoding() {
   class_slots_.resize(classes_ != nullptr ? classes_->size() : 0);
   for (size_t c = 0; c < class_slots_.size(); ++c)
     class_slots_[c].assign((*classes_)[c] ? (*classes_)[c]->Graph().NumStates() : 0, -1);
+  if (options_.lattice) {
+    lattice_.Clear();
+    lattice_.BeginStep();
+  }
   const Token before_start{graph_->Start(), -1, 0.0, 0, PhraseBoost::kRoot, -1, 0, 0, 0, -1};
   Relax(before_start, nullptr, 0.0, false);
   ProcessNonemitting(std::numeric_limits<float>::max());
   for (Token& token : tokens_) Commit(&token);
+  if (options_.lattice) EndLatticeStep();
+}
+
+void BeamSearch::OfferToLattice(const Token& from, int32_t from_slot, const GraphArc* arc,
+                                double cost, float acoustic, int32_t to_slot) {
+  if (!options_.lattice || from_slot < 0 || arc == nullptr) return;
+  lattice_.Offer(arc->ilabel != 0, from_slot, to_slot, arc->ilabel, arc->olabel,
+                 static_cast<float>(cost - from.cost - acoustic), acoustic);
+}
+
+void BeamSearch::EndLatticeStep() {
+  cost_scratch_.clear();
+  for (const Token& token : tokens_) cost_scratch_.push_back(token.cost);
+  lattice_.EndStep(cost_scratch_, options_.lattice_beam);
 }
 
 inline void BeamSearch::StepWord(Label word, uint64_t* history, PhraseBoost::Node* boost_node,
@@ -71,7 +90,7 @@ inline void BeamSearch::StepWord(Label word, uint64_t* history, PhraseBoost::Nod
 }
 
 inline int32_t BeamSearch::Relax(const Token& from, const GraphArc* arc, double cost,
-                                 bool self_loop) {
+                                 bool self_loop, int32_t from_slot, float acoustic) {
   const StateId state = arc != nullptr ? arc->nextstate : from.state;
   int32_t& head_slot = SlotOf(from.graph, state);
   const int32_t head = head_slot;
@@ -80,7 +99,10 @@ inline int32_t BeamSearch::Relax(const Token& from, const GraphArc* arc, double 
   int32_t target = -1;
   if (options_.nbest == 1 && boost_ == nullptr && from.graph == 0) {  // plain Viterbi
     if (head >= 0) {
-      if (!(tokens_[head].cost > cost)) return -1;  // ties keep the first
+      if (!(tokens_[head].cost > cost)) {  // ties keep the first
+        OfferToLattice(from, from_slot, arc, cost, acoustic, head);
+        return -1;
+      }
       target = head;
     }
   } else {  // tokens of a state differ in word history (n-best), boost node or return state
@@ -92,7 +114,10 @@ inline int32_t BeamSearch::Relax(const Token& from, const GraphArc* arc, double 
     for (int32_t i = head; i >= 0; i = tokens_[i].next) {
       if (tokens_[i].return_state != from.return_state) continue;  // a different path altogether
       if (tokens_[i].history == history && tokens_[i].boost_node == boost_node) {
-        if (!(tokens_[i].cost > cost)) return -1;
+        if (!(tokens_[i].cost > cost)) {
+          OfferToLattice(from, from_slot, arc, cost, acoustic, i);
+          return -1;
+        }
         target = i;
         break;
       }
@@ -104,6 +129,7 @@ inline int32_t BeamSearch::Relax(const Token& from, const GraphArc* arc, double 
     if (target < 0 && count >= capacity) {
       if (!(tokens_[costliest].cost > cost)) return -1;
       target = costliest;
+      if (options_.lattice) lattice_.Replace(target);  // another history: another lattice node
     }
   }
   // The new token's pending step: an emitting arc starts one (`from` is committed); an epsilon
@@ -118,11 +144,12 @@ inline int32_t BeamSearch::Relax(const Token& from, const GraphArc* arc, double 
                     pending_ilabel, pending_olabel, from.graph, from.return_state};
   if (target >= 0) {
     tokens_[target] = token;
-    return target;
+  } else {
+    tokens_.push_back(token);
+    target = head_slot = static_cast<int32_t>(tokens_.size()) - 1;
   }
-  tokens_.push_back(token);
-  head_slot = static_cast<int32_t>(tokens_.size()) - 1;
-  return head_slot;
+  OfferToLattice(from, from_slot, arc, cost, acoustic, target);
+  return target;
 }
 
 double BeamSearch::Cutoff(float* adaptive_beam, int32_t* best_slot) {
@@ -210,7 +237,8 @@ double BeamSearch::ExpandEmitting(const std::vector<float>& costs) {
     for (const GraphArc& arc : arcs) {
       const double cost = token.cost + ArcCost<kWeighted>(arc) + costs[arc.ilabel];
       if (!(cost < next_cutoff)) continue;
-      Relax(token, &arc, cost, arc.nextstate == token.state);
+      Relax(token, &arc, cost, arc.nextstate == token.state, static_cast<int32_t>(i),
+            costs[arc.ilabel]);
       next_cutoff = std::min(next_cutoff, cost + adaptive_beam);
     }
   }
@@ -237,7 +265,8 @@ void BeamSearch::CloseEpsilon(double cutoff) {
       const Token& ahead = tokens_[queue_[queue_.size() - kAhead]];
       GraphOf(ahead.graph).PrefetchOffsets(ahead.state);
     }
-    Token token = tokens_[queue_.back()];
+    const int32_t token_slot = queue_.back();
+    Token token = tokens_[token_slot];
     queue_.pop_back();
     if (token.cost > cutoff) continue;
     if (token.graph == 0) {
@@ -253,7 +282,7 @@ void BeamSearch::CloseEpsilon(double cutoff) {
       // copy is committed; should the slot keep the same path, its own commit at the end of the
       // frame writes an equivalent record, which is harmless.)
       if (arc.olabel != 0 && token.pending_olabel != 0) Commit(&token);
-      const int32_t slot = Relax(token, &arc, cost, false);
+      const int32_t slot = Relax(token, &arc, cost, false, token_slot);
       if (slot >= 0) queue_.push_back(slot);
     }
   }
@@ -387,6 +416,10 @@ void BeamSearch::Begin(int64_t num_columns, const PhraseBoost* boost, const Clas
     throw InputError(Concat("emissions have ", num_columns, " columns but the graph reads ",
                             "column ", max_ilabel - 1, " (input label - 1): give at least ",
                             max_ilabel, " columns"));
+  if (options_.lattice && classes != nullptr &&
+      std::any_of(classes->begin(), classes->end(), [](const auto& sub) { return sub != nullptr; }))
+    throw InputError("lattice: lattices of graphs with filled class slots are not supported; "
+                     "use nbest for alternatives");
   boost_ = boost;
   classes_ = classes;
   frames_decoded_ = 0;
@@ -401,7 +434,9 @@ void BeamSearch::AdvanceFrames(const ScoreSource& scores, const InterruptCheck& 
     // A frame is decoded whole or not at all: its costs are read (and checked) first.
     std::swap(frame_costs_, previous_frame_costs_);
     scores.Costs(t, &frame_costs_);
+    if (options_.lattice) lattice_.BeginStep();
     ProcessNonemitting(ProcessEmitting(frame_costs_));
+    if (options_.lattice) EndLatticeStep();
     ++t;
     if (records_.size() > 2 * records_after_compaction_ + kCompactionSlack) CompactRecords();
   }
@@ -486,6 +521,12 @@ DecodeResult BeamSearch::Hypotheses() {
   // Cheapest first; among equal costs the earlier token, as Kaldi's GetBestPath picks it.
   std::stable_sort(candidates.begin(), candidates.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
+  if (options_.lattice) {  // each token's cost to the end, as the candidates' costs say
+    std::vector<double> end_costs(tokens_.size(), kInfinity);
+    for (const auto& [cost, slot] : candidates) end_costs[slot] = cost - tokens_[slot].cost;
+    result.lattice = DeterminizeLattice(lattice_.Prune(end_costs, options_.lattice_beam),
+                                        options_.lattice_beam, options_.lattice_max_states);
+  }
   std::unordered_set<uint64_t> seen;
   for (const auto& [cost, slot] : candidates) {
     if (static_cast<int32_t>(result.hypotheses.size()) == options_.nbest) break;

@@ -21,6 +21,9 @@
 // tokens with different nodes (nbest each), so a partial match does not lose to an unboosted path
 // before it can complete. At the end the pending bonus of each token is taken back.
 //
+// Lattices: with options.lattice, every arc offered to a token that lives on is reported to a
+// LatticeRecorder (lattice_recorder.h), which gives DecodeResult::lattice at the end.
+//
 // Class slots: Decode() may take the run-time sub-graphs of the graph's class slots
 // (class_graph.h, fst/nonterminal.h). A token then lives either in the main graph or in one
 // sub-graph (`graph`), where it also remembers the main-graph state to return through
@@ -46,6 +49,7 @@
 #include "decoder/decode_result.h"
 #include "decoder/decoder_options.h"
 #include "decoder/frame_scores.h"
+#include "decoder/lattice_recorder.h"
 #include "decoder/phrase_boost.h"
 #include "fst/csr_graph.h"
 
@@ -147,7 +151,15 @@ class BeamSearch {
   // Offers `from` extended by `arc` (null for the start token) to `arc`'s state in tokens_: it
   // replaces the token with the same word history when cheaper, else takes a free place (fewer
   // than nbest tokens) or the place of the costliest one. Returns the slot used, or -1.
-  int32_t Relax(const Token& from, const GraphArc* arc, double cost, bool self_loop);
+  // `from_slot`: `from`'s slot (in previous_tokens_ for an emitting arc, else in tokens_; -1:
+  // none), `acoustic`: the frame's acoustic cost in `cost`; both for the lattice only.
+  int32_t Relax(const Token& from, const GraphArc* arc, double cost, bool self_loop,
+                int32_t from_slot = -1, float acoustic = 0.0f);
+  // Reports to the lattice that `from` offered `cost` to the token in `to_slot` through `arc`.
+  void OfferToLattice(const Token& from, int32_t from_slot, const GraphArc* arc, double cost,
+                      float acoustic, int32_t to_slot);
+  // Ends a lattice step with tokens_ as they stand.
+  void EndLatticeStep();
   // An arc's graph cost as the options weigh it: lm_weight times its weight, plus the word
   // insertion penalty when it outputs a word. Without weights (the defaults) the weight itself:
   // the hot loops are instantiated for both, so that the defaults cost nothing.
@@ -197,6 +209,7 @@ class BeamSearch {
   std::vector<int32_t> slot_of_state_;  // first token of a state in tokens_, -1 for none
   std::vector<std::vector<int32_t>> class_slots_;  // the same per class sub-graph
   std::vector<PathRecord> records_;
+  LatticeRecorder lattice_;  // with options_.lattice
   std::vector<int32_t> queue_;
   std::vector<double> cost_scratch_;    // for nth_element in Cutoff()
   std::vector<float> frame_costs_;           // this frame's, by input label

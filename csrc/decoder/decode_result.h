@@ -24,11 +24,42 @@ struct Hypothesis {
   double graph_cost() const { return total_cost - acoustic_cost - boost_cost; }
 };
 
+// An arc of a state-level lattice (LatticeRecorder): what the search took from token `from` to
+// token `to`; ilabel 0 for an epsilon arc, olabel 0 for no word.
+struct LatticeArc {
+  int32_t from, to;
+  Label ilabel, olabel;
+  float graph;     // graph cost as the search weighed it (LM weight, penalty, boost)
+  float acoustic;  // the frame's acoustic cost (0 without ilabel)
+};
+
+// The paths the search kept within lattice_beam of the best one (LatticeRecorder).
+struct RawLattice {
+  int32_t num_nodes = 0;  // node 0 is the start; every arc goes to a higher node
+  std::vector<LatticeArc> arcs;  // by source node
+  std::vector<std::pair<int32_t, double>> finals;  // end nodes and their cost to the end
+};
+
+// A determinized word lattice (lattice_determinizer.h): Kaldi's CompactLattice.
+struct WordArc {
+  int32_t from, to;
+  Label word;
+  double graph, acoustic;
+  std::vector<Label> alignment;  // input labels (emission column + 1), this arc's part
+};
+struct WordLattice {
+  int32_t num_states = 0;  // 0: none; state 0 is the start
+  std::vector<WordArc> arcs;  // by source state
+  std::vector<WordArc> finals;  // per final state (`from`): the weight and string at its end
+  double beam = 0.0;  // every path within this cost of the best one is in the lattice
+};
+
 struct DecodeResult {
   // Best first; distinct word sequences. Empty only if every token was pruned.
   std::vector<Hypothesis> hypotheses;
   bool reached_final = false;  // false: no final state survived, partial paths are given
   int64_t num_frames = 0;
+  WordLattice lattice;  // with options.lattice
 };
 
 }  // namespace pywfst

@@ -8,7 +8,8 @@ namespace pywfst {
 const std::vector<OptionSpec>& DecoderOptions::Specs() {
   static const std::vector<OptionSpec> specs = {
 #define PYWFST_OPTION_SPEC(type, name, default_value, low, low_excluded, high, doc) \
-  {#name, std::is_integral_v<type> ? "int" : "float", default_value, low, low_excluded, high, doc},
+  {#name, std::is_same_v<type, bool> ? "bool" : std::is_integral_v<type> ? "int" : "float", \
+   default_value, low, low_excluded, high, doc},
       PYWFST_DECODER_OPTIONS(PYWFST_OPTION_SPEC)
 #undef PYWFST_OPTION_SPEC
   };
@@ -18,7 +19,9 @@ const std::vector<OptionSpec>& DecoderOptions::Specs() {
 std::string OptionSpec::Expected() const {
   std::ostringstream out;
   out.precision(17);
-  if (type == "int") {
+  if (type == "bool") {
+    out << "True or False";
+  } else if (type == "int") {
     out << "an integer in [" << low << ", " << high << "]";
   } else {
     out << (high == kUnbounded ? "a number" : "a finite number");

@@ -39,9 +39,16 @@ namespace pywfst {
   X(int32_t, nbest, 1, 1, false, 1000,                                                          \
     "Distinct word sequences to return in Result.nbest (each state then keeps this many word "  \
     "histories, so decoding costs up to nbest times more).")                                    \
+  X(bool, lattice, false, 0, false, 1,                                                          \
+    "Keep every path within lattice_beam of the best (Kaldi's lattice decoder) for "           \
+    "Result.lattice, determinized: one path per word sequence. Memory grows with the length.")  \
   X(float, lattice_beam, 10.0, 0.0, true, kUnbounded,                                            \
-    "With nbest > 1: a state keeps another word history only within this cost of its best one, " \
-    "and alternatives costlier than the best by more are not returned (lower: faster n-best).")  \
+    "With lattice: paths costlier than the best by more are not kept. With nbest > 1: a state " \
+    "keeps another word history only within this cost of its best one, and alternatives "      \
+    "costlier than the best by more are not returned (lower: faster n-best).")                 \
+  X(int32_t, lattice_max_states, 10000, 1, false, kAnyInt32,                                    \
+    "With lattice: at most this many lattice states, made cheapest paths first (a lattice "     \
+    "of many word sequences can be exponential); Result.lattice.beam tells how far it reaches.") \
   X(int32_t, boost_nodes_per_state, 4, 1, false, 64,                                            \
     "With phrase boosting: hypotheses a graph state keeps in different phrase-automaton nodes "  \
     "(1: fastest; a partial match may then be recombined away by a cheaper path).")
@@ -53,7 +60,7 @@ constexpr double kAnyInt32 = std::numeric_limits<int32_t>::max();
 // One option as the list gives it, for the bindings and the Python layer.
 struct OptionSpec {
   std::string name;
-  std::string type;  // "int" or "float"
+  std::string type;  // "bool", "int" or "float"
   double default_value;
   double low;
   bool low_excluded;

@@ -47,6 +47,13 @@ void BindOption(py::class_<DecoderOptions>& options, const char* name, const cha
   }
 }
 
+// A word-lattice arc's string as emission columns (input label - 1).
+py::tuple Columns(const WordArc& arc) {
+  py::tuple columns(arc.alignment.size());
+  for (size_t i = 0; i < arc.alignment.size(); ++i) columns[i] = arc.alignment[i] - 1;
+  return columns;
+}
+
 }  // namespace
 
 void BindDecoder(py::module_& m) {
@@ -98,12 +105,36 @@ void BindDecoder(py::module_& m) {
                     "Phrase-boost part of the cost (negative: bonuses of completed phrases).")
       .def_property_readonly("graph_cost", &Hypothesis::graph_cost, "Graph part of the cost.");
 
+  py::class_<WordLattice>(m, "WordLattice", R"doc(
+A determinized word lattice (Kaldi's CompactLattice); state 0 is the start. arcs: (source,
+target, word id, graph cost, acoustic cost, emission columns); finals: (state, graph cost,
+acoustic cost, emission columns); beam: every path within it of the best one is in it.
+)doc")
+      .def_readonly("num_states", &WordLattice::num_states)
+      .def_readonly("beam", &WordLattice::beam)
+      .def_property_readonly("arcs", [](const WordLattice& l) {
+        py::list arcs;
+        for (const WordArc& a : l.arcs)
+          arcs.append(py::make_tuple(a.from, a.to, a.word, a.graph, a.acoustic, Columns(a)));
+        return arcs;
+      })
+      .def_property_readonly("finals", [](const WordLattice& l) {
+        py::list finals;
+        for (const WordArc& f : l.finals)
+          finals.append(py::make_tuple(f.from, f.graph, f.acoustic, Columns(f)));
+        return finals;
+      });
+
   py::class_<DecodeResult>(m, "DecodeResult", "Hypotheses of one utterance, best first.")
       .def_readonly("hypotheses", &DecodeResult::hypotheses,
                     "Distinct word sequences, cheapest first (up to options.nbest).")
       .def_readonly("reached_final", &DecodeResult::reached_final,
                     "False when no final state survived (partial paths are returned).")
-      .def_readonly("num_frames", &DecodeResult::num_frames, "Frames decoded.");
+      .def_readonly("num_frames", &DecodeResult::num_frames, "Frames decoded.")
+      .def_property_readonly("lattice", [](const DecodeResult& r) -> std::optional<WordLattice> {
+        if (r.lattice.num_states == 0) return std::nullopt;
+        return r.lattice;
+      }, "The WordLattice with options.lattice, else None.");
 
   py::class_<PhraseBoost, std::shared_ptr<PhraseBoost>>(m, "PhraseBoost", R"doc(
 Aho-Corasick automaton over word ids for run-time phrase boosting; immutable, shareable.

@@ -21,10 +21,10 @@ from .errors import friendly_errors
 from .search_flags import search_option_flags, with_settings
 
 BATCH_PER_THREAD = 4  # utterances read and decoded together, per thread
-# Options of phrase boosting, which this command has not; and of n-best lists, which only give
-# confidences and lattices here.
+# Options of phrase boosting, which this command has not; and of n-best lists and lattices,
+# which only give confidences and lattices here.
 BOOST_ONLY = ("boost_nodes_per_state",)
-N_BEST_AND_BOOST = ("nbest", "lattice_beam") + BOOST_ONLY
+N_BEST_AND_BOOST = ("nbest", "lattice", "lattice_beam", "lattice_max_states") + BOOST_ONLY
 
 EPILOG = """\b
 Examples:
@@ -35,6 +35,8 @@ Examples:
   pywfst decode --graph graph/ --format json --beam 12 --threads 2 logits.npz --log-softmax
   # fill the graph's class slot DRUG (build-graph --class-slot DRUG) with a list of entries
   pywfst decode --graph graph/ --class DRUG=drugs.txt test_set.npz
+  # word lattices (every path within the lattice beam) and confidences in the CTM
+  pywfst decode --graph graph/ --lattice --lattices lat.txt --format ctm test_set.npz
   # a Kaldi hybrid system: HCLG.fst of transition-ids, posteriors from nnet3-compute
   pywfst decode --graph exp/tri4/graph --transition-model exp/tri4/final.mdl \
       --log-priors log_priors.npy --acoustic-scale 0.1 ark:posteriors.ark
@@ -43,8 +45,8 @@ Examples:
 
 def format_result(utterance: str, result: Result, style: str,
                   confidences: Optional[List[float]] = None) -> str:
-    """One utterance's output; with nbest > 1, CTM's sixth column and JSON's "confidence" hold
-    each word's confidence (``confidences``, else Result.confidences)."""
+    """One utterance's output; with nbest > 1 or a lattice, CTM's sixth column and JSON's
+    "confidence" hold each word's confidence (``confidences``, else Result.confidences)."""
     if style == "text":
         return f"{utterance} {result.text}".rstrip()
     confidences = confidences or result.confidences or [None] * len(result.words)
@@ -64,15 +66,16 @@ def format_result(utterance: str, result: Result, style: str,
               show_default=True, help="Output: 'utt words', JSON lines, or CTM.")
 @search_option_flags(exclude=BOOST_ONLY)
 @click.option("--lattices", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
-              help="Also write each utterance's word lattice (of its n-best list: give --nbest) "
-                   "to FILE in Kaldi's CompactLattice text form.")
+              help="Also write each utterance's word lattice to FILE in Kaldi's CompactLattice "
+                   "text form: with --lattice every path within --lattice-beam, else the "
+                   "n-best list's (give --nbest).")
 @click.option("--mbr", is_flag=True,
               help="Print the minimum Bayes risk hypothesis of the n-best list (least expected "
                    "word errors) instead of the cheapest one; needs --nbest > 1.")
 @click.option("--calibration", type=click.Path(dir_okay=False), metavar="FILE",
               help="Word confidences from a calibration file (pywfst.ConfidenceCalibration: "
-                   "P(word right) learnt on a dev set) instead of n-best posteriors; needs "
-                   "--nbest > 1.")
+                   "P(word right) learnt on a dev set) instead of posteriors; needs "
+                   "--nbest > 1 or --lattice.")
 @click.option("--settings", type=click.Path(dir_okay=False), metavar="FILE",
               help="Decoder options from a settings file (pywfst tune --out); flags given on "
                    "the command line win over it.")
@@ -114,10 +117,12 @@ def decode_command(graph_dir, emissions, style, log_softmax, transition_model, l
         decoder = Decoder(graph, log_softmax=log_softmax, log_priors=log_priors,
                           frame_shift=frame_shift, num_threads=threads,
                           allow_extra_columns=allow_extra_columns, **search_options)
-        for flag, given in (("--calibration", calibration is not None), ("--mbr", mbr)):
-            if given and decoder.options.nbest < 2:
-                raise click.BadParameter("needs an n-best list: give --nbest (e.g. 20)",
-                                         param_hint=flag)
+        if calibration is not None and not (decoder.options.nbest > 1 or decoder.options.lattice):
+            raise click.BadParameter("needs alternatives: give --nbest (e.g. 20) or --lattice",
+                                     param_hint="--calibration")
+        if mbr and decoder.options.nbest < 2:
+            raise click.BadParameter("needs an n-best list: give --nbest (e.g. 20)",
+                                     param_hint="--mbr")
         for spec in classes:
             name, separator, path = spec.partition("=")
             if not separator or not name or not path:

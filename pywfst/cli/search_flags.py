@@ -31,11 +31,17 @@ def search_option_flags(names: Optional[Collection[str]] = None,
     def decorate(command: Callable) -> Callable:
         for name in reversed(chosen):
             spec = options.SPECS[name]
-            command = click.option(f"--{name.replace('_', '-')}", name,
-                                   type=click.INT if spec["type"] == "int" else click.FLOAT,
-                                   default=options.default(name), show_default=True,
-                                   callback=_check,
-                                   help=f"{spec['doc']} Must be {spec['expected']}.")(command)
+            flag = f"--{name.replace('_', '-')}"
+            help_text = spec["doc"]
+            if spec["type"] == "bool":
+                declared = {"is_flag": True}
+                flag = f"{flag}/--no-{name.replace('_', '-')}"
+            else:
+                declared = {"type": click.INT if spec["type"] == "int" else click.FLOAT,
+                            "callback": _check}
+                help_text += f" Must be {spec['expected']}."
+            command = click.option(flag, name, default=options.default(name), show_default=True,
+                                   help=help_text, **declared)(command)
         return command
     return decorate
 

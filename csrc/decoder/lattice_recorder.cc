@@ -1,0 +1,145 @@
+#include "decoder/lattice_recorder.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "common/errors.h"
+
+namespace pywfst {
+namespace {
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
+// Arc costs are kept as floats and tokens' as doubles: comparisons allow this much rounding.
+constexpr double kTolerance = 1e-3;
+}  // namespace
+
+void LatticeRecorder::Clear() {
+  pending_.clear();
+  slot_versions_.clear();
+  forward_.clear();
+  step_begin_.clear();
+  arcs_.clear();
+  step_arcs_begin_.clear();
+}
+
+void LatticeRecorder::BeginStep() {
+  if (forward_.size() >= static_cast<size_t>(std::numeric_limits<int32_t>::max()))
+    throw InputError("lattice: more than 2^31 lattice nodes; decode shorter utterances");
+  pending_.clear();
+  slot_versions_.clear();
+  step_begin_.push_back(static_cast<int32_t>(forward_.size()));
+  step_arcs_begin_.push_back(arcs_.size());
+}
+
+uint32_t& LatticeRecorder::VersionOf(int32_t slot) {
+  if (static_cast<size_t>(slot) >= slot_versions_.size()) slot_versions_.resize(slot + 1, 0);
+  return slot_versions_[slot];
+}
+
+void LatticeRecorder::Offer(bool from_previous_step, int32_t from_slot, int32_t to_slot,
+                            Label ilabel, Label olabel, float graph, float acoustic) {
+  const uint32_t from_version = from_previous_step ? 0 : VersionOf(from_slot);
+  pending_.push_back({from_slot, to_slot, ilabel, olabel, graph, acoustic, from_version,
+                      VersionOf(to_slot), from_previous_step});
+}
+
+void LatticeRecorder::Replace(int32_t slot) { ++VersionOf(slot); }
+
+void LatticeRecorder::EndStep(const std::vector<double>& costs, double lattice_beam) {
+  const int32_t begin = step_begin_.back();
+  const int32_t previous_begin = step_begin_.size() > 1 ? step_begin_[step_begin_.size() - 2] : 0;
+  for (const PendingArc& arc : pending_) {
+    if (arc.to_version != VersionOf(arc.to_slot)) continue;  // into a replaced token
+    if (!arc.from_previous_step && arc.from_version != VersionOf(arc.from_slot)) continue;
+    const int32_t from = (arc.from_previous_step ? previous_begin : begin) + arc.from_slot;
+    const int32_t to = begin + arc.to_slot;
+    const double from_cost = arc.from_previous_step ? forward_[from] : costs[arc.from_slot];
+    if (from_cost + arc.graph + arc.acoustic > costs[arc.to_slot] + lattice_beam + kTolerance)
+      continue;
+    arcs_.push_back({from, to, arc.ilabel, arc.olabel, arc.graph, arc.acoustic});
+  }
+  forward_.insert(forward_.end(), costs.begin(), costs.end());
+}
+
+RawLattice LatticeRecorder::Prune(const std::vector<double>& end_costs,
+                                  double lattice_beam) const {
+  RawLattice lattice;
+  const int32_t num_nodes = static_cast<int32_t>(forward_.size());
+  const int32_t num_steps = static_cast<int32_t>(step_begin_.size());
+  if (num_steps == 0) return lattice;
+  // Each node's cheapest cost to the end, step by step from the last one: first the epsilon arcs
+  // inside the step (until nothing changes: they come in no order), then the arcs into it.
+  std::vector<double> backward(num_nodes, kInfinity);
+  const int32_t last_begin = step_begin_.back();
+  if (last_begin + end_costs.size() != forward_.size())
+    throw UsageError("LatticeRecorder::Prune: an end cost per token of the last step");
+  for (size_t i = 0; i < end_costs.size(); ++i) backward[last_begin + i] = end_costs[i];
+  for (int32_t step = num_steps - 1; step >= 0; --step) {
+    const size_t arcs_begin = step_arcs_begin_[step];
+    const size_t arcs_end = step + 1 < num_steps ? step_arcs_begin_[step + 1] : arcs_.size();
+    const int32_t nodes_begin = step_begin_[step];
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (size_t a = arcs_end; a-- > arcs_begin;) {
+        const LatticeArc& arc = arcs_[a];
+        if (arc.from < nodes_begin) continue;
+        const double cost = arc.graph + arc.acoustic + backward[arc.to];
+        if (cost < backward[arc.from]) {
+          backward[arc.from] = cost;
+          changed = true;
+        }
+      }
+    }
+    for (size_t a = arcs_begin; a < arcs_end; ++a) {
+      const LatticeArc& arc = arcs_[a];
+      if (arc.from < nodes_begin)
+        backward[arc.from] = std::min(backward[arc.from], arc.graph + arc.acoustic + backward[arc.to]);
+    }
+  }
+  const double best = forward_[0] + backward[0];
+  if (!(best < kInfinity)) return lattice;
+  const double limit = best + lattice_beam + kTolerance;
+
+  // The arcs on paths within the beam, and their nodes renumbered in a topological order
+  // (Kahn's algorithm from the start; every kept node is reached through its best arc).
+  std::vector<size_t> kept;
+  std::vector<int32_t> in_degree(num_nodes, 0);
+  std::vector<std::vector<size_t>> out(num_nodes);
+  for (size_t a = 0; a < arcs_.size(); ++a) {
+    const LatticeArc& arc = arcs_[a];
+    if (forward_[arc.from] + arc.graph + arc.acoustic + backward[arc.to] > limit) continue;
+    kept.push_back(a);
+    out[arc.from].push_back(a);
+    ++in_degree[arc.to];
+  }
+  std::vector<int32_t> new_id(num_nodes, -1);
+  std::vector<int32_t> ready = {0};
+  int32_t next_id = 0;
+  while (!ready.empty()) {
+    const int32_t node = ready.back();
+    ready.pop_back();
+    new_id[node] = next_id++;
+    for (size_t a : out[node])
+      if (--in_degree[arcs_[a].to] == 0) ready.push_back(arcs_[a].to);
+  }
+  lattice.num_nodes = next_id;
+  std::vector<std::pair<int32_t, size_t>> ordered;  // (new source, arc)
+  for (size_t a : kept)
+    if (new_id[arcs_[a].from] >= 0 && new_id[arcs_[a].to] >= 0)
+      ordered.emplace_back(new_id[arcs_[a].from], a);
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [](const auto& x, const auto& y) { return x.first < y.first; });
+  for (const auto& [source, a] : ordered) {
+    LatticeArc arc = arcs_[a];
+    arc.from = source;
+    arc.to = new_id[arc.to];
+    lattice.arcs.push_back(arc);
+  }
+  for (size_t i = 0; i < end_costs.size(); ++i) {
+    const int32_t node = last_begin + static_cast<int32_t>(i);
+    if (new_id[node] >= 0 && forward_[node] + end_costs[i] <= limit)
+      lattice.finals.emplace_back(new_id[node], end_costs[i]);
+  }
+  return lattice;
+}
+
+}  // namespace pywfst
