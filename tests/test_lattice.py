@@ -114,7 +114,8 @@ def test_confidences_separate_right_from_wrong_words(decoded):
 
 
 def _fake(words, cost):
-    return Result(words=words, word_ids=list(range(1, len(words) + 1)), word_frames=[],
+    """A result whose word ids follow its words (confidences compare ids)."""
+    return Result(words=words, word_ids=[ord(w[0]) for w in words], word_frames=[],
                   alignment=[], cost=cost, acoustic_cost=0.0, graph_cost=cost,
                   reached_final=True, num_frames=0)
 
@@ -134,7 +135,7 @@ def test_posteriors_confidences_and_mbr_by_hand():
     assert best.mbr.confidences == pytest.approx([1.0, 0.6, 0.7])
     lone = _fake(["a"], 1.0)
     assert lone.confidences is None and lone.mbr is lone
-    assert lone.lattice.best_path()[0] == [1]
+    assert lone.lattice.best_path()[0] == [ord("a")]
 
 
 def test_confidence_of_an_empty_best_path():

@@ -25,7 +25,7 @@ def test_specs_match_the_native_defaults():
     assert [spec["name"] for spec in SPECS] == list(options.SPECS)
     for spec in SPECS:
         assert getattr(native, spec["name"]) == pytest.approx(spec["default"]), spec["name"]
-        assert spec["type"] in ("int", "float") and spec["doc"]
+        assert spec["type"] in ("bool", "int", "float") and spec["doc"]
     native.check()  # the defaults are valid
 
 
@@ -59,6 +59,12 @@ def test_each_range_is_enforced_at_its_bounds(spec):
         native.check()
 
     low, high = spec["low"], spec["high"]
+    if spec["type"] == "bool":  # True and False; Decoder's keywords take nothing else
+        check(True)
+        check(False)
+        with pytest.raises(TypeError, match=f"{spec['name']}: expected True or False"):
+            options.make_options({spec["name"]: 1})
+        return
     if spec["type"] == "int":
         check(int(low))
         check(int(high))
