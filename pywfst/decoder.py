@@ -315,6 +315,21 @@ OPTIONS_DOC
         return [self._result(n, classes) for n in natives]
 
 
+def result_of_path(graph: Graph, path, like: Result, **changes) -> Result:
+    """A lattice path (pywfst.lattice.LatticePath) of a graph without filled class slots as a
+    Result, with ``like``'s frame shift, frame count and reached_final; its word times come from
+    the path's alignment as a decode's do (its self-loop flags, where the lattice has them)."""
+    continues = path.continues if path.continues is not None else [False] * len(path.alignment)
+    locate = functools.partial(word_spans, path.word_ids, path.word_frames, path.alignment,
+                               continues, graph.blank_id, graph.states_per_token,
+                               _WordPronunciations(graph, {}), graph.optional_token_ids)
+    return dataclasses.replace(
+        like, words=[graph.word(w) for w in path.word_ids], word_ids=path.word_ids,
+        word_frames=path.word_frames, alignment=path.alignment, cost=path.cost,
+        acoustic_cost=path.acoustic_cost, graph_cost=path.graph_cost, boost_cost=0.0, nbest=[],
+        locate_words=locate, **changes)
+
+
 # The search options, as the native core lists them, in the docstring and the signature.
 Decoder.__doc__ = Decoder.__doc__.replace("OPTIONS_DOC", search_options.docs())
 Decoder.__init__.__signature__ = inspect.signature(Decoder.__init__).replace(  # type: ignore

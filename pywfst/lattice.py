@@ -55,6 +55,31 @@ class LatticeArc:
     graph_cost: float
     acoustic_cost: float
     alignment: Tuple[int, ...]  # emission columns, one per frame (this arc's part of the string)
+    # per frame: a self-loop continued the token (for word times); () where unknown (a lattice
+    # read from Kaldi text or made from an n-best list)
+    continues: Tuple[bool, ...] = ()
+
+
+class LatticeFinal(NamedTuple):
+    """What a path pays at its end state: costs and the rest of its alignment."""
+    graph_cost: float
+    acoustic_cost: float
+    alignment: Tuple[int, ...]
+    continues: Tuple[bool, ...] = ()
+
+
+class LatticePath(NamedTuple):
+    """A complete path: its words, costs and alignment."""
+    word_ids: List[int]
+    graph_cost: float
+    acoustic_cost: float
+    alignment: List[int]
+    continues: Optional[List[bool]]  # per frame, None where the lattice does not say
+    word_frames: List[int]  # per word: the first frame of its arc's part of the alignment
+
+    @property
+    def cost(self) -> float:
+        return self.graph_cost + self.acoustic_cost
 
 
 @dataclass
@@ -63,8 +88,7 @@ class Lattice:
 
     num_states: int
     arcs: List[LatticeArc]
-    # final state -> (graph cost, acoustic cost, rest of the alignment)
-    finals: Dict[int, Tuple[float, float, Tuple[int, ...]]]
+    finals: Dict[int, LatticeFinal]
     # Every path within this cost of the best one is in it (None: made from an n-best list).
     beam: Optional[float] = None
 
@@ -72,8 +96,7 @@ class Lattice:
     def from_native(cls, native) -> "Lattice":
         """The lattice of a decode with ``lattice=True`` (a pywfst._core.WordLattice)."""
         arcs = [LatticeArc(*arc) for arc in native.arcs]
-        finals = {state: (graph, acoustic, alignment)
-                  for state, graph, acoustic, alignment in native.finals}
+        finals = {state: LatticeFinal(*rest) for state, *rest in native.finals}
         return cls(native.num_states, arcs, finals, beam=native.beam)
 
     @classmethod
@@ -117,53 +140,50 @@ class Lattice:
             offset = common[node] if node != 0 else 0
             graph = _graph(hypothesis) - (_graph(owner) if node != 0 else 0.0)
             acoustic = hypothesis.acoustic_cost - (owner.acoustic_cost if node != 0 else 0.0)
-            finals[node] = (graph, acoustic, tuple(hypothesis.alignment[offset:]))
+            finals[node] = LatticeFinal(graph, acoustic, tuple(hypothesis.alignment[offset:]))
         return cls(len(children), arcs, finals)
 
-    def paths(self) -> Iterator[Tuple[List[int], float, float, List[int]]]:
-        """Every complete path: (word ids, graph cost, acoustic cost, alignment)."""
-        out: Dict[int, List[LatticeArc]] = {}
-        for arc in self.arcs:
-            out.setdefault(arc.source, []).append(arc)
-        stack = [(0, [], 0.0, 0.0, [])]
+    def paths(self) -> Iterator[LatticePath]:
+        """Every complete path (as many as the lattice holds: use :meth:`nbest` on a big one)."""
+        out = self.arcs_by_source()
+        stack = [_START]
         while stack:
-            state, ids, graph, acoustic, alignment = stack.pop()
+            state, path = stack.pop()
             if state in self.finals:
-                g, a, rest = self.finals[state]
-                yield ids, graph + g, acoustic + a, alignment + list(rest)
-            for arc in out.get(state, []):
-                stack.append((arc.target, ids + [arc.word_id], graph + arc.graph_cost,
-                              acoustic + arc.acoustic_cost, alignment + list(arc.alignment)))
+                yield _ended(path, self.finals[state])
+            stack.extend((arc.target, _extended(path, arc)) for arc in out.get(state, []))
 
-    def nbest(self, n: int) -> List[Tuple[List[int], float, float, List[int]]]:
+    def nbest(self, n: int) -> List[LatticePath]:
         """The n cheapest paths (graph + acoustic), cheapest first: A* search with each state's
         exact cost to the end as its estimate, so that only the paths returned are completed."""
-        out: Dict[int, List[LatticeArc]] = {}
-        for arc in self.arcs:
-            out.setdefault(arc.source, []).append(arc)
+        out = self.arcs_by_source()
         to_end = self._costs_to_end(out)
         if n <= 0 or 0 not in to_end:
             return []
-        found = []
+        found: List[LatticePath] = []
         order = itertools.count()  # ties: first pushed, first out
-        # (estimate, order, state or None when complete, graph, acoustic, ids, alignment)
-        heap = [(to_end[0], next(order), 0, 0.0, 0.0, (), ())]
+        # (estimate, order, state (None: complete), path so far)
+        heap = [(to_end[0], next(order), *_START)]
         while heap and len(found) < n:
-            _, _, state, graph, acoustic, ids, alignment = heapq.heappop(heap)
+            _, _, state, path = heapq.heappop(heap)
             if state is None:
-                found.append((list(ids), graph, acoustic, list(alignment)))
+                found.append(path)
                 continue
             if state in self.finals:
-                g, a, rest = self.finals[state]
-                heapq.heappush(heap, (graph + g + acoustic + a, next(order), None, graph + g,
-                                      acoustic + a, ids, alignment + rest))
+                ended = _ended(path, self.finals[state])
+                heapq.heappush(heap, (ended.cost, next(order), None, ended))
             for arc in out.get(state, []):
-                if arc.target not in to_end:
-                    continue
-                g, a = graph + arc.graph_cost, acoustic + arc.acoustic_cost
-                heapq.heappush(heap, (g + a + to_end[arc.target], next(order), arc.target, g, a,
-                                      ids + (arc.word_id,), alignment + arc.alignment))
+                if arc.target in to_end:
+                    longer = _extended(path, arc)
+                    heapq.heappush(heap, (longer[1] + longer[2] + to_end[arc.target],
+                                          next(order), arc.target, longer))
         return found
+
+    def arcs_by_source(self) -> Dict[int, List[LatticeArc]]:
+        out: Dict[int, List[LatticeArc]] = {}
+        for arc in self.arcs:
+            out.setdefault(arc.source, []).append(arc)
+        return out
 
     def _costs_to_end(self, out: Dict[int, List[LatticeArc]]) -> Dict[int, float]:
         """Each state's cheapest cost to a final one (states that reach none are left out)."""
@@ -196,8 +216,8 @@ class Lattice:
         for arc in self.arcs:
             result.add_arc(arc.source, fst.Arc(arc.word_id, arc.word_id, fst.Weight(
                 "tropical", arc.graph_cost + arc.acoustic_cost), arc.target))
-        for state, (graph, acoustic, _) in self.finals.items():
-            result.set_final(state, fst.Weight("tropical", graph + acoustic))
+        for state, final in self.finals.items():
+            result.set_final(state, fst.Weight("tropical", final.graph_cost + final.acoustic_cost))
         return result
 
     def write_kaldi(self, out: TextIO, utterance: str) -> None:
@@ -209,11 +229,11 @@ class Lattice:
         for arc in self.arcs:
             out.write(f"{arc.source}\t{arc.target}\t{arc.word_id}\t"
                       f"{_weight(arc.graph_cost, arc.acoustic_cost, arc.alignment)}\n")
-        for state, (graph, acoustic, rest) in sorted(self.finals.items()):
-            out.write(f"{state}\t{_weight(graph, acoustic, rest)}\n")
+        for state, final in sorted(self.finals.items()):
+            out.write(f"{state}\t{_weight(*final[:3])}\n")
         out.write("\n")
 
-    def best_path(self) -> Tuple[List[int], float, float, List[int]]:
+    def best_path(self) -> LatticePath:
         return self.nbest(1)[0]
 
 
@@ -243,7 +263,7 @@ def read_kaldi_lattices(path: Union[str, Path]) -> Dict[str, Lattice]:
                     arcs.append(LatticeArc(int(fields[0]), int(fields[1]), int(fields[2]),
                                            graph, acoustic, alignment))
                 elif len(fields) == 2:
-                    finals[int(fields[0])] = _parse_weight(fields[1])
+                    finals[int(fields[0])] = LatticeFinal(*_parse_weight(fields[1]))
                 else:
                     raise ValueError(f"{len(fields)} fields")
             except ValueError as error:
@@ -280,6 +300,29 @@ def minimum_bayes_risk(hypotheses: Sequence["Result"]) -> "Result":
     risks = [sum(p * edit_distance(other.words, candidate.words)
                  for p, other in zip(probabilities, hypotheses)) for candidate in hypotheses]
     return hypotheses[min(range(len(hypotheses)), key=lambda i: (risks[i], i))]
+
+
+# A path being extended: (word ids, graph cost, acoustic cost, alignment, continues (None when
+# unknown), word frames), all tuples.
+_START = (0, ((), 0.0, 0.0, (), (), ()))
+
+
+def _extended(path: tuple, arc: LatticeArc) -> tuple:
+    ids, graph, acoustic, alignment, continues, frames = path
+    known = continues is not None and len(arc.continues) == len(arc.alignment)
+    return (ids + (arc.word_id,), graph + arc.graph_cost, acoustic + arc.acoustic_cost,
+            alignment + arc.alignment, continues + arc.continues if known else None,
+            frames + (len(alignment),))
+
+
+def _ended(path: tuple, final: LatticeFinal) -> LatticePath:
+    ids, graph, acoustic, alignment, continues, frames = path
+    if continues is not None and len(final.continues) == len(final.alignment):
+        continues = list(continues + final.continues)
+    else:
+        continues = None
+    return LatticePath(list(ids), graph + final.graph_cost, acoustic + final.acoustic_cost,
+                       list(alignment + final.alignment), continues, list(frames))
 
 
 def _graph(hypothesis: "Result") -> float:

@@ -1,6 +1,12 @@
-"""LM rescoring of n-best lists (and so of the lattices built from them, pywfst.lattice): each
-hypothesis' LM cost under the graph's G is taken out and a new LM's is put in, and the list is
-sorted again. Decode with a small LM, rescore with a big one.
+"""LM rescoring of n-best lists and word lattices: each path's LM cost under the graph's G is
+taken out and a new LM's is put in. Decode with a small LM, rescore with a big one.
+
+An n-best list is sorted again. A lattice (``Decoder(lattice=True)``) is expanded with the two
+LMs' states, as Kaldi's lattice-lmrescore does: a state of the rescored lattice is a lattice
+state with the new LM's context (kenlm's state) and the old LM's (the G states the words so far
+reach, backoff arcs taken as epsilons, each with its cost above the cheapest: G determinized on
+the fly), so every path gets exactly its own change, and the best path of the result is the
+rescored 1-best.
 
 The old LM cost of a word sequence is what the search paid in G: the cheapest path of the
 sequence through G.fst (build-graph keeps it in the graph directory), backoff arcs (#0) taken as
@@ -18,11 +24,12 @@ from __future__ import annotations
 import dataclasses
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Dict, Optional, Sequence, Tuple, Union
 
 from .graph import Graph
 
 if TYPE_CHECKING:
+    from .lattice import Lattice
     from .result import Result
 
 LN_10 = math.log(10.0)
@@ -52,6 +59,7 @@ class Rescorer:
         self._backoff = self.graph.words["#0"] if "#0" in self.graph.words else None
         self._new_lm = _load_kenlm(new_lm)
         self._old_cache: Dict[Tuple[int, ...], float] = {}
+        self._old_lm: "Optional[_BackoffLm]" = None  # for lattices, made on first use
 
     def old_lm_cost(self, word_ids: Sequence[int]) -> float:
         """-ln P(words) under G, as the decoding graph charged it."""
@@ -65,8 +73,15 @@ class Rescorer:
         return -LN_10 * self._new_lm.score(" ".join(words), bos=True, eos=True)
 
     def __call__(self, result: "Result") -> "Result":
-        """The result's n-best list (or the result alone) rescored and sorted again; the
-        first becomes the result, with the others as its ``nbest``."""
+        """With a lattice (``Decoder(lattice=True)``): the best path of the rescored lattice,
+        whose ``lattice`` it is. Else the result's n-best list (or the result alone) rescored and
+        sorted again; the first becomes the result, with the others as its ``nbest``."""
+        if result.make_lattice is not None:
+            from .decoder import result_of_path
+
+            lattice = self.rescore_lattice(result.lattice)
+            return result_of_path(self.graph, lattice.best_path(), result,
+                                  make_lattice=lambda: lattice)
         hypotheses = result.nbest or [result]
         rescored = []
         for hypothesis in hypotheses:
@@ -77,6 +92,42 @@ class Rescorer:
                                                 nbest=[]))
         rescored.sort(key=lambda h: h.cost)  # stable: ties keep the decoder's order
         return dataclasses.replace(rescored[0], nbest=rescored) if result.nbest else rescored[0]
+
+    def rescore_lattice(self, lattice: "Lattice") -> "Lattice":
+        """The lattice with each path's graph cost changed by lm_weight x its new LM cost -
+        graph_lm_weight x its old one (graph costs include boosts, as the search added them)."""
+        from .lattice import Lattice
+
+        if self._old_lm is None:
+            self._old_lm = _BackoffLm(self._g, self._backoff)
+        out = lattice.arcs_by_source()
+        start = _kenlm_start(self._new_lm)
+        states = [(0, self._old_lm.start, start)]  # (lattice state, old LM's, new LM's)
+        index = {states[0]: 0}
+        arcs, finals = [], {}
+        for number, (state, old, new) in enumerate(states):  # states grows as it is walked
+            if state in lattice.finals:
+                final = lattice.finals[state]
+                change = self._change(self._old_lm.end_cost(old), _kenlm_step(self._new_lm, new,
+                                                                             "</s>")[0])
+                finals[number] = final._replace(graph_cost=final.graph_cost + change)
+            for arc in out.get(state, []):
+                old_cost, old_next = self._old_lm.step(old, arc.word_id)
+                if not math.isfinite(old_cost):
+                    raise ValueError(f"word {self.graph.word(arc.word_id)!r}: not in "
+                                     f"{self.graph.path / 'G.fst'}")
+                new_cost, new_next = _kenlm_step(self._new_lm, new, self.graph.word(arc.word_id))
+                key = (arc.target, old_next, new_next)
+                target = index.setdefault(key, len(states))
+                if target == len(states):
+                    states.append(key)
+                arcs.append(dataclasses.replace(
+                    arc, source=number, target=target,
+                    graph_cost=arc.graph_cost + self._change(old_cost, new_cost)))
+        return Lattice(len(states), arcs, finals, beam=lattice.beam)
+
+    def _change(self, old_cost: float, new_cost: float) -> float:
+        return self.lm_weight * new_cost - self.graph_lm_weight * old_cost
 
     def _shortest_through_g(self, word_ids: Tuple[int, ...]) -> float:
         fst = self._fst
@@ -106,6 +157,77 @@ def rescore(result: "Result", graph: Union[Graph, str, Path], new_lm, lm_weight:
             graph_lm_weight: float = 1.0) -> "Result":
     """One result rescored (see :class:`Rescorer`, which keeps G and the LM loaded for many)."""
     return Rescorer(graph, new_lm, lm_weight, graph_lm_weight)(result)
+
+
+class _BackoffLm:
+    """G word by word as the decoding graph charged it: a context is the set of G states the
+    words so far reach, backoff arcs (#0) taken as epsilons wherever they are cheaper, each with
+    its cost above the cheapest (a trigram's hold at most three); a word's cost is the cheapest
+    way to read it from there. Summed over a sentence this is the shortest path through G that
+    Rescorer.old_lm_cost finds."""
+
+    def __init__(self, g, backoff: Optional[int]):
+        self._g = g
+        self._backoff = backoff
+        self._arcs: Dict[int, tuple] = {}  # G state -> ({word: (cost, next)}, [(cost, next)])
+        self.start = self._normalized(self._closure({g.start(): 0.0}))[1]
+
+    def step(self, context: tuple, word: int) -> Tuple[float, tuple]:
+        reached: Dict[int, float] = {}
+        for state, offset in context:
+            hit = self._arcs_of(state)[0].get(word)
+            if hit is not None and offset + hit[0] < reached.get(hit[1], math.inf):
+                reached[hit[1]] = offset + hit[0]
+        if not reached:
+            return math.inf, ()
+        return self._normalized(self._closure(reached))
+
+    def end_cost(self, context: tuple) -> float:
+        return min(offset + float(self._g.final(state)) for state, offset in context)
+
+    def _arcs_of(self, state: int) -> tuple:
+        found = self._arcs.get(state)
+        if found is None:
+            words, backoffs = {}, []
+            for arc in self._g.arcs(state):
+                cost = float(arc.weight)
+                if arc.ilabel == 0 or arc.ilabel == self._backoff:
+                    backoffs.append((cost, arc.nextstate))
+                elif cost < words.get(arc.ilabel, (math.inf,))[0]:
+                    words[arc.ilabel] = (cost, arc.nextstate)
+            found = self._arcs[state] = (words, backoffs)
+        return found
+
+    def _closure(self, costs: Dict[int, float]) -> Dict[int, float]:
+        stack = list(costs)
+        while stack:
+            state = stack.pop()
+            for cost, target in self._arcs_of(state)[1]:
+                if costs[state] + cost < costs.get(target, math.inf):
+                    costs[target] = costs[state] + cost
+                    stack.append(target)
+        return costs
+
+    @staticmethod
+    def _normalized(costs: Dict[int, float]) -> Tuple[float, tuple]:
+        least = min(costs.values())
+        return least, tuple(sorted((state, cost - least) for state, cost in costs.items()))
+
+
+def _kenlm_start(model):
+    import kenlm
+
+    state = kenlm.State()
+    model.BeginSentenceWrite(state)
+    return state
+
+
+def _kenlm_step(model, state, word: str):
+    """(-ln P(word | state), the next state) under a kenlm model."""
+    import kenlm
+
+    following = kenlm.State()
+    return -LN_10 * model.BaseScore(state, word, following), following
 
 
 def _load_kenlm(new_lm):

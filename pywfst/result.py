@@ -79,8 +79,8 @@ class Result:
             return [Alternative(h.word_ids, h.cost) for h in self.nbest]
         others = []
         if self.make_lattice is not None:
-            others = [Alternative(ids, graph + acoustic) for ids, graph, acoustic, _ in
-                      self.lattice.nbest(LATTICE_ALTERNATIVES) if ids != self.word_ids]
+            others = [Alternative(path.word_ids, path.cost) for path in
+                      self.lattice.nbest(LATTICE_ALTERNATIVES) if path.word_ids != self.word_ids]
         return [Alternative(self.word_ids, self.cost)] + others
 
     @cached_property

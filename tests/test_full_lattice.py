@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 import pywfst
 from pywfst.cli import cli
+from pywfst.decoder import result_of_path
 from pywfst.lattice import read_kaldi_lattices
 
 from test_cuda_decoder import graphs, utterances  # noqa: F401 - the same graphs and scores
@@ -32,14 +33,16 @@ def decoded(graphs, char_setup):  # noqa: F811
     return found
 
 
-def test_best_path_is_the_one_best(decoded):
-    for _, emissions, result in decoded:
-        lattice = result.lattice
-        ids, graph, acoustic, alignment = lattice.best_path()
-        assert ids == result.word_ids
-        assert graph + acoustic == pytest.approx(result.cost, abs=1e-3)
-        assert acoustic == pytest.approx(result.acoustic_cost, abs=1e-3)
-        assert len(alignment) == result.num_frames == len(emissions)
+def test_best_path_is_the_one_best(graphs, decoded):  # noqa: F811
+    for name, emissions, result in decoded:
+        best = result.lattice.best_path()
+        assert best.word_ids == result.word_ids
+        assert best.cost == pytest.approx(result.cost, abs=1e-3)
+        assert best.acoustic_cost == pytest.approx(result.acoustic_cost, abs=1e-3)
+        assert len(best.alignment) == len(best.continues) == result.num_frames == len(emissions)
+        # the same path as the search's: alignment and word times agree
+        assert best.alignment == result.alignment
+        assert result_of_path(graphs[name], best, result).word_times == result.word_times
 
 
 def test_determinized_whole_and_costs_are_the_paths(decoded):
@@ -52,14 +55,15 @@ def test_determinized_whole_and_costs_are_the_paths(decoded):
             assert (arc.source, arc.word_id) not in seen  # one arc per word out of a state
             seen.add((arc.source, arc.word_id))
         paths = lattice.nbest(200)
-        sequences = [tuple(ids) for ids, _, _, _ in paths]
+        sequences = [tuple(p.word_ids) for p in paths]
         assert len(set(sequences)) == len(sequences)  # one path per word sequence
-        costs = [g + a for _, g, a, _ in paths]
+        costs = [p.cost for p in paths]
         assert costs == sorted(costs)
-        for ids, graph, acoustic, alignment in paths[:10]:
+        for path in paths[:10]:
             # the acoustic cost is that of the path's own alignment
-            frame_costs = -np.asarray(emissions)[np.arange(len(alignment)), alignment]
-            assert acoustic == pytest.approx(float(frame_costs.sum()), abs=1e-2)
+            frames = np.arange(len(path.alignment))
+            frame_costs = -np.asarray(emissions)[frames, path.alignment]
+            assert path.acoustic_cost == pytest.approx(float(frame_costs.sum()), abs=1e-2)
         alternatives += len(paths) > 1
     assert alternatives >= len(decoded) // 2
 
@@ -75,10 +79,10 @@ def test_lattice_nbest_equals_the_nbest_search(graphs, decoded):  # noqa: F811
                 continue
             nbest = searched.decode(emissions).nbest
             from_lattice = result.lattice.nbest(len(nbest))
-            for hypothesis, (ids, graph, acoustic, _) in zip(nbest, from_lattice):
+            for hypothesis, path in zip(nbest, from_lattice):
                 total += 1
-                agree += (ids == hypothesis.word_ids and
-                          abs(graph + acoustic - hypothesis.cost) < 1e-3)
+                agree += (path.word_ids == hypothesis.word_ids and
+                          abs(path.cost - hypothesis.cost) < 1e-3)
     assert total >= 60 and agree >= 0.95 * total
 
 
@@ -121,13 +125,14 @@ def test_state_limit_keeps_the_cheapest_paths(graphs, decoded):  # noqa: F811
         if name != "ctc":
             continue
         lattice = small.decode(emissions).lattice
-        assert lattice.best_path()[0] == result.word_ids
+        assert lattice.best_path().word_ids == result.word_ids
         if lattice.beam < BEAM:
             limited += 1
             # every word sequence within the beam it reports is there, as in the whole lattice
             whole = [p for p in result.lattice.nbest(100)
-                     if p[1] + p[2] < result.cost + lattice.beam - 1e-3]
-            assert [p[0] for p in lattice.nbest(len(whole))] == [p[0] for p in whole]
+                     if p.cost < result.cost + lattice.beam - 1e-3]
+            assert [p.word_ids for p in lattice.nbest(len(whole))] == \
+                [p.word_ids for p in whole]
     assert limited > 0
 
 
@@ -154,10 +159,10 @@ def test_with_nbest_and_boost(graphs, decoded):  # noqa: F811
         if name != "ctc":
             continue
         for result in (decoder.decode(emissions), decoder.decode(emissions, boost=boost)):
-            assert result.lattice.best_path()[0] == result.word_ids
-            assert result.lattice.best_path()[1] + result.lattice.best_path()[2] == \
-                pytest.approx(result.cost, abs=1e-3)
-            paths = {tuple(p[0]): p[1] + p[2] for p in result.lattice.nbest(1000)}
+            best = result.lattice.best_path()
+            assert best.word_ids == result.word_ids
+            assert best.cost == pytest.approx(result.cost, abs=1e-3)
+            paths = {tuple(p.word_ids): p.cost for p in result.lattice.nbest(1000)}
             for hypothesis in result.nbest:
                 assert paths[tuple(hypothesis.word_ids)] <= hypothesis.cost + 1e-3
 
@@ -175,10 +180,10 @@ def test_confidences_and_kaldi_text(decoded, tmp_path):
         again = back[f"utt{index}"]
         expected = result.lattice.nbest(10)
         got = again.nbest(10)
-        assert [p[0] for p in got] == [p[0] for p in expected]
-        assert [p[3] for p in got] == [p[3] for p in expected]
-        assert [p[1] + p[2] for p in got] == pytest.approx([p[1] + p[2] for p in expected],
-                                                           abs=1e-5)
+        assert [p.word_ids for p in got] == [p.word_ids for p in expected]
+        assert [p.alignment for p in got] == [p.alignment for p in expected]
+        assert [p.cost for p in got] == pytest.approx([p.cost for p in expected], abs=1e-5)
+        assert all(p.continues is None for p in got)  # Kaldi's text has no self-loop flags
     doubtful = [c for _, _, r in decoded for c in r.confidences if c < 0.9]
     assert doubtful  # noisy scores leave some words in doubt
 
@@ -211,4 +216,4 @@ def test_cli_writes_full_lattices(graphs, char_setup, tmp_path):  # noqa: F811
     lattices = read_kaldi_lattices(tmp_path / "lat.txt")
     decoder = pywfst.Decoder(graphs["ctc"], lattice=True, lattice_beam=BEAM)
     for i, e in enumerate(emissions):
-        assert lattices[f"u{i}"].nbest(5)[0][0] == decoder.decode(e).word_ids
+        assert lattices[f"u{i}"].best_path().word_ids == decoder.decode(e).word_ids

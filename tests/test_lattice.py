@@ -28,16 +28,15 @@ def test_lattice_paths_are_the_nbest_hypotheses(decoded):
     for _, result in decoded:
         lattice = result.lattice
         paths = list(lattice.paths())
-        assert sorted((tuple(ids), alignment) for ids, _, _, alignment in paths) == \
-            _as_paths(result)
-        by_words = {tuple(ids): (graph, acoustic) for ids, graph, acoustic, _ in paths}
+        assert sorted((tuple(p.word_ids), p.alignment) for p in paths) == _as_paths(result)
+        by_words = {tuple(p.word_ids): (p.graph_cost, p.acoustic_cost) for p in paths}
         for h in result.nbest:
             graph, acoustic = by_words[tuple(h.word_ids)]
             assert graph + acoustic == pytest.approx(h.cost, abs=1e-6)
             assert acoustic == pytest.approx(h.acoustic_cost, abs=1e-6)
-        ids, graph, acoustic, alignment = lattice.best_path()
-        assert ids == result.word_ids and alignment == result.alignment
-        assert graph + acoustic == pytest.approx(result.cost, abs=1e-6)
+        best = lattice.best_path()
+        assert best.word_ids == result.word_ids and best.alignment == result.alignment
+        assert best.cost == pytest.approx(result.cost, abs=1e-6)
         assert [tuple(p[0]) for p in lattice.nbest(3)] == [tuple(h.word_ids)
                                                            for h in result.nbest[:3]]
         # Determinized: no state has two arcs with the same word.

@@ -85,3 +85,65 @@ def test_bad_rescoring_inputs(spelled_graph, char_setup, tmp_path):
     rescorer = Rescorer(spelled_graph, char_setup["lm"])
     with pytest.raises(ValueError, match="no path through"):
         rescorer.old_lm_cost([10**6])
+
+
+@pytest.fixture(scope="module")
+def weak_lattices(weak, utterances):
+    """(sentence, result) decoded on the unigram graph with full lattices."""
+    decoder = pywfst.Decoder(weak, lattice=True, lattice_beam=10.0)
+    return [(sentence, decoder.decode(emissions)) for sentence, emissions in utterances]
+
+
+def test_lattice_rescoring_changes_each_path_by_hand(weak, weak_lattices, char_setup):
+    model = kenlm.Model(str(char_setup["lm"]))
+    rescorer = Rescorer(weak, char_setup["lm"], lm_weight=0.8, graph_lm_weight=0.9)
+    checked = 0
+    for _, result in weak_lattices[:8]:
+        rescored = rescorer.rescore_lattice(result.lattice)
+        for path in result.lattice.nbest(15):
+            words = [weak.word(w) for w in path.word_ids]
+            new = -math.log(10) * model.score(" ".join(words), bos=True, eos=True)
+            expected = path.cost - 0.9 * rescorer.old_lm_cost(path.word_ids) + 0.8 * new
+            graph, acoustic, alignment = _walk(rescored, path.word_ids)
+            assert graph + acoustic == pytest.approx(expected, abs=2e-3)
+            assert acoustic == pytest.approx(path.acoustic_cost, abs=1e-6)
+            assert alignment == path.alignment
+            checked += 1
+        # deterministic still: one arc per word out of a state
+        assert len({(a.source, a.word_id) for a in rescored.arcs}) == len(rescored.arcs)
+    assert checked >= 60
+
+
+def _walk(lattice, word_ids):
+    """(graph cost, acoustic cost, alignment) of a word sequence's path through a deterministic
+    lattice."""
+    out = lattice.arcs_by_source()
+    state, graph, acoustic, alignment = 0, 0.0, 0.0, []
+    for word in word_ids:
+        (arc,) = [a for a in out.get(state, []) if a.word_id == word]
+        state, graph, acoustic = arc.target, graph + arc.graph_cost, acoustic + arc.acoustic_cost
+        alignment += arc.alignment
+    final = lattice.finals[state]
+    return graph + final.graph_cost, acoustic + final.acoustic_cost, alignment + list(
+        final.alignment)
+
+
+def test_rescoring_a_lattice_result(weak, weak_lattices, utterances, char_setup):
+    """The rescored result is the rescored lattice's best path, with word times; the lattice
+    holds the n-best list's sequences and more, so it never ends costlier than rescoring the
+    n-best list (whether either lowers the WER is benchmarks/rescore's question)."""
+    rescorer = Rescorer(weak, char_setup["lm"])
+    nbest_decoder = pywfst.Decoder(weak, nbest=20, lattice_beam=10.0)
+    cheaper = 0
+    for (_, result), (_, emissions) in zip(weak_lattices, utterances):
+        rescored = rescorer(result)
+        best = rescored.lattice.best_path()
+        assert rescored.word_ids == best.word_ids
+        assert rescored.cost == pytest.approx(best.cost)
+        assert rescored.acoustic_cost == pytest.approx(best.acoustic_cost)
+        assert len(rescored.word_times) == len(rescored.words)  # word times from the path
+        assert all(start < end for start, end in rescored.word_times)
+        from_nbest = rescorer(nbest_decoder.decode(emissions))
+        assert rescored.cost <= from_nbest.cost + 1e-3
+        cheaper += rescored.cost < from_nbest.cost - 1e-3
+    assert cheaper > 0

@@ -66,7 +66,7 @@ def kaldi_decoder_of(graph: pywfst.Graph, lattice_beam: float):
         decoder.decode(kaldi_decoder.DecodableCtc(emissions))
         _, best = decoder.get_best_path()
         _, _, word_ids, _ = kaldifst.get_linear_symbol_sequence(best)
-        raw = decoder.get_raw_lattice()
+        _, raw = decoder.get_raw_lattice()
         return [int(w) for w in word_ids], raw.num_states
     return decode, (fst, decoder)
 
@@ -76,7 +76,7 @@ def lattice_figures(results, references, audio_seconds: float, lattice_beam: flo
     oracle = []
     for reference, found in zip(references, paths):
         words = reference.split()
-        closest = min((words_of(ids) for ids, _, _, _ in found),
+        closest = min((words_of(path.word_ids) for path in found),
                       key=lambda hypothesis: edit_distance(words, hypothesis))
         oracle.append((reference, " ".join(closest)))
     return {"states_per_second": sum(r.lattice.num_states for r in results) / audio_seconds,

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""LM rescoring: decode with a small LM, rescore the n-best lists with the full one.
+"""LM rescoring: decode with a small LM, rescore the n-best lists or lattices with the full one.
 
 Held-out sentences (corpus/sentences: medical and legal, those whose words the bundled 3-gram LM
 knows) become simulated CTC emissions over the reference AM's char tokens (noisy enough that the
@@ -8,13 +8,18 @@ LM matters). Three systems on the same emissions:
 - small:    the graph of the bundled LM cut to its 1- and 2-grams, nbest N
 - rescored: small's n-best lists rescored with the full 3-gram (pywfst.rescore.Rescorer: G's
             cost out, kenlm's in)
+- small lattice: the same graph, 1-best with a full lattice (lattice=True, --lattice-beam)
+- lattice rescored: those lattices rescored with the full 3-gram (expanded with both LMs'
+            states, every path changed by its own LM costs)
 - full:     the graph of the full 3-gram LM, decoded directly
 
 Reported: WER of each, the part of the small-to-full WER gap that rescoring recovers, and times
 (medians of interleaved rounds; rescoring without loading the LM, which is reported apart) with
-rescoring's time as a share of small's decode time. Graphs are built once into the graph cache.
+rescoring's time as a share of its small decode's time. Graphs are built once into the graph
+cache.
 
-    python benchmarks/rescore/run_benchmark.py [--sentences 150] [--nbest 20] [--rounds 3]
+    python benchmarks/rescore/run_benchmark.py [--sentences 150] [--nbest 20] [--lattice-beam 8]
+        [--rounds 3]
 
 Writes results/results.{json,md}.
 """
@@ -68,6 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sentences", type=int, default=150)
     parser.add_argument("--nbest", type=int, default=20)
+    parser.add_argument("--lattice-beam", type=float, default=8.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--peak", type=float, default=3.0)
     parser.add_argument("--noise", type=float, default=1.5)
@@ -104,47 +110,57 @@ def main() -> None:
     started = time.perf_counter()
     rescorer = Rescorer(graphs["small"], FULL_LM)
     load_seconds = time.perf_counter() - started
-    small = pywfst.Decoder(graphs["small"], nbest=args.nbest, num_threads=1)
-    full = pywfst.Decoder(graphs["full"], num_threads=1)
-    seconds = {"small": [], "rescore": [], "full": []}
+    decoders = {"small": pywfst.Decoder(graphs["small"], nbest=args.nbest, num_threads=1),
+                "small lattice": pywfst.Decoder(graphs["small"], lattice=True,
+                                                lattice_beam=args.lattice_beam, num_threads=1),
+                "full": pywfst.Decoder(graphs["full"], num_threads=1)}
+    rescored_from = {"rescored": "small", "lattice rescored": "small lattice"}
+    seconds = {name: [] for name in list(decoders) + list(rescored_from)}
+    outputs = {}
     for _ in range(args.rounds):  # interleaved rounds; rescoring starts from a cold cache
-        rescorer._old_cache.clear()
-        start = time.perf_counter()
-        small_results = [small.decode(e) for e in emissions]
-        seconds["small"].append(time.perf_counter() - start)
-        start = time.perf_counter()
-        rescored = [rescorer(r) for r in small_results]
-        seconds["rescore"].append(time.perf_counter() - start)
-        start = time.perf_counter()
-        full_results = [full.decode(e) for e in emissions]
-        seconds["full"].append(time.perf_counter() - start)
+        for name, decoder in decoders.items():
+            start = time.perf_counter()
+            outputs[name] = [decoder.decode(e) for e in emissions]
+            seconds[name].append(time.perf_counter() - start)
+        for name, source in rescored_from.items():
+            rescorer._old_cache.clear()
+            rescorer._old_lm = None
+            start = time.perf_counter()
+            outputs[name] = [rescorer(r) for r in outputs[source]]
+            seconds[name].append(time.perf_counter() - start)
     references = [" ".join(s) for s in sentences]
-    wer = {"small": error_rate(list(zip(references, [r.text for r in small_results]))),
-           "rescored": error_rate(list(zip(references, [r.text for r in rescored]))),
-           "full": error_rate(list(zip(references, [r.text for r in full_results])))}
+    wer = {name: error_rate(list(zip(references, [r.text for r in results])))
+           for name, results in outputs.items()}
     median = {k: statistics.median(v) for k, v in seconds.items()}
     gap = wer["small"] - wer["full"]
-    recovered = (wer["small"] - wer["rescored"]) / gap if gap > 0 else float("nan")
+    recovered = {name: (wer[source] - wer[name]) / gap if gap > 0 else float("nan")
+                 for name, source in rescored_from.items()}
+    share = {name: median[name] / median[source] for name, source in rescored_from.items()}
     results = {"machine": f"{platform.machine()}, {platform.python_version()}, "
                           f"{len(os.sched_getaffinity(0))} cores",
-               "sentences": len(sentences), "nbest": args.nbest, "peak": args.peak,
-               "noise": args.noise,
+               "sentences": len(sentences), "nbest": args.nbest,
+               "lattice_beam": args.lattice_beam, "peak": args.peak, "noise": args.noise,
                "rounds": args.rounds, "wer": wer, "gap_recovered": recovered,
                "median_seconds": median, "lm_load_seconds": load_seconds,
-               "rescore_share_of_small_decode": median["rescore"] / median["small"]}
+               "rescore_share_of_small_decode": share}
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    labels = {"small": f"small: bigram graph, nbest {args.nbest}",
+              "rescored": "its n-best rescored with the 3-gram (kenlm)",
+              "small lattice": f"small: bigram graph, lattice (beam {args.lattice_beam:g})",
+              "lattice rescored": "its lattice rescored with the 3-gram (kenlm)",
+              "full": "full: 3-gram graph, 1-best"}
     lines = [f"{len(sentences)} held-out sentences, simulated emissions (peak {args.peak}, "
              f"noise {args.noise}), one thread, medians of {args.rounds} interleaved rounds.", "",
-             "| system | WER (%) | seconds |", "|---|---:|---:|",
-             f"| small: bigram graph, nbest {args.nbest} | {wer['small']:.2f} | "
-             f"{median['small']:.2f} |",
-             f"| rescored with the 3-gram (kenlm) | {wer['rescored']:.2f} | "
-             f"+{median['rescore']:.2f} |",
-             f"| full: 3-gram graph, 1-best | {wer['full']:.2f} | {median['full']:.2f} |", "",
-             f"Rescoring recovers {100 * recovered:.0f} % of the WER gap at "
-             f"{100 * results['rescore_share_of_small_decode']:.0f} % of the small decode's time "
-             f"(loading the 3-gram: {load_seconds:.2f} s, once)."]
+             "| system | WER (%) | seconds |", "|---|---:|---:|"]
+    for name, label in labels.items():
+        extra = "+" if name in rescored_from else ""
+        lines.append(f"| {label} | {wer[name]:.2f} | {extra}{median[name]:.2f} |")
+    lines.append("")
+    for name, source in rescored_from.items():
+        lines.append(f"{name}: recovers {100 * recovered[name]:.0f} % of the small-to-full WER "
+                     f"gap at {100 * share[name]:.0f} % of its small decode's time.")
+    lines.append(f"(Loading the 3-gram: {load_seconds:.2f} s, once.)")
     (HERE / "results" / "results.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -67,9 +67,10 @@ void BeamSearch::InitDecoding() {
 }
 
 void BeamSearch::OfferToLattice(const Token& from, int32_t from_slot, const GraphArc* arc,
-                                double cost, float acoustic, int32_t to_slot) {
+                                double cost, float acoustic, bool self_loop, int32_t to_slot) {
   if (!options_.lattice || from_slot < 0 || arc == nullptr) return;
-  lattice_.Offer(arc->ilabel != 0, from_slot, to_slot, arc->ilabel, arc->olabel,
+  lattice_.Offer(arc->ilabel != 0, from_slot, to_slot, self_loop ? -arc->ilabel : arc->ilabel,
+                 arc->olabel,
                  static_cast<float>(cost - from.cost - acoustic), acoustic);
 }
 
@@ -100,7 +101,7 @@ inline int32_t BeamSearch::Relax(const Token& from, const GraphArc* arc, double 
   if (options_.nbest == 1 && boost_ == nullptr && from.graph == 0) {  // plain Viterbi
     if (head >= 0) {
       if (!(tokens_[head].cost > cost)) {  // ties keep the first
-        OfferToLattice(from, from_slot, arc, cost, acoustic, head);
+        OfferToLattice(from, from_slot, arc, cost, acoustic, self_loop, head);
         return -1;
       }
       target = head;
@@ -115,7 +116,7 @@ inline int32_t BeamSearch::Relax(const Token& from, const GraphArc* arc, double 
       if (tokens_[i].return_state != from.return_state) continue;  // a different path altogether
       if (tokens_[i].history == history && tokens_[i].boost_node == boost_node) {
         if (!(tokens_[i].cost > cost)) {
-          OfferToLattice(from, from_slot, arc, cost, acoustic, i);
+          OfferToLattice(from, from_slot, arc, cost, acoustic, self_loop, i);
           return -1;
         }
         target = i;
@@ -148,7 +149,7 @@ inline int32_t BeamSearch::Relax(const Token& from, const GraphArc* arc, double 
     tokens_.push_back(token);
     target = head_slot = static_cast<int32_t>(tokens_.size()) - 1;
   }
-  OfferToLattice(from, from_slot, arc, cost, acoustic, target);
+  OfferToLattice(from, from_slot, arc, cost, acoustic, self_loop, target);
   return target;
 }
 

@@ -25,7 +25,7 @@ struct Hypothesis {
 };
 
 // An arc of a state-level lattice (LatticeRecorder): what the search took from token `from` to
-// token `to`; ilabel 0 for an epsilon arc, olabel 0 for no word.
+// token `to`; ilabel 0 for an epsilon arc (negated for a self-loop), olabel 0 for no word.
 struct LatticeArc {
   int32_t from, to;
   Label ilabel, olabel;
@@ -45,7 +45,9 @@ struct WordArc {
   int32_t from, to;
   Label word;
   double graph, acoustic;
-  std::vector<Label> alignment;  // input labels (emission column + 1), this arc's part
+  // input labels (emission column + 1, negated where a self-loop continued the token), this
+  // arc's part of the path's alignment
+  std::vector<Label> alignment;
 };
 struct WordLattice {
   int32_t num_states = 0;  // 0: none; state 0 is the start

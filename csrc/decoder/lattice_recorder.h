@@ -31,7 +31,8 @@ class LatticeRecorder {
   void BeginStep();
   // An arc offered to token `to_slot` of this step from token `from_slot` of the previous step
   // (an emitting arc) or of this step (an epsilon arc). `graph` holds everything but the frame's
-  // acoustic cost (LM weight, insertion penalty and boost applied).
+  // acoustic cost (LM weight, insertion penalty and boost applied); `ilabel` is negated for a
+  // self-loop.
   void Offer(bool from_previous_step, int32_t from_slot, int32_t to_slot, Label ilabel,
              Label olabel, float graph, float acoustic);
   // The token of `slot` (this step) was replaced by one of another word history or boost node.

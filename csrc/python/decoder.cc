@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -47,11 +48,15 @@ void BindOption(py::class_<DecoderOptions>& options, const char* name, const cha
   }
 }
 
-// A word-lattice arc's string as emission columns (input label - 1).
+// A word-lattice arc's string as emission columns (input label - 1) and, per frame, whether a
+// self-loop continued the token.
 py::tuple Columns(const WordArc& arc) {
-  py::tuple columns(arc.alignment.size());
-  for (size_t i = 0; i < arc.alignment.size(); ++i) columns[i] = arc.alignment[i] - 1;
-  return columns;
+  py::tuple columns(arc.alignment.size()), continues(arc.alignment.size());
+  for (size_t i = 0; i < arc.alignment.size(); ++i) {
+    columns[i] = std::abs(arc.alignment[i]) - 1;
+    continues[i] = py::bool_(arc.alignment[i] < 0);
+  }
+  return py::make_tuple(columns, continues);
 }
 
 }  // namespace
@@ -107,21 +112,22 @@ void BindDecoder(py::module_& m) {
 
   py::class_<WordLattice>(m, "WordLattice", R"doc(
 A determinized word lattice (Kaldi's CompactLattice); state 0 is the start. arcs: (source,
-target, word id, graph cost, acoustic cost, emission columns); finals: (state, graph cost,
-acoustic cost, emission columns); beam: every path within it of the best one is in it.
+target, word id, graph cost, acoustic cost, emission columns, self-loop flags); finals: (state,
+graph cost, acoustic cost, emission columns, self-loop flags); beam: every path within it of
+the best one is in it.
 )doc")
       .def_readonly("num_states", &WordLattice::num_states)
       .def_readonly("beam", &WordLattice::beam)
       .def_property_readonly("arcs", [](const WordLattice& l) {
         py::list arcs;
         for (const WordArc& a : l.arcs)
-          arcs.append(py::make_tuple(a.from, a.to, a.word, a.graph, a.acoustic, Columns(a)));
+          arcs.append(py::make_tuple(a.from, a.to, a.word, a.graph, a.acoustic) + Columns(a));
         return arcs;
       })
       .def_property_readonly("finals", [](const WordLattice& l) {
         py::list finals;
         for (const WordArc& f : l.finals)
-          finals.append(py::make_tuple(f.from, f.graph, f.acoustic, Columns(f)));
+          finals.append(py::make_tuple(f.from, f.graph, f.acoustic) + Columns(f));
         return finals;
       });
 
