@@ -8,7 +8,7 @@ chunk (accept + partial; median, 95th percentile, max), the whole stream's decod
 offline decoding of the same scores (median of --rounds interleaved runs), and whether
 ``finish()`` gave the offline result (it must: same words and cost). The acoustic model's own
 time is not included there. The graph is the demo's (bundled LM, char spellings, optional '|'),
-built once into work/.
+built once into work/cache.
 
 Then live audio, as ``pywfst demo --stream`` runs it: the recordings' samples in chunks of 100,
 300 and 1000 ms through the acoustic model's EmissionStream and the decoder's stream. Reported:
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -34,27 +35,17 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(REPO / "benchmarks" / "graph_build"))
+os.environ.setdefault("PYWFST_CACHE", str(HERE / "work" / "cache"))  # the demo graph, kept here
 
 import pywfst  # noqa: E402
 from bench_util import machine_info  # noqa: E402
 from pywfst.am import AcousticModel, read_wav, resample  # noqa: E402
 from pywfst.am.streaming import EmissionStream  # noqa: E402
-from pywfst.cli.demo import bundled_utterances, demo_data_dir  # noqa: E402
+from pywfst.cli.demo import bundled_utterances, demo_graph  # noqa: E402
 from pywfst.metrics import error_rate  # noqa: E402
 
 CHUNKS = (1, 10, 33)
 AUDIO_CHUNKS_MS = (100, 300, 1000)
-
-
-def demo_graph(model: AcousticModel) -> pywfst.Graph:
-    out = HERE / "work" / "graph"
-    if (out / "graph.json").exists():
-        return pywfst.Graph.load(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tokens = model.write_tokens(HERE / "work" / "tokens.txt")
-    return pywfst.build_graph(tokens, out, spell=True, word_boundary="|",
-                              lm=demo_data_dir() / "lm.arpa.gz", frame_shift=model.frame_shift,
-                              progress=False)
 
 
 def stream_once(decoder: pywfst.Decoder, emissions: np.ndarray, size: int):
@@ -124,7 +115,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     model = AcousticModel.load()
-    graph = demo_graph(model)
+    (HERE / "work").mkdir(parents=True, exist_ok=True)
+    graph = demo_graph(model, HERE / "work", rebuild=False)
     decoder = pywfst.Decoder(graph, frame_shift=model.frame_shift)
     utterances = [(path.name, model.emissions(path)) for path, _ in bundled_utterances()]
     audio = sum(len(e) for _, e in utterances) * model.frame_shift
