@@ -60,6 +60,7 @@ class Rescorer:
         self._new_lm = _load_kenlm(new_lm)
         self._old_cache: Dict[Tuple[int, ...], float] = {}
         self._old_lm: "Optional[_BackoffLm]" = None  # for lattices, made on first use
+        self._new_steps: Dict[tuple, tuple] = {}  # (kenlm state, word id) -> (cost, next state)
 
     def old_lm_cost(self, word_ids: Sequence[int]) -> float:
         """-ln P(words) under G, as the decoding graph charged it."""
@@ -96,7 +97,7 @@ class Rescorer:
     def rescore_lattice(self, lattice: "Lattice") -> "Lattice":
         """The lattice with each path's graph cost changed by lm_weight x its new LM cost -
         graph_lm_weight x its old one (graph costs include boosts, as the search added them)."""
-        from .lattice import Lattice
+        from .lattice import Lattice, LatticeArc
 
         if self._old_lm is None:
             self._old_lm = _BackoffLm(self._g, self._backoff)
@@ -108,23 +109,31 @@ class Rescorer:
         for number, (state, old, new) in enumerate(states):  # states grows as it is walked
             if state in lattice.finals:
                 final = lattice.finals[state]
-                change = self._change(self._old_lm.end_cost(old), _kenlm_step(self._new_lm, new,
-                                                                             "</s>")[0])
+                change = self._change(self._old_lm.end_cost(old), self._new_step(new, None)[0])
                 finals[number] = final._replace(graph_cost=final.graph_cost + change)
             for arc in out.get(state, []):
                 old_cost, old_next = self._old_lm.step(old, arc.word_id)
                 if not math.isfinite(old_cost):
                     raise ValueError(f"word {self.graph.word(arc.word_id)!r}: not in "
                                      f"{self.graph.path / 'G.fst'}")
-                new_cost, new_next = _kenlm_step(self._new_lm, new, self.graph.word(arc.word_id))
+                new_cost, new_next = self._new_step(new, arc.word_id)
                 key = (arc.target, old_next, new_next)
                 target = index.setdefault(key, len(states))
                 if target == len(states):
                     states.append(key)
-                arcs.append(dataclasses.replace(
-                    arc, source=number, target=target,
-                    graph_cost=arc.graph_cost + self._change(old_cost, new_cost)))
+                arcs.append(LatticeArc(number, target, arc.word_id,
+                                       arc.graph_cost + self._change(old_cost, new_cost),
+                                       arc.acoustic_cost, arc.alignment, arc.continues))
         return Lattice(len(states), arcs, finals, beam=lattice.beam)
+
+    def _new_step(self, state, word_id: Optional[int]):
+        """(-ln P(word | state), next state) under the new LM, remembered (None: </s>)."""
+        key = (state, word_id)
+        found = self._new_steps.get(key)
+        if found is None:
+            word = "</s>" if word_id is None else self.graph.word(word_id)
+            found = self._new_steps[key] = _kenlm_step(self._new_lm, state, word)
+        return found
 
     def _change(self, old_cost: float, new_cost: float) -> float:
         return self.lm_weight * new_cost - self.graph_lm_weight * old_cost
@@ -170,9 +179,19 @@ class _BackoffLm:
         self._g = g
         self._backoff = backoff
         self._arcs: Dict[int, tuple] = {}  # G state -> ({word: (cost, next)}, [(cost, next)])
+        self._steps: Dict[tuple, Tuple[float, tuple]] = {}  # (context, word) -> step()
+        self._contexts: Dict[int, Tuple[float, tuple]] = {}  # G state -> its closure, normalized
         self.start = self._normalized(self._closure({g.start(): 0.0}))[1]
 
     def step(self, context: tuple, word: int) -> Tuple[float, tuple]:
+        """(the word's cost, the next context), remembered."""
+        key = (context, word)
+        found = self._steps.get(key)
+        if found is None:
+            found = self._steps[key] = self._step(context, word)
+        return found
+
+    def _step(self, context: tuple, word: int) -> Tuple[float, tuple]:
         reached: Dict[int, float] = {}
         for state, offset in context:
             hit = self._arcs_of(state)[0].get(word)
@@ -180,7 +199,17 @@ class _BackoffLm:
                 reached[hit[1]] = offset + hit[0]
         if not reached:
             return math.inf, ()
+        if len(reached) == 1:  # the usual case: one G state, whose context is remembered
+            (state, cost), = reached.items()
+            least, context = self._context_of(state)
+            return cost + least, context
         return self._normalized(self._closure(reached))
+
+    def _context_of(self, state: int) -> Tuple[float, tuple]:
+        found = self._contexts.get(state)
+        if found is None:
+            found = self._contexts[state] = self._normalized(self._closure({state: 0.0}))
+        return found
 
     def end_cost(self, context: tuple) -> float:
         return min(offset + float(self._g.final(state)) for state, offset in context)

@@ -66,11 +66,10 @@ void BeamSearch::InitDecoding() {
   if (options_.lattice) EndLatticeStep();
 }
 
-void BeamSearch::OfferToLattice(const Token& from, int32_t from_slot, const GraphArc* arc,
-                                double cost, float acoustic, bool self_loop, int32_t to_slot) {
-  if (!options_.lattice || from_slot < 0 || arc == nullptr) return;
-  lattice_.Offer(arc->ilabel != 0, from_slot, to_slot, self_loop ? -arc->ilabel : arc->ilabel,
-                 arc->olabel,
+void BeamSearch::RecordOffer(const Token& from, int32_t from_slot, const GraphArc& arc,
+                             double cost, float acoustic, bool self_loop, int32_t to_slot) {
+  lattice_.Offer(arc.ilabel != 0, from_slot, to_slot, self_loop ? -arc.ilabel : arc.ilabel,
+                 arc.olabel,
                  static_cast<float>(cost - from.cost - acoustic), acoustic);
 }
 

@@ -155,10 +155,16 @@ class BeamSearch {
   // none), `acoustic`: the frame's acoustic cost in `cost`; both for the lattice only.
   int32_t Relax(const Token& from, const GraphArc* arc, double cost, bool self_loop,
                 int32_t from_slot = -1, float acoustic = 0.0f);
-  // Reports to the lattice that `from` offered `cost` to the token in `to_slot` through `arc`
-  // (its ilabel negated for a self-loop, as in path records).
+  // Reports to the lattice, when there is one, that `from` offered `cost` to the token in
+  // `to_slot` through `arc` (its ilabel negated for a self-loop, as in path records). Inline:
+  // without a lattice it is one branch in the hot loop.
   void OfferToLattice(const Token& from, int32_t from_slot, const GraphArc* arc, double cost,
-                      float acoustic, bool self_loop, int32_t to_slot);
+                      float acoustic, bool self_loop, int32_t to_slot) {
+    if (options_.lattice && from_slot >= 0 && arc != nullptr)
+      RecordOffer(from, from_slot, *arc, cost, acoustic, self_loop, to_slot);
+  }
+  void RecordOffer(const Token& from, int32_t from_slot, const GraphArc& arc, double cost,
+                   float acoustic, bool self_loop, int32_t to_slot);
   // Ends a lattice step with tokens_ as they stand.
   void EndLatticeStep();
   // An arc's graph cost as the options weigh it: lm_weight times its weight, plus the word

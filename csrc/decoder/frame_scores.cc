@@ -23,13 +23,17 @@ float LoadFloat(const char* p) {
 // subtracted, scaled.
 void RowCosts(const char* row, int64_t column_bytes, int64_t num_columns,
               const ScoreTransform& transform, const char* what, int64_t t, float* out) {
+  const float scale = transform.acoustic_scale;
+  // Scores used as they are (the usual case) are scaled in the same pass that checks them.
+  const bool as_they_are = !transform.log_softmax && transform.log_priors == nullptr;
   for (int64_t j = 0; j < num_columns; ++j) {
     const float value = LoadFloat(row + j * column_bytes);
     if (std::isnan(value) || value == std::numeric_limits<float>::infinity())
       throw InputError(Concat(what, "[", t, ", ", j, "] is ", value,
                               ": scores must be log-probabilities or logits (finite or -inf)"));
-    out[j] = value;
+    out[j] = as_they_are ? -(scale * value) : value;
   }
+  if (as_they_are) return;
   if (transform.log_softmax) {
     const float max_value = *std::max_element(out, out + num_columns);
     if (max_value == -std::numeric_limits<float>::infinity())
@@ -44,7 +48,6 @@ void RowCosts(const char* row, int64_t column_bytes, int64_t num_columns,
     for (int64_t j = 0; j < num_columns; ++j)
       out[j] -= LoadFloat(priors + j * static_cast<int64_t>(sizeof(float)));
   }
-  const float scale = transform.acoustic_scale;
   for (int64_t j = 0; j < num_columns; ++j) out[j] = -(scale * out[j]);
 }
 
