@@ -12,8 +12,11 @@ confidence bin), the expected calibration error, and the WER of the MAP and MBR 
 
     python benchmarks/confidence/run_benchmark.py [--nbest 50] [--lattice-beam 30]
         [--data benchmarks/wer/work/data] [--graph benchmarks/wer/work/graph_ctc]
+    python benchmarks/confidence/run_benchmark.py --lattice [--lattice-beam 8]
 
-Writes results/results.{json,md} and results/calibration.json (the fitted calibration).
+Writes results/results.{json,md} and results/calibration.json (the fitted calibration); with
+--lattice (confidences over the paths of full lattices, Decoder(lattice=True), instead of an
+n-best list) results/lattice_results.{json,md} and results/lattice_calibration.json.
 """
 from __future__ import annotations
 
@@ -64,15 +67,22 @@ def tuned_acoustic_scale(data: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nbest", type=int, default=50)
-    parser.add_argument("--lattice-beam", type=float, default=30.0)
+    parser.add_argument("--lattice", action="store_true",
+                        help="full lattices instead of n-best lists")
+    parser.add_argument("--lattice-beam", type=float,
+                        help="default: 30 with n-best lists, 8 with --lattice")
     parser.add_argument("--beam", type=float, default=16.0)
     parser.add_argument("--data", type=Path, default=WER_WORK / "data")
     parser.add_argument("--graph", type=Path, default=WER_WORK / "graph_ctc")
     args = parser.parse_args()
 
     scale = tuned_acoustic_scale(args.data)
-    decoder = pywfst.Decoder(args.graph, beam=args.beam, nbest=args.nbest,
-                             lattice_beam=args.lattice_beam, acoustic_scale=scale)
+    if args.lattice_beam is None:
+        args.lattice_beam = 8.0 if args.lattice else 30.0
+    alternatives = {"lattice": True} if args.lattice else {"nbest": args.nbest}
+    decoder = pywfst.Decoder(args.graph, beam=args.beam, lattice_beam=args.lattice_beam,
+                             acoustic_scale=scale, **alternatives)
+    prefix = "lattice_" if args.lattice else ""
     decoded = {}
     started = time.perf_counter()
     for split in SPLITS:
@@ -81,7 +91,7 @@ def main() -> None:
     seconds = time.perf_counter() - started
     calibration = ConfidenceCalibration.fit(*decoded["dev"])
     (HERE / "results").mkdir(exist_ok=True)
-    calibration.save(HERE / "results" / "calibration.json")
+    calibration.save(HERE / "results" / f"{prefix}calibration.json")
 
     sets = {}
     for split in SPLITS[1:]:
@@ -93,16 +103,18 @@ def main() -> None:
                        "raw": reliability(raw, right), "calibrated": reliability(calibrated, right),
                        "wer_map": error_rate(list(zip(references, (r.text for r in results)))),
                        "wer_mbr": error_rate(list(zip(references, (r.mbr.text for r in results))))}
-    results = {"machine": "2-core AMD EPYC KVM, 23.5 GB", "nbest": args.nbest,
+    results = {"machine": "2-core AMD EPYC KVM, 23.5 GB", **alternatives,
                "lattice_beam": args.lattice_beam, "beam": args.beam, "acoustic_scale": scale,
                "dev_utterances": len(decoded["dev"][0]), "sets": sets,
                "seconds_decode_all_sets": seconds,
                "calibration_weights": dict(zip(json.loads(
-                   (HERE / "results" / "calibration.json").read_text())["features"],
+                   (HERE / "results" / f"{prefix}calibration.json").read_text())["features"],
                    calibration.weights.tolist()))}
-    (HERE / "results" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (HERE / "results" / f"{prefix}results.json").write_text(json.dumps(results, indent=2) + "\n")
+    source = ("full lattices (posteriors over their 50 cheapest paths)" if args.lattice
+              else f"nbest {args.nbest}")
     lines = [f"Reference AM emissions of benchmarks/wer's sets, its graph, beam {args.beam:g}, "
-             f"acoustic scale {scale:g} (tuned there), nbest {args.nbest}, lattice_beam "
+             f"acoustic scale {scale:g} (tuned there), {source}, lattice_beam "
              f"{args.lattice_beam:g}. Calibration fitted on dev "
              f"({len(decoded['dev'][0])} utterances)."]
     for split, row in sets.items():
@@ -118,7 +130,7 @@ def main() -> None:
             lines.append(f"| {raw['bin']} | " + " | ".join(cells) + " |")
         lines += ["", f"Expected calibration error: raw {row['raw']['expected_calibration_error']:.3f}"
                   f", calibrated {row['calibrated']['expected_calibration_error']:.3f}."]
-    (HERE / "results" / "results.md").write_text("\n".join(lines) + "\n")
+    (HERE / "results" / f"{prefix}results.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
