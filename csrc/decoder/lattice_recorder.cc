@@ -60,80 +60,81 @@ void LatticeRecorder::EndStep(const std::vector<double>& costs, double lattice_b
   forward_.insert(forward_.end(), costs.begin(), costs.end());
 }
 
-RawLattice LatticeRecorder::Prune(const std::vector<double>& end_costs,
-                                  double lattice_beam) const {
-  RawLattice lattice;
-  const int32_t num_nodes = static_cast<int32_t>(forward_.size());
-  const int32_t num_steps = static_cast<int32_t>(step_begin_.size());
-  if (num_steps == 0) return lattice;
-  // Each node's cheapest cost to the end, step by step from the last one: first the epsilon arcs
-  // inside the step (until nothing changes: they come in no order), then the arcs into it.
-  std::vector<double> backward(num_nodes, kInfinity);
+std::vector<double> LatticeRecorder::CostsToEnd(const std::vector<double>& end_costs) const {
+  // Step by step from the last one: first the epsilon arcs inside the step (until nothing
+  // changes: they come in no order), then the arcs into it from the step before.
+  std::vector<double> to_end(forward_.size(), kInfinity);
   const int32_t last_begin = step_begin_.back();
   if (last_begin + end_costs.size() != forward_.size())
     throw UsageError("LatticeRecorder::Prune: an end cost per token of the last step");
-  for (size_t i = 0; i < end_costs.size(); ++i) backward[last_begin + i] = end_costs[i];
+  for (size_t i = 0; i < end_costs.size(); ++i) to_end[last_begin + i] = end_costs[i];
+  const int32_t num_steps = static_cast<int32_t>(step_begin_.size());
   for (int32_t step = num_steps - 1; step >= 0; --step) {
     const size_t arcs_begin = step_arcs_begin_[step];
     const size_t arcs_end = step + 1 < num_steps ? step_arcs_begin_[step + 1] : arcs_.size();
     const int32_t nodes_begin = step_begin_[step];
+    auto relax = [&to_end](const LatticeArc& arc) {
+      const double cost = arc.graph + arc.acoustic + to_end[arc.to];
+      const bool better = cost < to_end[arc.from];
+      if (better) to_end[arc.from] = cost;
+      return better;
+    };
     for (bool changed = true; changed;) {
       changed = false;
-      for (size_t a = arcs_end; a-- > arcs_begin;) {
-        const LatticeArc& arc = arcs_[a];
-        if (arc.from < nodes_begin) continue;
-        const double cost = arc.graph + arc.acoustic + backward[arc.to];
-        if (cost < backward[arc.from]) {
-          backward[arc.from] = cost;
-          changed = true;
-        }
-      }
+      for (size_t a = arcs_end; a-- > arcs_begin;)
+        if (arcs_[a].from >= nodes_begin) changed |= relax(arcs_[a]);
     }
-    for (size_t a = arcs_begin; a < arcs_end; ++a) {
-      const LatticeArc& arc = arcs_[a];
-      if (arc.from < nodes_begin)
-        backward[arc.from] = std::min(backward[arc.from], arc.graph + arc.acoustic + backward[arc.to]);
-    }
+    for (size_t a = arcs_begin; a < arcs_end; ++a)
+      if (arcs_[a].from < nodes_begin) relax(arcs_[a]);
   }
-  const double best = forward_[0] + backward[0];
+  return to_end;
+}
+
+RawLattice LatticeRecorder::Prune(const std::vector<double>& end_costs,
+                                  double lattice_beam) const {
+  RawLattice lattice;
+  if (step_begin_.empty()) return lattice;
+  const std::vector<double> to_end = CostsToEnd(end_costs);
+  const double best = forward_[0] + to_end[0];
   if (!(best < kInfinity)) return lattice;
   const double limit = best + lattice_beam + kTolerance;
-
-  // The arcs on paths within the beam, and their nodes renumbered in a topological order
-  // (Kahn's algorithm from the start; every kept node is reached through its best arc).
-  std::vector<size_t> kept;
+  auto within = [&](const LatticeArc& arc) {
+    return forward_[arc.from] + arc.graph + arc.acoustic + to_end[arc.to] <= limit;
+  };
+  // The arcs kept, by source node (counting sort), then their nodes renumbered in a topological
+  // order (Kahn's algorithm from the start; every kept node is reached through its best arc).
+  const size_t num_nodes = forward_.size();
+  std::vector<size_t> out_begin(num_nodes + 1, 0);
   std::vector<int32_t> in_degree(num_nodes, 0);
-  std::vector<std::vector<size_t>> out(num_nodes);
-  for (size_t a = 0; a < arcs_.size(); ++a) {
-    const LatticeArc& arc = arcs_[a];
-    if (forward_[arc.from] + arc.graph + arc.acoustic + backward[arc.to] > limit) continue;
-    kept.push_back(a);
-    out[arc.from].push_back(a);
-    ++in_degree[arc.to];
-  }
-  std::vector<int32_t> new_id(num_nodes, -1);
+  for (const LatticeArc& arc : arcs_)
+    if (within(arc)) {
+      ++out_begin[arc.from + 1];
+      ++in_degree[arc.to];
+    }
+  for (size_t node = 0; node < num_nodes; ++node) out_begin[node + 1] += out_begin[node];
+  std::vector<size_t> out(out_begin.back()), filled(out_begin.begin(), out_begin.end() - 1);
+  for (size_t a = 0; a < arcs_.size(); ++a)
+    if (within(arcs_[a])) out[filled[arcs_[a].from]++] = a;
+  std::vector<int32_t> new_id(num_nodes, -1), order;
   std::vector<int32_t> ready = {0};
-  int32_t next_id = 0;
   while (!ready.empty()) {
     const int32_t node = ready.back();
     ready.pop_back();
-    new_id[node] = next_id++;
-    for (size_t a : out[node])
-      if (--in_degree[arcs_[a].to] == 0) ready.push_back(arcs_[a].to);
+    new_id[node] = static_cast<int32_t>(order.size());
+    order.push_back(node);
+    for (size_t i = out_begin[node]; i < out_begin[node + 1]; ++i)
+      if (--in_degree[arcs_[out[i]].to] == 0) ready.push_back(arcs_[out[i]].to);
   }
-  lattice.num_nodes = next_id;
-  std::vector<std::pair<int32_t, size_t>> ordered;  // (new source, arc)
-  for (size_t a : kept)
-    if (new_id[arcs_[a].from] >= 0 && new_id[arcs_[a].to] >= 0)
-      ordered.emplace_back(new_id[arcs_[a].from], a);
-  std::stable_sort(ordered.begin(), ordered.end(),
-                   [](const auto& x, const auto& y) { return x.first < y.first; });
-  for (const auto& [source, a] : ordered) {
-    LatticeArc arc = arcs_[a];
-    arc.from = source;
-    arc.to = new_id[arc.to];
-    lattice.arcs.push_back(arc);
-  }
+  lattice.num_nodes = static_cast<int32_t>(order.size());
+  for (int32_t node : order)
+    for (size_t i = out_begin[node]; i < out_begin[node + 1]; ++i) {
+      LatticeArc arc = arcs_[out[i]];
+      if (new_id[arc.to] < 0) continue;
+      arc.from = new_id[node];
+      arc.to = new_id[arc.to];
+      lattice.arcs.push_back(arc);
+    }
+  const int32_t last_begin = step_begin_.back();
   for (size_t i = 0; i < end_costs.size(); ++i) {
     const int32_t node = last_begin + static_cast<int32_t>(i);
     if (new_id[node] >= 0 && forward_[node] + end_costs[i] <= limit)

@@ -52,6 +52,8 @@ class LatticeRecorder {
     bool from_previous_step;
   };
   uint32_t& VersionOf(int32_t slot);
+  // Each node's cheapest cost to the end, given those of the last step's tokens.
+  std::vector<double> CostsToEnd(const std::vector<double>& end_costs) const;
 
   std::vector<PendingArc> pending_;      // this step's
   std::vector<uint32_t> slot_versions_;  // this step's; a slot's token replaced: + 1
