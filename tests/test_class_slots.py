@@ -401,3 +401,13 @@ def test_spelling_lexicon_file_spells_new_entries(char_setup, tmp_path):
     ids = [tokens[c] for c in "themetoprolol"]
     emissions = simulate_ctc_emissions(ids, len(tokens), rng, peak=6.0, noise=0.5)
     assert decoder.decode(emissions).words == ["the", "metoprolol"]
+
+
+def test_lattices_refuse_filled_class_slots(graph_pairs):
+    _, slot = graph_pairs["ctc"]
+    decoder = pywfst.Decoder(slot, lattice=True)
+    emissions = emissions_for(slot, ["the", "heart"], np.random.default_rng(3))
+    assert decoder.decode(emissions).lattice.best_path().word_ids  # an empty slot is no slot
+    decoder.set_class("TERM", TERMS)
+    with pytest.raises(ValueError, match="lattice: lattices of graphs with filled class slots"):
+        decoder.decode(emissions)

@@ -147,3 +147,11 @@ def test_rescoring_a_lattice_result(weak, weak_lattices, utterances, char_setup)
         assert rescored.cost <= from_nbest.cost + 1e-3
         cheaper += rescored.cost < from_nbest.cost - 1e-3
     assert cheaper > 0
+
+
+def test_rescoring_a_lattice_with_a_word_g_does_not_know(weak, char_setup):
+    from pywfst.lattice import Lattice, LatticeArc, LatticeFinal
+
+    lattice = Lattice(2, [LatticeArc(0, 1, 10**6, 0.0, 0.0, ())], {1: LatticeFinal(0.0, 0.0, ())})
+    with pytest.raises(ValueError, match="<unknown-word-1000000>.*not in .*G.fst"):
+        Rescorer(weak, char_setup["lm"]).rescore_lattice(lattice)
