@@ -77,7 +77,7 @@ class Rescorer:
         """With a lattice (``Decoder(lattice=True)``): the best path of the rescored lattice,
         whose ``lattice`` it is. Else the result's n-best list (or the result alone) rescored and
         sorted again; the first becomes the result, with the others as its ``nbest``."""
-        if result.make_lattice is not None:
+        if result.has_full_lattice:
             from .decoder import result_of_path
 
             lattice = self.rescore_lattice(result.lattice)

@@ -69,6 +69,13 @@ class Result:
             return self.make_lattice()
         return Lattice.from_hypotheses(self.nbest or [self])
 
+    @property
+    def has_full_lattice(self) -> bool:
+        """The decoder kept every path within lattice_beam (``lattice=True``; also once
+        unpickled), rather than an n-best list or the best path alone."""
+        kept = self.__dict__.get("lattice")
+        return self.make_lattice is not None or (kept is not None and kept.beam is not None)
+
     @cached_property
     def alternatives(self) -> List["Alternative"]:
         """The word sequences the decoder weighed against this one (word ids, cost), this one
@@ -78,7 +85,7 @@ class Result:
         if self.nbest:
             return [Alternative(h.word_ids, h.cost) for h in self.nbest]
         others = []
-        if self.make_lattice is not None:
+        if self.has_full_lattice:
             others = [Alternative(path.word_ids, path.cost) for path in
                       self.lattice.nbest(LATTICE_ALTERNATIVES) if path.word_ids != self.word_ids]
         return [Alternative(self.word_ids, self.cost)] + others
@@ -89,7 +96,7 @@ class Result:
         had nbest > 1 or lattice=True: one hypothesis says nothing about doubt)."""
         from .lattice import word_confidences
 
-        if not self.nbest and self.make_lattice is None:
+        if not self.nbest and not self.has_full_lattice:
             return None
         return word_confidences(self.alternatives)
 

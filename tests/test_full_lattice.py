@@ -167,6 +167,17 @@ def test_with_nbest_and_boost(graphs, decoded):  # noqa: F811
                 assert paths[tuple(hypothesis.word_ids)] <= hypothesis.cost + 1e-3
 
 
+def test_pickled_results_keep_their_lattice(decoded):
+    import pickle
+
+    for _, _, result in decoded[:4]:
+        again = pickle.loads(pickle.dumps(result))
+        assert again.has_full_lattice and again.lattice.beam == BEAM
+        assert again.lattice.nbest(10) == result.lattice.nbest(10)
+        assert again.confidences == result.confidences
+        assert again.word_times == result.word_times
+
+
 def test_confidences_and_kaldi_text(decoded, tmp_path):
     path = tmp_path / "lat.txt"
     with open(path, "w") as out:
