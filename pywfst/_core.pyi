@@ -98,14 +98,14 @@ class DecoderOptions:
     specs(), each option written once there."""
 
     def __init__(self) -> None: ...
-    def __getattr__(self, name: str) -> Union[int, float]: ...
-    def __setattr__(self, name: str, value: Union[int, float]) -> None: ...
+    def __getattr__(self, name: str) -> Union[bool, int, float]: ...
+    def __setattr__(self, name: str, value: Union[bool, int, float]) -> None: ...
     def check(self) -> None:
         """Raise ValueError naming the first invalid option."""
     @staticmethod
     def specs() -> List[Dict[str, Any]]:
-        """Each option: name, type ('int' or 'float'), default, low, low_excluded, high, doc,
-        expected (the range in words)."""
+        """Each option: name, type ('bool', 'int' or 'float'), default, low, low_excluded, high,
+        doc, expected (the range in words)."""
 
 class Hypothesis:
     """One path: word ids, frames, per-frame alignment and costs."""
@@ -127,6 +127,21 @@ class Hypothesis:
     @property
     def graph_cost(self) -> float: ...
 
+class WordLattice:
+    """A determinized word lattice (options.lattice); state 0 is the start."""
+
+    @property
+    def num_states(self) -> int: ...
+    @property
+    def beam(self) -> float: ...
+    @property
+    def arcs(self) -> List[Tuple[int, int, int, float, float, Tuple[int, ...], Tuple[bool, ...]]]:
+        """(source, target, word id, graph cost, acoustic cost, emission columns, self-loop
+        flags)."""
+    @property
+    def finals(self) -> List[Tuple[int, float, float, Tuple[int, ...], Tuple[bool, ...]]]:
+        """(state, graph cost, acoustic cost, emission columns, self-loop flags)."""
+
 class DecodeResult:
     @property
     def hypotheses(self) -> List[Hypothesis]: ...
@@ -134,6 +149,8 @@ class DecodeResult:
     def reached_final(self) -> bool: ...
     @property
     def num_frames(self) -> int: ...
+    @property
+    def lattice(self) -> Optional[WordLattice]: ...
 
 class PhraseBoost:
     """Aho-Corasick automaton over word ids for run-time phrase boosting; immutable."""
