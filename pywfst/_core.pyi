@@ -2,7 +2,7 @@
 
 import os
 import numpy
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 class StaleGraphError(ValueError):
     """A mapped graph file made from another HCLG.fst or by another format version."""
