@@ -206,6 +206,19 @@ def test_openfst_shortest_path_is_the_best(decoded):
         assert float(distance[0]) == pytest.approx(result.cost, abs=1e-3)
 
 
+def test_arc_limit_stops_with_a_clear_error(graphs, decoded):  # noqa: F811
+    """Memory is bounded: past lattice_max_arcs the decode raises instead of growing on; the
+    search object serves the next call as before."""
+    emissions = [e for name, e, _ in decoded if name == "ctc"][0]
+    decoder = pywfst.Decoder(graphs["ctc"], lattice=True, lattice_max_arcs=50)
+    with pytest.raises(ValueError, match=r"lattice: more than lattice_max_arcs=50 arcs kept "
+                                         r"after \d+ frames; decode shorter segments"):
+        decoder.decode(emissions)
+    roomy = pywfst.Decoder(graphs["ctc"], lattice=True, lattice_beam=BEAM)
+    assert roomy.decode(emissions).lattice.best_path().word_ids == \
+        [r for name, e, r in decoded if name == "ctc"][0].word_ids
+
+
 def test_refused_where_not_supported(graphs):  # noqa: F811
     with pytest.raises(TypeError, match="lattice: expected True or False"):
         pywfst.Decoder(graphs["ctc"], lattice="yes")

@@ -76,7 +76,7 @@ void BeamSearch::RecordOffer(const Token& from, int32_t from_slot, const GraphAr
 void BeamSearch::EndLatticeStep() {
   cost_scratch_.clear();
   for (const Token& token : tokens_) cost_scratch_.push_back(token.cost);
-  lattice_.EndStep(cost_scratch_, options_.lattice_beam);
+  lattice_.EndStep(cost_scratch_, options_.lattice_beam, options_.lattice_max_arcs);
 }
 
 inline void BeamSearch::StepWord(Label word, uint64_t* history, PhraseBoost::Node* boost_node,

@@ -49,6 +49,10 @@ namespace pywfst {
   X(int32_t, lattice_max_states, 10000, 1, false, kAnyInt32,                                    \
     "With lattice: at most this many lattice states, made cheapest paths first (a lattice "     \
     "of many word sequences can be exponential); Result.lattice.beam tells how far it reaches.") \
+  X(int32_t, lattice_max_arcs, 50000000, 1, false, kAnyInt32,                                  \
+    "With lattice: at most this many arcs kept while decoding one utterance (24 bytes each; "   \
+    "they grow with its length): beyond, the decode stops with an error instead of exhausting " \
+    "memory. Decode long audio in segments.")                                                   \
   X(int32_t, boost_nodes_per_state, 4, 1, false, 64,                                            \
     "With phrase boosting: hypotheses a graph state keeps in different phrase-automaton nodes "  \
     "(1: fastest; a partial match may then be recombined away by a cheaper path).")

@@ -44,7 +44,8 @@ void LatticeRecorder::Offer(bool from_previous_step, int32_t from_slot, int32_t 
 
 void LatticeRecorder::Replace(int32_t slot) { ++VersionOf(slot); }
 
-void LatticeRecorder::EndStep(const std::vector<double>& costs, double lattice_beam) {
+void LatticeRecorder::EndStep(const std::vector<double>& costs, double lattice_beam,
+                              int64_t max_arcs) {
   const int32_t begin = step_begin_.back();
   const int32_t previous_begin = step_begin_.size() > 1 ? step_begin_[step_begin_.size() - 2] : 0;
   for (const PendingArc& arc : pending_) {
@@ -58,6 +59,10 @@ void LatticeRecorder::EndStep(const std::vector<double>& costs, double lattice_b
     arcs_.push_back({from, to, arc.ilabel, arc.olabel, arc.graph, arc.acoustic});
   }
   forward_.insert(forward_.end(), costs.begin(), costs.end());
+  if (static_cast<int64_t>(arcs_.size()) > max_arcs)
+    throw InputError(Concat("lattice: more than lattice_max_arcs=", max_arcs, " arcs kept after ",
+                            step_begin_.size() - 1, " frames; decode shorter segments, lower "
+                            "lattice_beam, or raise lattice_max_arcs"));
 }
 
 std::vector<double> LatticeRecorder::CostsToEnd(const std::vector<double>& end_costs) const {

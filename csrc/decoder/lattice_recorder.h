@@ -37,8 +37,9 @@ class LatticeRecorder {
              Label olabel, float graph, float acoustic);
   // The token of `slot` (this step) was replaced by one of another word history or boost node.
   void Replace(int32_t slot);
-  // Ends the step; `costs` are its tokens' costs by slot, final for the step.
-  void EndStep(const std::vector<double>& costs, double lattice_beam);
+  // Ends the step; `costs` are its tokens' costs by slot, final for the step. Throws InputError
+  // when more than `max_arcs` arcs are kept.
+  void EndStep(const std::vector<double>& costs, double lattice_beam, int64_t max_arcs);
   // The lattice within `lattice_beam` of the best path, given each last-step token's cost to the
   // end (final weight and what else the search adds there; +inf: not an end).
   RawLattice Prune(const std::vector<double>& end_costs, double lattice_beam) const;
