@@ -24,7 +24,8 @@ BATCH_PER_THREAD = 4  # utterances read and decoded together, per thread
 # Options of phrase boosting, which this command has not; and of n-best lists and lattices,
 # which only give confidences and lattices here.
 BOOST_ONLY = ("boost_nodes_per_state",)
-N_BEST_AND_BOOST = ("nbest", "lattice", "lattice_beam", "lattice_max_states") + BOOST_ONLY
+N_BEST_AND_BOOST = ("nbest", "lattice", "lattice_beam", "lattice_max_states",
+                    "lattice_max_arcs") + BOOST_ONLY
 
 EPILOG = """\b
 Examples:
