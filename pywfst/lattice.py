@@ -47,8 +47,7 @@ class Alternative(NamedTuple):
     cost: float
 
 
-@dataclass(frozen=True)
-class LatticeArc:
+class LatticeArc(NamedTuple):  # a tuple: lattices hold many, made fast
     source: int
     target: int
     word_id: int
@@ -160,6 +159,8 @@ class Lattice:
         to_end = self._costs_to_end(out)
         if n <= 0 or 0 not in to_end:
             return []
+        if n == 1:
+            return [self._cheapest(out, to_end)]
         found: List[LatticePath] = []
         order = itertools.count()  # ties: first pushed, first out
         # (estimate, order, state (None: complete), path so far)
@@ -178,6 +179,22 @@ class Lattice:
                     heapq.heappush(heap, (longer[1] + longer[2] + to_end[arc.target],
                                           next(order), arc.target, longer))
         return found
+
+    def _cheapest(self, out: Dict[int, List[LatticeArc]], to_end: Dict[int, float]) -> LatticePath:
+        """The cheapest path, state by state along the costs to the end (ties as nbest breaks
+        them: the end before an arc, then the first arc)."""
+        state, path = _START
+        while True:
+            final = self.finals.get(state)
+            best_cost = final.graph_cost + final.acoustic_cost if final is not None else math.inf
+            best_arc = None
+            for arc in out.get(state, []):
+                cost = arc.graph_cost + arc.acoustic_cost + to_end.get(arc.target, math.inf)
+                if cost < best_cost:
+                    best_cost, best_arc = cost, arc
+            if best_arc is None:
+                return _ended(path, final)
+            state, path = best_arc.target, _extended(path, best_arc)
 
     def arcs_by_source(self) -> Dict[int, List[LatticeArc]]:
         out: Dict[int, List[LatticeArc]] = {}
