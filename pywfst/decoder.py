@@ -206,11 +206,8 @@ OPTIONS_DOC
     def _hypothesis(self, hypothesis, native, classes: "_ClassState") -> Result:
         ids = hypothesis.words
         alignment = hypothesis.alignment
-        graph = self.graph
-        locate = functools.partial(word_spans, ids, hypothesis.word_frames, alignment,
-                                   hypothesis.continues_token, graph.blank_id,
-                                   graph.states_per_token, classes.pronunciations,
-                                   graph.optional_token_ids)
+        locate = _word_locator(self.graph, classes.pronunciations, ids, hypothesis.word_frames,
+                               alignment, hypothesis.continues_token)
         return Result(words=[classes.word(w) for w in ids], word_ids=ids,
                       word_frames=hypothesis.word_frames, alignment=alignment,
                       cost=hypothesis.total_cost, acoustic_cost=hypothesis.acoustic_cost,
@@ -320,14 +317,20 @@ def result_of_path(graph: Graph, path, like: Result, **changes) -> Result:
     Result, with ``like``'s frame shift, frame count and reached_final; its word times come from
     the path's alignment as a decode's do (its self-loop flags, where the lattice has them)."""
     continues = path.continues if path.continues is not None else [False] * len(path.alignment)
-    locate = functools.partial(word_spans, path.word_ids, path.word_frames, path.alignment,
-                               continues, graph.blank_id, graph.states_per_token,
-                               _WordPronunciations(graph, {}), graph.optional_token_ids)
+    locate = _word_locator(graph, _WordPronunciations(graph, {}), path.word_ids,
+                           path.word_frames, path.alignment, continues)
     return dataclasses.replace(
         like, words=[graph.word(w) for w in path.word_ids], word_ids=path.word_ids,
         word_frames=path.word_frames, alignment=path.alignment, cost=path.cost,
         acoustic_cost=path.acoustic_cost, graph_cost=path.graph_cost, boost_cost=0.0, nbest=[],
         locate_words=locate, **changes)
+
+
+def _word_locator(graph: Graph, pronunciations, word_ids, word_frames, alignment, continues):
+    """What finds a path's word spans (word_alignment.word_spans) when they are first asked for."""
+    return functools.partial(word_spans, word_ids, word_frames, alignment, continues,
+                             graph.blank_id, graph.states_per_token, pronunciations,
+                             graph.optional_token_ids)
 
 
 # The search options, as the native core lists them, in the docstring and the signature.

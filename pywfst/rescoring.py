@@ -253,9 +253,7 @@ def _kenlm_start(model):
 
 def _kenlm_step(model, state, word: str):
     """(-ln P(word | state), the next state) under a kenlm model."""
-    import kenlm
-
-    following = kenlm.State()
+    following = type(state)()  # a kenlm.State, without importing kenlm on every step
     return -LN_10 * model.BaseScore(state, word, following), following
 
 

@@ -22,28 +22,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-import pywfst
-from pywfst.confidence import ConfidenceCalibration, word_correctness
-from pywfst.metrics import error_rate
-
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "decode"))
+
+import pywfst  # noqa: E402
+from pywfst.confidence import ConfidenceCalibration, word_correctness  # noqa: E402
+from pywfst.metrics import error_rate  # noqa: E402
+from worker import load_split  # noqa: E402  (benchmarks/decode/worker.py: the splits' format)
 WER_WORK = HERE.parent / "wer" / "work"
 BINS = [(0.0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.0001)]
 SPLITS = ("dev", "test", "test_voice")
-
-
-def read_split(data: Path, split: str):
-    """The split's emissions (one array per utterance) and reference texts."""
-    with np.load(data / f"{split}.npz") as archive:
-        cuts = np.concatenate([[0], np.cumsum(archive["lengths"])])
-        emissions = archive["emissions"]
-        utterances = [emissions[cuts[i]:cuts[i + 1]] for i in range(len(cuts) - 1)]
-    return utterances, json.loads((data / f"{split}.json").read_text())
 
 
 def reliability(confidences, right) -> dict:
@@ -86,7 +80,7 @@ def main() -> None:
     decoded = {}
     started = time.perf_counter()
     for split in SPLITS:
-        emissions, references = read_split(args.data, split)
+        emissions, references = load_split(str(args.data), split, None)
         decoded[split] = (decoder.decode_batch(emissions), emissions, references)
     seconds = time.perf_counter() - started
     calibration = ConfidenceCalibration.fit(*decoded["dev"])

@@ -21,17 +21,17 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 WER_WORK = REPO / "benchmarks" / "wer" / "work"
 sys.path.insert(0, str(REPO / "benchmarks" / "graph_build"))
+sys.path.insert(0, str(REPO / "benchmarks" / "decode"))
 
 import pywfst  # noqa: E402
 from bench_util import machine_info  # noqa: E402
 from pywfst.am import AcousticModel  # noqa: E402
 from pywfst.metrics import error_rate  # noqa: E402
+from worker import load_split  # noqa: E402  (benchmarks/decode/worker.py: the splits' format)
 
 SETTINGS = [  # (label, options); the first is pywfst's default
     ("beam 16, min_active 200 (default)", {"beam": 16.0, "min_active": 200}),
@@ -41,14 +41,6 @@ SETTINGS = [  # (label, options); the first is pywfst's default
     ("beam 8, min_active 20", {"beam": 8.0, "min_active": 20}),
 ]
 SCALE_FACTORS = (0.8, 1.0, 1.25)
-
-
-def read_split(data: Path, split: str):
-    with np.load(data / f"{split}.npz") as archive:
-        cuts = np.concatenate([[0], np.cumsum(archive["lengths"])])
-        emissions = archive["emissions"]
-        utterances = [emissions[cuts[i]:cuts[i + 1]] for i in range(len(cuts) - 1)]
-    return utterances, json.loads((data / f"{split}.json").read_text())
 
 
 def decode(graph, utterances, references, frame_shift, **options) -> dict:
@@ -74,7 +66,7 @@ def main() -> None:
             boundary_mandatory=True, lm=data / "lm.arpa", progress=False)
     else:
         graphs["mandatory '|'"] = pywfst.Graph.load(mandatory)
-    splits = {split: read_split(data, split) for split in ("dev", "test")}
+    splits = {split: load_split(str(data), split, None) for split in ("dev", "test")}
     rows = []
     for name, graph in graphs.items():
         scores = {}

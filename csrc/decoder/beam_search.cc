@@ -68,8 +68,7 @@ void BeamSearch::InitDecoding() {
 
 void BeamSearch::RecordOffer(const Token& from, int32_t from_slot, const GraphArc& arc,
                              double cost, float acoustic, bool self_loop, int32_t to_slot) {
-  lattice_.Offer(arc.ilabel != 0, from_slot, to_slot, self_loop ? -arc.ilabel : arc.ilabel,
-                 arc.olabel,
+  lattice_.Offer(from_slot, to_slot, self_loop ? -arc.ilabel : arc.ilabel, arc.olabel,
                  static_cast<float>(cost - from.cost - acoustic), acoustic);
 }
 

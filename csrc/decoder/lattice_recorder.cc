@@ -35,11 +35,11 @@ uint32_t& LatticeRecorder::VersionOf(int32_t slot) {
   return slot_versions_[slot];
 }
 
-void LatticeRecorder::Offer(bool from_previous_step, int32_t from_slot, int32_t to_slot,
-                            Label ilabel, Label olabel, float graph, float acoustic) {
-  const uint32_t from_version = from_previous_step ? 0 : VersionOf(from_slot);
+void LatticeRecorder::Offer(int32_t from_slot, int32_t to_slot, Label ilabel, Label olabel,
+                            float graph, float acoustic) {
+  const uint32_t from_version = ilabel != 0 ? 0 : VersionOf(from_slot);
   pending_.push_back({from_slot, to_slot, ilabel, olabel, graph, acoustic, from_version,
-                      VersionOf(to_slot), from_previous_step});
+                      VersionOf(to_slot)});
 }
 
 void LatticeRecorder::Replace(int32_t slot) { ++VersionOf(slot); }
@@ -50,10 +50,10 @@ void LatticeRecorder::EndStep(const std::vector<double>& costs, double lattice_b
   const int32_t previous_begin = step_begin_.size() > 1 ? step_begin_[step_begin_.size() - 2] : 0;
   for (const PendingArc& arc : pending_) {
     if (arc.to_version != VersionOf(arc.to_slot)) continue;  // into a replaced token
-    if (!arc.from_previous_step && arc.from_version != VersionOf(arc.from_slot)) continue;
-    const int32_t from = (arc.from_previous_step ? previous_begin : begin) + arc.from_slot;
+    if (!arc.Emitting() && arc.from_version != VersionOf(arc.from_slot)) continue;
+    const int32_t from = (arc.Emitting() ? previous_begin : begin) + arc.from_slot;
     const int32_t to = begin + arc.to_slot;
-    const double from_cost = arc.from_previous_step ? forward_[from] : costs[arc.from_slot];
+    const double from_cost = arc.Emitting() ? forward_[from] : costs[arc.from_slot];
     if (from_cost + arc.graph + arc.acoustic > costs[arc.to_slot] + lattice_beam + kTolerance)
       continue;
     arcs_.push_back({from, to, arc.ilabel, arc.olabel, arc.graph, arc.acoustic});

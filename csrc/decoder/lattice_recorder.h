@@ -14,7 +14,8 @@
 // boosting), a token replaced by another history is a different node: its arcs are dropped.
 //
 // Memory grows with the utterance (a node per surviving token and step, the arcs near the best
-// into each): decode long audio in pieces, or stream it with endpoints.
+// into each; EndStep refuses more than options.lattice_max_arcs): decode long audio in pieces,
+// or stream it with endpoints.
 #pragma once
 
 #include <cstdint>
@@ -29,12 +30,12 @@ class LatticeRecorder {
   void Clear();
   // The next step's tokens start at slot 0.
   void BeginStep();
-  // An arc offered to token `to_slot` of this step from token `from_slot` of the previous step
-  // (an emitting arc) or of this step (an epsilon arc). `graph` holds everything but the frame's
-  // acoustic cost (LM weight, insertion penalty and boost applied); `ilabel` is negated for a
-  // self-loop.
-  void Offer(bool from_previous_step, int32_t from_slot, int32_t to_slot, Label ilabel,
-             Label olabel, float graph, float acoustic);
+  // An arc offered to token `to_slot` of this step from token `from_slot`: of the previous step
+  // for an emitting arc (ilabel != 0, negated for a self-loop), of this step for an epsilon arc.
+  // `graph` holds everything but the frame's acoustic cost (LM weight, insertion penalty and
+  // boost applied).
+  void Offer(int32_t from_slot, int32_t to_slot, Label ilabel, Label olabel, float graph,
+             float acoustic);
   // The token of `slot` (this step) was replaced by one of another word history or boost node.
   void Replace(int32_t slot);
   // Ends the step; `costs` are its tokens' costs by slot, final for the step. Throws InputError
@@ -50,7 +51,7 @@ class LatticeRecorder {
     Label ilabel, olabel;
     float graph, acoustic;
     uint32_t from_version, to_version;  // versions of the two slots when offered
-    bool from_previous_step;
+    bool Emitting() const { return ilabel != 0; }  // from the previous step
   };
   uint32_t& VersionOf(int32_t slot);
   // Each node's cheapest cost to the end, given those of the last step's tokens.
