@@ -33,6 +33,8 @@ class CsrGraph:
     def write_mapped(self, path: Union[str, bytes, os.PathLike[str], os.PathLike[bytes]],
                      source: Tuple[int, int]) -> None:
         """Write the graph for ``map``, recording ``source`` (size, mtime_ns); atomic (rename)."""
+    def write_fst(self, path: Union[str, bytes, os.PathLike[str], os.PathLike[bytes]]) -> None:
+        """Write the graph as an OpenFst binary vector FST (what ``load`` reads); atomic."""
     @property
     def mapped(self) -> bool:
         """True when the arrays live in a mapped graph file (shared between processes)."""
@@ -69,6 +71,8 @@ MAX_CLASSES: int
 MAX_CONTEXTS: int
 CLASS_WORD_STRIDE: int
 
+def compose_topology(topology: CsrGraph, graph: CsrGraph) -> CsrGraph:
+    """T ∘ LG (``graph`` without input epsilon arcs), states numbered breadth-first."""
 def enter_label(class_index: int, context: int) -> int:
     """Input label of the arc entering class slot ``class_index`` from topology state ``context``."""
 def return_label(context: int) -> int:

@@ -166,8 +166,8 @@ def test_directory_contents_and_readers(ctc_graph):
     assert info["format_version"] == 1
     assert set(info["inputs"]) == {"tokens", "lexicon", "lm"}
     assert all(len(v["sha256"]) == 64 for v in info["inputs"].values())
-    assert [s["stage"] for s in info["build"]["stages"]][-2:] == ["write HCLG.fst",
-                                                                   "write HCLG.csr"]
+    assert [s["stage"] for s in info["build"]["stages"]][-2:] == ["HCLG = T o LG",
+                                                                   "write HCLG.fst, HCLG.csr"]
     hclg = kaldifst.StdVectorFst.read(str(ctc_graph.fst_path))
     assert hclg.num_states == info["fst_counts"]["HCLG"]["states"]
     reference = fst.Fst.read(str(ctc_graph.fst_path))

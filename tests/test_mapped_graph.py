@@ -102,7 +102,7 @@ def test_build_writes_the_mapped_file_and_load_maps_it(graph):
     assert graph.native.mapped
     same_graph(graph.native, _core.CsrGraph.load(graph.fst_path))
     info = json.loads((graph.path / "graph.json").read_text())
-    assert [s["stage"] for s in info["build"]["stages"]][-1] == "write HCLG.csr"
+    assert [s["stage"] for s in info["build"]["stages"]][-1] == "write HCLG.fst, HCLG.csr"
 
 
 def test_mapped_and_parsed_graphs_decode_alike(graph, utterances):

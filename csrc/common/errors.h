@@ -3,6 +3,7 @@
 // RuntimeError.
 #pragma once
 
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -33,6 +34,9 @@ class Interrupted : public std::runtime_error {
  public:
   Interrupted() : std::runtime_error("interrupted") {}
 };
+
+// Returns true when long native work should stop (it may run Python's signal handlers).
+using InterruptCheck = std::function<bool()>;
 
 // Builds a message from streamable parts: Concat("state ", s, " of ", path).
 template <typename... Parts>

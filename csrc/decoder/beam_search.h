@@ -41,10 +41,10 @@
 #pragma once
 
 #include <atomic>
-#include <functional>
 #include <memory>
 #include <vector>
 
+#include "common/errors.h"
 #include "decoder/class_graph.h"
 #include "decoder/decode_result.h"
 #include "decoder/decoder_options.h"
@@ -54,9 +54,6 @@
 #include "fst/csr_graph.h"
 
 namespace pywfst {
-
-// Returns true when long native work should stop (it may run Python's signal handlers).
-using InterruptCheck = std::function<bool()>;
 
 class BeamSearch {
  public:

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
@@ -15,6 +14,8 @@
 #include <limits>
 #include <type_traits>
 #include <vector>
+
+#include "common/atomic_file.h"
 
 namespace pywfst {
 
@@ -168,20 +169,6 @@ ArrayView<T> SectionView(const FileMapping& mapping, const Header& h, Section se
                       static_cast<size_t>(h.sections[section].bytes) / sizeof(T));
 }
 
-// Writes all of [data, data + size) to `fd` and into `checksum`; false (errno set) on failure.
-bool WriteAll(int fd, const void* data, size_t size, Checksum* checksum) {
-  if (checksum != nullptr) checksum->Update(data, size);
-  const char* p = static_cast<const char*>(data);
-  while (size > 0) {
-    const ssize_t n = write(fd, p, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    p += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
 void CheckHeader(const Header& h, int64_t file_size, const std::string& path,
                  const SourceStamp* expected_source) {
   if (std::memcmp(h.magic, kMagic, sizeof(kMagic)) != 0) {
@@ -303,35 +290,22 @@ void WriteMappedGraph(const CsrGraph& graph, const std::string& path, const Sour
       {data.nonterminal_sources.data(), data.nonterminal_sources.bytes()},
       {order.data(), order.size() * sizeof(int32_t)}};
 
-  // A name no other writer (process or thread) uses; renamed over `path` once complete.
-  static std::atomic<uint64_t> counter{0};
-  const std::string temporary =
-      Concat(path, ".tmp-", getpid(), "-", counter.fetch_add(1, std::memory_order_relaxed));
-  FileDescriptor file;
-  file.fd = open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-  bool ok = file.fd >= 0;
+  AtomicFile file(path, "mapped graph file");
   Checksum checksum;
   const char zeros[kAlignment] = {};
-  ok = ok && WriteAll(file.fd, &h, sizeof(h), nullptr);  // the checksum is filled in last
+  file.Write(&h, sizeof(h));  // the checksum is filled in last
   int64_t offset = sizeof(h);
-  for (int i = 0; ok && i < kNumSections; ++i) {
+  for (int i = 0; i < kNumSections; ++i) {
     const size_t padding = static_cast<size_t>(h.sections[i].offset - offset);
-    ok = WriteAll(file.fd, zeros, padding, &checksum) &&
-         WriteAll(file.fd, sections[i].data, sections[i].bytes, &checksum);
+    checksum.Update(zeros, padding);
+    file.Write(zeros, padding);
+    checksum.Update(sections[i].data, sections[i].bytes);
+    file.Write(sections[i].data, sections[i].bytes);
     offset = h.sections[i].offset + h.sections[i].bytes;
   }
   h.checksum = checksum.Value();
-  ok = ok && pwrite(file.fd, &h, sizeof(h), 0) == static_cast<ssize_t>(sizeof(h));
-  if (file.fd >= 0) {
-    ok = close(file.fd) == 0 && ok;
-    file.fd = -1;
-  }
-  ok = ok && rename(temporary.c_str(), path.c_str()) == 0;
-  if (!ok) {
-    const int error = errno;
-    unlink(temporary.c_str());
-    throw IoError(Concat("cannot write mapped graph file '", path, "': ", std::strerror(error)));
-  }
+  file.WriteAt(&h, sizeof(h), 0);
+  file.Commit();
 }
 
 std::shared_ptr<const CsrGraph> MapGraphFile(const std::string& path,

@@ -15,8 +15,11 @@
 #include "common/errors.h"
 #include "fst/csr_graph.h"
 #include "fst/fst_reader.h"
+#include "fst/fst_writer.h"
 #include "fst/mapped_graph.h"
+#include "fst/topology_compose.h"
 #include "python/bindings.h"
+#include "python/score_arrays.h"
 
 namespace py = pybind11;
 
@@ -112,6 +115,18 @@ Writes the graph as a file that ``CsrGraph.map`` maps, recording ``source``, the
 ``path`` and renamed over it, so readers never see a partial file. OSError when it cannot be
 written. The GIL is released meanwhile.
 )doc")
+      .def(
+          "write_fst",
+          [](const CsrGraph& g, const std::filesystem::path& path) {
+            py::gil_scoped_release release;
+            WriteFstFile(g, path.string());
+          },
+          py::arg("path"), R"doc(
+Writes the graph as an OpenFst binary file (a "vector" FST of "standard" arcs, no symbol
+tables), which ``load``, OpenFst, pywrapfst, kaldifst and Kaldi's tools read. Each state's
+arcs are written emitting first, then epsilon. Atomic (written beside ``path`` and renamed).
+OSError when it cannot be written. The GIL is released meanwhile.
+)doc")
       .def_property_readonly("mapped", &CsrGraph::Mapped,
                              "True when the arrays live in a mapped graph file (shared between "
                              "processes), False when the graph holds them in memory of its own.")
@@ -173,6 +188,20 @@ then epsilon arcs, each group in file order, then class-slot arcs by label. Inde
         return Concat("<pywfst._core.CsrGraph: ", g.NumStates(), " states, ", g.NumEmittingArcs(),
                       " emitting + ", g.NumEpsilonArcs(), " epsilon arcs, start ", g.Start(), ">");
       });
+
+  m.def(
+      "compose_topology",
+      [](std::shared_ptr<CsrGraph> topology, std::shared_ptr<CsrGraph> graph) {
+        const InterruptCheck interrupted = SignalCheck();
+        py::gil_scoped_release release;
+        return ForPython(ComposeTopology(*topology, *graph, "T o LG", interrupted));
+      },
+      py::arg("topology"), py::arg("graph"), R"doc(
+T ∘ LG: the token topology ``topology`` composed with ``graph`` (an LG from determinization,
+which has no input epsilon arcs), as a new in-memory graph: the states and arcs OpenFst's
+composition gives, numbered breadth-first. ValueError when ``graph`` has an input epsilon arc.
+The GIL is released meanwhile; Ctrl-C raises KeyboardInterrupt.
+)doc");
 }
 
 }  // namespace pywfst

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from ..errors import InputFileError
-from .graph_dir import FORMAT_VERSION, MAPPED_FILE, PRONUNCIATIONS_FILE, Graph, read_native_graph
+from .graph_dir import (FORMAT_VERSION, GRAPH_FILE, MAPPED_FILE, PRONUNCIATIONS_FILE, Graph,
+                        write_native_graph)
 from .compose import compile_lg, compose_topology
 from .injection import (CLASS_EXIT_SYMBOL, ExtraVocabulary, WordClass, add_word_classes,
                         extend_lexicon)
@@ -31,7 +32,7 @@ from .grammar import (OOV_MODES, ArpaSummary, GrammarCompilation, read_arpa_summ
                       write_arpa_with_unk)
 from .lexicon import (Lexicon, Pronunciation, bpe_lexicon, compile_lexicon, read_lexicon,
                       spell_word, spelling_lexicon, write_pronunciations)
-from .progress import StageLog, peak_rss_mb
+from .progress import StageLog, peak_rss_mb, release_freed_memory
 from .symbols import TokenSet, make_word_table, read_tokens
 from .textfile import as_path
 from .topology import TOPOLOGIES, check_hmm_states, make_topology
@@ -147,12 +148,12 @@ def _boundary_id(tokens: TokenSet, options: BuildOptions) -> Optional[int]:
     return sym_id
 
 
-def _no_words(lexicon: Lexicon, lm_path: Optional[Path]) -> ValueError:
+def _no_words(lexicon_source, lm_path: Optional[Path]) -> ValueError:
     """The error for a decoding graph in which no word can be decoded."""
     if lm_path is None:
         return ValueError(f"the decoding graph is empty: no path reaches a final state "
-                          f"(lexicon {lexicon.source})")
-    return ValueError(f"the decoding graph is empty: no word of the lexicon ({lexicon.source}) is "
+                          f"(lexicon {lexicon_source})")
+    return ValueError(f"the decoding graph is empty: no word of the lexicon ({lexicon_source}) is "
                       f"in the LM ({lm_path})")
 
 
@@ -252,7 +253,7 @@ def build_graph(tokens: PathLike, out_dir: PathLike, lexicon: Optional[PathLike]
 def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_model,
                 options: BuildOptions, progress: bool, extra_paths: List[Path]) -> dict:
     started = time.perf_counter()
-    log = StageLog(num_stages=10 if lm_path is not None else 9, enabled=progress)
+    log = StageLog(num_stages=9 if lm_path is not None else 8, enabled=progress)
     try:
         with log.stage("read tokens"):
             tokens = read_tokens(tokens_path, require_blank=options.topology.startswith("ctc"),
@@ -314,35 +315,39 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
                                                    words["#0"], words[CLASS_EXIT_SYMBOL])
         if arpa_for_g != lm_path:
             Path(arpa_for_g).unlink()
+        # L, G and the word table are in their files now. What graph.json needs of them is kept,
+        # the rest freed: LG's peak then comes on top of less.
+        disambig_labels, class_labels = lexicon_fst.disambig_labels, lexicon_fst.class_labels
+        counts = {"num_words": len(lexicon_words), "num_pronunciations": len(lexicon.entries),
+                  "disambig_token_ids": disambig_labels,
+                  "disambig_word_ids": [words[s] for s in word_disambig]}
+        no_words = _no_words(lexicon.source, lm_path)
+        del lexicon_fst, lexicon, lexicon_words, words
+        release_freed_memory()
         with log.stage("LG = min(det(L o G))"):
-            lg = compile_lg(out / "L_disambig.fst", out / "G.fst", scratch=out / "LG.det.fst")
-            if options.keep_intermediate:
-                lg.write(str(out / "LG.fst"))
+            if compile_lg(out / "L_disambig.fst", out / "G.fst", out / "LG.fst") == 0:
+                raise no_words
+            release_freed_memory()
         with log.stage("T (topology)"):
             topology_args = (options.topology, [i for _, i in tokens.real_tokens()],
                              tokens.blank_id, tokens.num_columns)
-            topo = make_topology(*topology_args, lexicon_fst.disambig_labels, options.hmm_states,
-                                 lexicon_fst.class_labels)
+            topo = make_topology(*topology_args, disambig_labels, options.hmm_states,
+                                 class_labels)
             topo.fst.write(str(out / "T.fst"))
             if options.class_slots:
                 make_topology(*topology_args, [], options.hmm_states).fst.write(
                     str(out / TOPOLOGY_FILE))
         with log.stage("HCLG = T o LG"):
-            hclg = compose_topology(out / "T.fst", lg)
-            del lg
+            native = compose_topology(out / "T.fst", out / "LG.fst")
             if not options.keep_intermediate:
                 (out / "T.fst").unlink()
-        if hclg.num_states == 0:
-            raise _no_words(lexicon, lm_path)
-        with log.stage("write HCLG.fst"):
-            hclg.write(str(out / "HCLG.fst"))
-            del hclg
-        with log.stage("write HCLG.csr"):  # read HCLG.fst back, write it in the mapped layout
-            native = read_native_graph(out / "HCLG.fst", out / MAPPED_FILE)
+                (out / "LG.fst").unlink()
+        with log.stage("write HCLG.fst, HCLG.csr"):
+            write_native_graph(native, out / GRAPH_FILE, out / MAPPED_FILE)
             hclg_counts = fst_counts(native)
         # Only <s> </s> left (no arc outputs a word): every utterance would decode to nothing.
         if not (native.output_labels().size or options.class_slots):
-            raise _no_words(lexicon, lm_path)
+            raise no_words
         del native
     finally:
         log.close()
@@ -360,10 +365,7 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
         "frame_shift": None if options.frame_shift is None else float(options.frame_shift),
         "blank_id": tokens.blank_id,
         "num_tokens": len(tokens.real_tokens()),
-        "num_words": len(lexicon_words),
-        "num_pronunciations": len(lexicon.entries),
-        "disambig_token_ids": lexicon_fst.disambig_labels,
-        "disambig_word_ids": [words[s] for s in word_disambig],
+        **counts,
         "lm": None if arpa is None else {
             "order": arpa.order, "ngram_counts": arpa.counts,
             "ngram_counts_used": lm_counts or arpa.counts,

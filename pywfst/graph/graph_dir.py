@@ -254,6 +254,14 @@ def read_native_graph(fst_path: Path, mapped_path: Path):
         return native
 
 
+def write_native_graph(native, fst_path: Path, mapped_path: Path) -> None:
+    """Writes a native ``CsrGraph`` as ``fst_path`` (HCLG.fst) and, recording that file's size and
+    mtime, as ``mapped_path`` (HCLG.csr), which ``read_native_graph`` then maps."""
+    native.write_fst(str(fst_path))
+    fst_stat = fst_path.stat()
+    native.write_mapped(str(mapped_path), (fst_stat.st_size, fst_stat.st_mtime_ns))
+
+
 def _check_regular_file(path: Path) -> None:
     """Opening a FIFO would block and a directory cannot be read: say so instead."""
     try:

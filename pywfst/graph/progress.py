@@ -3,6 +3,8 @@ per stage, kept for graph.json and the final summary."""
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import resource
 import sys
 import time
@@ -15,6 +17,16 @@ from tqdm import tqdm
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def release_freed_memory() -> None:
+    """Frees Python's cyclic garbage and hands memory freed back to the OS (glibc's malloc keeps
+    it otherwise), so that the next stage's peak does not come on top of the last one's."""
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
 
 
 class StageLog:

@@ -1,0 +1,75 @@
+"""The native composition T ∘ LG and the OpenFst writer: the same transducer as OpenFst's own
+composition for every topology (class slots included), in files OpenFst reads back."""
+
+import pytest
+import pywrapfst as fst
+
+import pywfst
+from pywfst import _core
+
+
+@pytest.fixture(scope="module", params=["ctc", "ctc-compact", "hmm"])
+def built(request, char_setup, tmp_path_factory):
+    """A graph directory with T.fst and LG.fst kept, and a class slot (nonterminal arcs)."""
+    out = tmp_path_factory.mktemp("topology_compose") / request.param
+    return pywfst.build_graph(char_setup["tokens"], out, lexicon=char_setup["lexicon"],
+                              lm=char_setup["lm"], topology=request.param, hmm_states=2,
+                              class_slots=["names"], keep_intermediate=True, progress=False)
+
+
+def openfst_composition(graph_dir, tmp_path):
+    topology = fst.Fst.read(str(graph_dir / "T.fst"))
+    lg = fst.Fst.read(str(graph_dir / "LG.fst")).arcsort("ilabel")
+    path = tmp_path / "openfst_HCLG.fst"
+    fst.compose(topology, lg, connect=False).write(str(path))
+    return path
+
+
+def test_the_same_transducer_as_openfsts_composition(built, tmp_path):
+    native = _core.compose_topology(_core.CsrGraph.load(built.path / "T.fst"),
+                                    _core.CsrGraph.load(built.path / "LG.fst"))
+    native.write_fst(tmp_path / "native_HCLG.fst")
+    ours = fst.Fst.read(str(tmp_path / "native_HCLG.fst"))
+    assert ours.verify()
+    reference = fst.Fst.read(str(openfst_composition(built.path, tmp_path)))
+    assert ours.num_states() == reference.num_states() == native.num_states
+    assert sum(1 for s in ours.states() for _ in ours.arcs(s)) == \
+        sum(1 for s in reference.states() for _ in reference.arcs(s))
+    assert native.num_nonterminal_arcs > 0  # the class slot's entry arcs came through T
+    assert fst.isomorphic(ours, reference, delta=1e-6)
+    # The build wrote the same graph: its HCLG.fst is this composition.
+    assert fst.isomorphic(fst.Fst.read(str(built.fst_path)), reference, delta=1e-6)
+
+
+def test_written_files_read_back_unchanged(built, tmp_path):
+    graph = built.native
+    graph.write_fst(tmp_path / "copy.fst")
+    copy = _core.CsrGraph.load(tmp_path / "copy.fst")
+    assert (copy.num_states, copy.start) == (graph.num_states, graph.start)
+    for s in range(graph.num_states):
+        assert copy.arcs(s) == graph.arcs(s)
+        assert copy.final(s) == graph.final(s)
+
+
+def test_an_lg_with_input_epsilons_is_refused(tmp_path):
+    def write(path, arcs, finals):
+        f = fst.VectorFst()
+        f.add_states(1 + max(max(a[3] for a in arcs), max(finals)))
+        f.set_start(0)
+        one = fst.Weight.one(f.weight_type())
+        for source, ilabel, olabel, target in arcs:
+            f.add_arc(source, fst.Arc(ilabel, olabel, one, target))
+        for s in finals:
+            f.set_final(s)
+        f.write(str(path))
+        return _core.CsrGraph.load(path)
+
+    topology = write(tmp_path / "T.fst", [(0, 1, 1, 0), (0, 2, 0, 0)], [0])
+    lg = write(tmp_path / "LG.fst", [(0, 1, 5, 1), (1, 0, 6, 0)], [1])
+    with pytest.raises(ValueError, match="state 1 .*input epsilon arc.*determinized"):
+        _core.compose_topology(topology, lg)
+
+
+def test_write_fst_names_a_directory_it_cannot_write(built, tmp_path):
+    with pytest.raises(OSError, match="cannot write FST file .*missing"):
+        built.native.write_fst(tmp_path / "missing" / "HCLG.fst")
