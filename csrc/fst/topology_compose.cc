@@ -92,8 +92,9 @@ std::shared_ptr<const CsrGraph> ComposeTopology(const CsrGraph& topology, const 
       if ((i & 4095) == 0 && interrupted && interrupted()) throw Interrupted();
       const auto [t, s] = pairs[i];  // a copy: id_of may grow `pairs`
       finals.push_back(topology.Final(t) + graph.Final(s));
-      for (const GraphArc& a : topology_arcs.OutputEpsilon(t)) {
-        arcs.push_back({a.ilabel, 0, a.weight, id_of(a.nextstate, s)});
+      for (const GraphArc& a : topology_arcs.OutputEpsilon(t)) {  // self-loops: no lookup
+        const StateId next = a.nextstate == t ? static_cast<StateId>(i) : id_of(a.nextstate, s);
+        arcs.push_back({a.ilabel, 0, a.weight, next});
       }
       ForEachArc(graph, s, [&](const GraphArc& b) {
         if (b.ilabel == 0) {
