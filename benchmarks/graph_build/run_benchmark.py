@@ -29,6 +29,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
+WALL_GOAL = 0.8  # issue 14: pywfst's total wall time at most this share of Kaldi's
 sys.path.insert(0, str(HERE))
 from bench_util import fst_counts, kaldi_bin_dir, machine_info, run_stage  # noqa: E402
 
@@ -282,16 +283,16 @@ def markdown(result: dict) -> str:
                 f"{x['cpu_s']:.1f} | **{x['peak_rss_mb']:.0f}** | "
                 f"{'–' if conc is None else f'{conc:.0f}'} | {c['states']:,} | {c['arcs']:,} | "
                 f"{c['bytes'] / 1e6:.0f} |")
-    lines += ["", "Ratios pywfst / kaldi (below 1: pywfst faster or smaller). Goal: total wall <= "
-              "Kaldi's, peak RSS < 4 GiB.", "",
+    lines += ["", "Ratios pywfst / kaldi (below 1: pywfst faster or smaller). Goal (issue 14): total "
+              f"wall <= {WALL_GOAL}x Kaldi's, peak RSS <= Kaldi's largest process.", "",
               "| topo | total wall | wall w/o inputs+L | LG | TLG | peak RSS | goal |",
               "|---|---:|---:|---:|---:|---:|---|"]
     for topo, r in result["topologies"].items():
         p, k = r["pywfst"], r["kaldi"]
         pc = p["wall_s"] - p["stages"]["inputs+L"]
         kc = k["wall_s"] - k["stages"]["inputs+L"]
-        ok_wall = p["wall_s"] <= k["wall_s"]
-        ok_rss = p["peak_rss_mb"] < 4096
+        ok_wall = p["wall_s"] <= WALL_GOAL * k["wall_s"]
+        ok_rss = p["peak_rss_mb"] <= k["peak_rss_mb"]
         lines.append(
             f"| {topo} | {p['wall_s'] / k['wall_s']:.2f} | {pc / kc:.2f} | "
             f"{p['stages']['LG'] / k['stages']['LG']:.2f} | {p['stages']['TLG'] / k['stages']['TLG']:.2f} | "

@@ -240,6 +240,13 @@ def _has_carriage_return(path: Path) -> bool:
         return any(b"\r" in chunk for chunk in iter(lambda: handle.read(1 << 20), b""))
 
 
+def _start_in_child(function, *args) -> tuple:
+    """``function(*args)`` running in a forked child process: (the pool, the future)."""
+    context = multiprocessing.get_context("fork")
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context)
+    return pool, pool.submit(function, *args)
+
+
 class ArpaCheck:
     """:func:`read_arpa_summary` in a forked child process, started at once: the check is pure
     Python (it holds the GIL), so the caller reads the lexicon meanwhile. ``result()`` returns the
@@ -252,9 +259,7 @@ class ArpaCheck:
 
     def __enter__(self) -> "ArpaCheck":
         if self._path is not None:
-            context = multiprocessing.get_context("fork")
-            self._pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context)
-            self._future = self._pool.submit(read_arpa_summary, self._path)
+            self._pool, self._future = _start_in_child(read_arpa_summary, self._path)
         return self
 
     def result(self) -> Optional[ArpaSummary]:
@@ -285,9 +290,7 @@ class GrammarCompilation:
 
     def __enter__(self) -> "GrammarCompilation":
         if self._arpa_path is not None:
-            context = multiprocessing.get_context("fork")
-            self._pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context)
-            self._future = self._pool.submit(compile_arpa, *self._args)
+            self._pool, self._future = _start_in_child(compile_arpa, *self._args)
         return self
 
     def wait(self) -> None:
