@@ -132,6 +132,36 @@ def test_boost_nodes_per_state(spelled_graph):
         pywfst.Decoder(spelled_graph, boost_nodes_per_state=0)
 
 
+def test_boosted_search_ends_no_worse_than_the_plain_path_boosted(spelled_graph, char_setup):
+    # Tokens of several boost nodes share a state, so a partial match that is later taken back
+    # does not crowd out the path that wins in the end: the boosted search never ends above the
+    # plain search's own path with its boost added (that path was offered to it; the beam is
+    # wide). Fails when a state keeps only its cheapest token whatever its boost node.
+    rng = random.Random(7)
+    sentences = [" ".join(s) for s in char_setup["sentences"][:40]]
+    words = sorted({w for s in sentences for w in s.split()})
+    phrases = {}
+    while len(phrases) < 300:  # pieces of the sentences (they complete) and random word pairs
+        if len(phrases) % 2:
+            ref = rng.choice(sentences).split()
+            start = rng.randrange(len(ref))
+            phrase = " ".join(ref[start:start + rng.randint(1, 3)])
+        else:
+            phrase = " ".join(rng.sample(words, rng.randint(2, 3)))
+        phrases[phrase] = rng.choice([-2.0, 1.0, 3.0, 6.0])
+    boost = pywfst.PhraseBoost(spelled_graph, phrases)
+    decoder = pywfst.Decoder(spelled_graph, beam=24.0, min_active=400)
+    changed = 0
+    for i, sentence in enumerate(sentences):
+        emissions = emissions_for(spelled_graph, sentence, seed=i, confusion=0.3)
+        plain = decoder.decode(emissions)
+        boosted = decoder.decode(emissions, boost=boost)
+        plain_boosted = plain.cost + boost.native.sequence_cost(plain.word_ids)
+        assert boosted.cost <= plain_boosted + 1e-4, (sentence, plain.words, boosted.words)
+        changed += boosted.words != plain.words
+    assert changed > 0  # the boost did move some results
+
+
 def test_boost_input_errors(spelled_graph, char_setup, tmp_path):
     decoder = pywfst.Decoder(spelled_graph)
     emissions = emissions_for(spelled_graph, "a dog")
