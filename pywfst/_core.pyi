@@ -72,7 +72,7 @@ MAX_CONTEXTS: int
 CLASS_WORD_STRIDE: int
 
 def compose_topology(topology: CsrGraph, graph: CsrGraph) -> CsrGraph:
-    """T ∘ LG (``graph`` without input epsilon arcs), states numbered breadth-first."""
+    """T ∘ LG as OpenFst composes it (sequence filter), states numbered breadth-first."""
 def enter_label(class_index: int, context: int) -> int:
     """Input label of the arc entering class slot ``class_index`` from topology state ``context``."""
 def return_label(context: int) -> int:

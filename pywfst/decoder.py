@@ -330,7 +330,7 @@ def _word_locator(graph: Graph, pronunciations, word_ids, word_frames, alignment
     """What finds a path's word spans (word_alignment.word_spans) when they are first asked for."""
     return functools.partial(word_spans, word_ids, word_frames, alignment, continues,
                              graph.blank_id, graph.states_per_token, pronunciations,
-                             graph.optional_token_ids)
+                             graph.optional_token_ids, graph.final_token_ids)
 
 
 # The search options, as the native core lists them, in the docstring and the signature.

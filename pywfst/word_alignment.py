@@ -87,11 +87,15 @@ def match_words(tokens: Sequence[int], prons: Sequence[FrozenSet[Tuple[int, ...]
 def word_spans(word_ids: Sequence[int], word_frames: Sequence[int], columns: Sequence[int],
                continues: Sequence[bool], blank_id: int, states_per_token: int,
                pronunciations: Optional[Dict[int, FrozenSet[Tuple[int, ...]]]],
-               optional: Set[int]) -> List[Span]:
+               optional: Set[int], final: Set[int] = frozenset()) -> List[Span]:
+    """``optional``: tokens that may stand between words; ``final``: tokens that end every word
+    but may be left out by the last one."""
     occurrences = token_occurrences(columns, continues, blank_id, states_per_token)
     if pronunciations is not None and all(w in pronunciations for w in word_ids):
-        matched = match_words([o[0] for o in occurrences], [pronunciations[w] for w in word_ids],
-                              optional)
+        prons = [pronunciations[w] for w in word_ids]
+        if prons and final:
+            prons[-1] = prons[-1] | {p[:-1] for p in prons[-1] if len(p) > 1 and p[-1] in final}
+        matched = match_words([o[0] for o in occurrences], prons, optional)
         if matched is not None:
             return [(occurrences[a][1], occurrences[b][2]) for a, b in matched]
     return _spans_from_output_frames(word_frames, occurrences, len(columns))

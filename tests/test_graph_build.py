@@ -5,6 +5,7 @@ import json
 import math
 
 import kenlm
+import numpy as np
 import pytest
 import pywrapfst as fst
 
@@ -103,9 +104,20 @@ def test_spelling_mode_mandatory_boundary(char_setup, tmp_path):
     ids = char_setup["token_ids"]
     sentence = ["the", "cat", "sat"]
     with_boundary = _frames_for(sentence, ids, "ctc", boundary="|") + [ids["|"] + 1]
-    assert _decode_linear(graph, with_boundary)[0] == sentence
+    words, cost = _decode_linear(graph, with_boundary)
+    assert words == sentence
+    # The last word may leave its boundary out (the model often does), at the same graph cost;
+    # between words it stays mandatory.
+    without_last = _frames_for(sentence, ids, "ctc", boundary="|")
+    assert _decode_linear(graph, without_last) == (sentence, pytest.approx(cost))
     hclg = fst.Fst.read(str(graph.fst_path))
     assert best_output(hclg, _frames_for(sentence, ids, "ctc"))[0] is None
+    # The decoder ends there in a final state, with the last word's frames.
+    emissions = np.full((len(without_last), len(ids)), -12.0, dtype=np.float32)
+    emissions[np.arange(len(without_last)), np.array(without_last) - 1] = 0.0
+    result = pywfst.Decoder(graph).decode(emissions)
+    assert result.words == sentence and result.reached_final
+    assert result.word_spans == [(0, 3), (4, 7), (8, 10)]  # t h e | c a t | s a t
 
 
 def test_bpe_mode(char_setup, tmp_path):

@@ -8,13 +8,19 @@ import pywfst
 from pywfst import _core
 
 
-@pytest.fixture(scope="module", params=["ctc", "ctc-compact", "hmm"])
+@pytest.fixture(scope="module", params=["ctc", "ctc-compact", "hmm", "ctc-mandatory-boundary"])
 def built(request, char_setup, tmp_path_factory):
-    """A graph directory with T.fst and LG.fst kept, and a class slot (nonterminal arcs)."""
+    """A graph directory with T.fst and LG.fst kept, and a class slot (nonterminal arcs). With a
+    mandatory boundary that the last word may leave out, LG has input epsilon arcs (the word
+    output due at a final state), so the composition needs its epsilon filter."""
     out = tmp_path_factory.mktemp("topology_compose") / request.param
-    return pywfst.build_graph(char_setup["tokens"], out, lexicon=char_setup["lexicon"],
-                              lm=char_setup["lm"], topology=request.param, hmm_states=2,
-                              class_slots=["names"], keep_intermediate=True, progress=False)
+    if request.param == "ctc-mandatory-boundary":
+        words = {"spell": True, "word_boundary": "|", "boundary_mandatory": True}
+    else:
+        words = {"lexicon": char_setup["lexicon"], "topology": request.param}
+    return pywfst.build_graph(char_setup["tokens"], out, lm=char_setup["lm"], hmm_states=2,
+                              class_slots=["names"], keep_intermediate=True, progress=False,
+                              **words)
 
 
 def openfst_composition(graph_dir, tmp_path):
@@ -36,6 +42,9 @@ def test_the_same_transducer_as_openfsts_composition(built, tmp_path):
     assert sum(1 for s in ours.states() for _ in ours.arcs(s)) == \
         sum(1 for s in reference.states() for _ in reference.arcs(s))
     assert native.num_nonterminal_arcs > 0  # the class slot's entry arcs came through T
+    lg = _core.CsrGraph.load(built.path / "LG.fst")
+    if built.info["word_boundary"] and not built.info["word_boundary"]["optional"]:
+        assert lg.num_epsilon_arcs > 0
     assert fst.isomorphic(ours, reference, delta=1e-6)
     # The build wrote the same graph: its HCLG.fst is this composition.
     assert fst.isomorphic(fst.Fst.read(str(built.fst_path)), reference, delta=1e-6)
@@ -49,25 +58,6 @@ def test_written_files_read_back_unchanged(built, tmp_path):
     for s in range(graph.num_states):
         assert copy.arcs(s) == graph.arcs(s)
         assert copy.final(s) == graph.final(s)
-
-
-def test_an_lg_with_input_epsilons_is_refused(tmp_path):
-    def write(path, arcs, finals):
-        f = fst.VectorFst()
-        f.add_states(1 + max(max(a[3] for a in arcs), max(finals)))
-        f.set_start(0)
-        one = fst.Weight.one(f.weight_type())
-        for source, ilabel, olabel, target in arcs:
-            f.add_arc(source, fst.Arc(ilabel, olabel, one, target))
-        for s in finals:
-            f.set_final(s)
-        f.write(str(path))
-        return _core.CsrGraph.load(path)
-
-    topology = write(tmp_path / "T.fst", [(0, 1, 1, 0), (0, 2, 0, 0)], [0])
-    lg = write(tmp_path / "LG.fst", [(0, 1, 5, 1), (1, 0, 6, 0)], [1])
-    with pytest.raises(ValueError, match="state 1 .*input epsilon arc.*determinized"):
-        _core.compose_topology(topology, lg)
 
 
 def test_write_fst_names_a_directory_it_cannot_write(built, tmp_path):

@@ -69,7 +69,11 @@ SWEEPS = {
 }
 # A second pywfst operating point (from the sweep): Kaldi's min_active of 200 sets a floor on the
 # work per frame that flashlight's 50-hypothesis beam does not have. Same acoustic scale.
+# Issue 14's comparison points: Kaldi's own options (beam 16, max_active 7000, min_active 20) and
+# beam 8.
 DERIVED = {"pywfst-b10": ("pywfst", {"beam": 10.0, "min_active": 20}),
+           "pywfst-k16": ("pywfst", {"beam": 16.0, "min_active": 20}),
+           "pywfst-b8": ("pywfst", {"beam": 8.0, "min_active": 20}),
            "pywfst-mandatory-b10": ("pywfst-mandatory", {"beam": 10.0, "min_active": 20})}
 TUNE_LIMITS = {"pywfst": 200, "flashlight": 200, "pyctcdecode": 40}
 GRAPHS = {"optional": "graph_ctc", "mandatory": "graph_ctc_mandatory"}
@@ -82,6 +86,10 @@ SYSTEMS = {
     "pyctcdecode": ("pyctcdecode", "pyctcdecode", None, "pyctcdecode + KenLM (own venv)"),
     "pywfst-b10": ("pywfst", "pywfst-b10", "optional", "pywfst, beam 10, min_active 20"),
     "kaldi-b10": ("kaldi", "pywfst-b10", "optional", "kaldi-decoder, beam 10, min_active 20"),
+    "pywfst-k16": ("pywfst", "pywfst-k16", "optional", "pywfst, Kaldi's options (min_active 20)"),
+    "kaldi-k16": ("kaldi", "pywfst-k16", "optional", "kaldi-decoder, its own options"),
+    "pywfst-b8": ("pywfst", "pywfst-b8", "optional", "pywfst, beam 8, min_active 20"),
+    "kaldi-b8": ("kaldi", "pywfst-b8", "optional", "kaldi-decoder, beam 8, min_active 20"),
     "pywfst-mandatory": ("pywfst", "pywfst-mandatory", "mandatory",
                          "pywfst (decode, '|' mandatory after each word)"),
     "pywfst-mandatory-b10": ("pywfst", "pywfst-mandatory-b10", "mandatory",
@@ -494,7 +502,8 @@ def main() -> None:
 
     checks = []
     agreement = {}
-    for ours, kaldi in (("pywfst", "kaldi"), ("pywfst-b10", "kaldi-b10")):
+    for ours, kaldi in (("pywfst", "kaldi"), ("pywfst-b10", "kaldi-b10"),
+                        ("pywfst-k16", "kaldi-k16"), ("pywfst-b8", "kaldi-b8")):
         if ours in summary and kaldi in summary:
             agreement[ours] = kaldi_agreement(reports[ours][0], reports[kaldi][0])
             ratio = summary[kaldi]["decode_seconds"] / summary[ours]["decode_seconds"]

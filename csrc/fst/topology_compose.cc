@@ -12,6 +12,8 @@ namespace pywfst {
 
 namespace {
 
+constexpr float kNotFinal = std::numeric_limits<float>::infinity();
+
 // Calls f(arc) for every arc of state `s`: emitting, epsilon and nonterminal ones.
 template <typename F>
 void ForEachArc(const CsrGraph& g, StateId s, F&& f) {
@@ -45,6 +47,7 @@ class TopologyArcs {
   }
 
   ArcRange OutputEpsilon(StateId t) const { return Range(begin_[t], match_begin_[t]); }
+  bool AllOutputEpsilon(StateId t) const { return match_begin_[t] == begin_[t + 1]; }
 
   // T's arcs of state `t` with output label `label`.
   ArcRange Matching(StateId t, Label label) const {
@@ -74,36 +77,49 @@ std::shared_ptr<const CsrGraph> ComposeTopology(const CsrGraph& topology, const 
   std::vector<GraphArc> arcs;
   std::vector<int64_t> offsets{0};
   {
-    // Pair states in the order they are found; a state's id is its index here.
-    std::vector<std::pair<StateId, StateId>> pairs;
+    // Composition states (t, s, filter) in the order they are found; a state's id is its index
+    // here. The filter is OpenFst's sequence filter, so that no path is made twice: T's moves
+    // alone (output epsilon) come before LG's moves alone (input epsilon), filter 1 marking that
+    // one of LG's was made. Only a final output of determinization is such an arc of LG.
+    struct Pair {
+      StateId t, s;
+      int32_t filter;
+    };
+    std::vector<Pair> pairs;
     PairMap ids(static_cast<size_t>(graph.NumStates()));
-    const auto id_of = [&](StateId t, StateId s) {
-      const auto [id, fresh] = ids.FindOrInsert(t, s, static_cast<int32_t>(pairs.size()));
+    const auto id_of = [&](StateId t, StateId s, int32_t filter) {
+      const auto [id, fresh] =
+          ids.FindOrInsert(2 * t + filter, s, static_cast<int32_t>(pairs.size()));
       if (fresh) {
         if (pairs.size() == static_cast<size_t>(std::numeric_limits<StateId>::max())) {
           throw InputError(Concat(source, ": more than ", pairs.size(), " states"));
         }
-        pairs.emplace_back(t, s);
+        pairs.push_back({t, s, filter});
       }
       return id;
     };
-    id_of(topology.Start(), graph.Start());
+    id_of(topology.Start(), graph.Start(), 0);
     for (size_t i = 0; i < pairs.size(); ++i) {
       if ((i & 4095) == 0 && interrupted && interrupted()) throw Interrupted();
-      const auto [t, s] = pairs[i];  // a copy: id_of may grow `pairs`
+      const Pair pair = pairs[i];  // a copy: id_of may grow `pairs`
+      const StateId t = pair.t, s = pair.s;
       finals.push_back(topology.Final(t) + graph.Final(s));
-      for (const GraphArc& a : topology_arcs.OutputEpsilon(t)) {  // self-loops: no lookup
-        const StateId next = a.nextstate == t ? static_cast<StateId>(i) : id_of(a.nextstate, s);
-        arcs.push_back({a.ilabel, 0, a.weight, next});
+      if (pair.filter == 0) {
+        for (const GraphArc& a : topology_arcs.OutputEpsilon(t)) {  // self-loops: no lookup
+          const StateId next = a.nextstate == t ? static_cast<StateId>(i) : id_of(a.nextstate, s, 0);
+          arcs.push_back({a.ilabel, 0, a.weight, next});
+        }
       }
       ForEachArc(graph, s, [&](const GraphArc& b) {
-        if (b.ilabel == 0) {
-          throw InputError(Concat(source, ": state ", s, " of the graph composed with the "
-                                  "topology has an input epsilon arc; it must be determinized"));
+        if (b.ilabel == 0) {  // LG moves alone, unless T could only move alone here
+          if (topology_arcs.AllOutputEpsilon(t) && topology.Final(t) == kNotFinal) return;
+          const int32_t filter = topology_arcs.OutputEpsilon(t).size() == 0 ? 0 : 1;
+          arcs.push_back({0, b.olabel, b.weight, id_of(t, b.nextstate, filter)});
+          return;
         }
         for (const GraphArc& a : topology_arcs.Matching(t, b.ilabel)) {
           arcs.push_back({a.ilabel, b.olabel, a.weight + b.weight,
-                          id_of(a.nextstate, b.nextstate)});
+                          id_of(a.nextstate, b.nextstate, 0)});
         }
       });
       offsets.push_back(static_cast<int64_t>(arcs.size()));

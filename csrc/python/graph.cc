@@ -197,10 +197,9 @@ then epsilon arcs, each group in file order, then class-slot arcs by label. Inde
         return ForPython(ComposeTopology(*topology, *graph, "T o LG", interrupted));
       },
       py::arg("topology"), py::arg("graph"), R"doc(
-T ∘ LG: the token topology ``topology`` composed with ``graph`` (an LG from determinization,
-which has no input epsilon arcs), as a new in-memory graph: the states and arcs OpenFst's
-composition gives, numbered breadth-first. ValueError when ``graph`` has an input epsilon arc.
-The GIL is released meanwhile; Ctrl-C raises KeyboardInterrupt.
+T ∘ LG: the token topology ``topology`` composed with ``graph`` (an LG), as a new in-memory
+graph: the states and arcs OpenFst's composition (with its sequence filter) gives, numbered
+breadth-first. The GIL is released meanwhile; Ctrl-C raises KeyboardInterrupt.
 )doc");
 }
 

@@ -295,9 +295,10 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
         with GrammarCompilation(arpa_for_g, out / "words.txt", out / "G.fst") as grammar_job:
             with log.stage("L (lexicon fst)"):
                 optional = boundary_id if not options.boundary_mandatory else None
+                final = boundary_id if options.boundary_mandatory else None
                 lexicon_fst = compile_lexicon(lexicon, words.to_id, tokens.num_columns,
                                               [words[s] for s in word_disambig], optional,
-                                              [words[w] for w in slot_words])
+                                              [words[w] for w in slot_words], final)
                 lexicon_fst.fst.arcsort("olabel")
                 lexicon_fst.fst.write(str(out / "L_disambig.fst"))
             with log.stage("G (grammar fst)"):

@@ -47,8 +47,7 @@ def compile_lg(lexicon_fst: PathLike, grammar_fst: PathLike, out: PathLike) -> i
 
 
 def compose_topology(topology_fst: PathLike, lg_fst: PathLike) -> "CsrGraph":
-    """T ∘ LG as a native graph (``_core.compose_topology``: LG has no input epsilons after
-    determinization, so a plain product of T's and LG's arcs; the same states and arcs as
+    """T ∘ LG as a native graph (``_core.compose_topology``: the same states and arcs as
     OpenFst's composition in a third of its time). T reads disambiguation symbols with epsilon
     input, so none is left in the result; T can finish from any state, so the composition is
     trim."""

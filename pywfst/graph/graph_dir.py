@@ -194,6 +194,13 @@ class Graph:
         return {boundary["token_id"]} if boundary and boundary["optional"] else set()
 
     @property
+    def final_token_ids(self) -> Set[int]:
+        """Tokens that end every word, which the utterance's last word may leave out (a
+        mandatory '|')."""
+        boundary = self.info.get("word_boundary")
+        return {boundary["token_id"]} if boundary and not boundary["optional"] else set()
+
+    @property
     def pronunciations(self) -> Optional[Dict[int, FrozenSet[Tuple[int, ...]]]]:
         """word id -> token-id sequences, from pronunciations.txt (None when absent)."""
         if self._pronunciations is None and self._pronunciation_text is not None:

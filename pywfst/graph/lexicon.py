@@ -179,7 +179,8 @@ class LexiconFst:
 def compile_lexicon(lexicon: Lexicon, word_ids: Dict[str, int], num_token_labels: int,
                     word_disambig_ids: Sequence[int],
                     optional_token: Optional[int] = None,
-                    class_word_ids: Sequence[int] = ()) -> LexiconFst:
+                    class_word_ids: Sequence[int] = (),
+                    final_token: Optional[int] = None) -> LexiconFst:
     """L with disambiguation: one loop state (start and final); each pronunciation is a path
     leaving and re-entering it, the word on its first arc, the pronunciation cost on it too.
     Loops on the loop state pass G's disambiguation symbols through (``word_disambig_ids``: #0,
@@ -187,6 +188,10 @@ def compile_lexicon(lexicon: Lexicon, word_ids: Dict[str, int], num_token_labels
     pronunciations); ``optional_token`` (a word boundary such as ``|``) loops there with no
     output, so it may appear between any two words. Each class slot word (``class_word_ids``)
     is "pronounced" as one label of its own, after the disambiguation labels.
+
+    ``final_token`` (a mandatory word boundary): a pronunciation that ends with it may also end
+    the utterance without it (an acoustic model often leaves the last one out): an arc with no
+    token (its disambiguation label, if any) leads from before it to a final state of its own.
     """
     import pywrapfst as fst
 
@@ -202,20 +207,32 @@ def compile_lexicon(lexicon: Lexicon, word_ids: Dict[str, int], num_token_labels
     loop = result.add_state()
     result.set_start(loop)
     result.set_final(loop)
+    end = None  # the final state of utterances whose last word leaves final_token out
     for entry, suffix in zip(lexicon.entries, suffixes):
         labels = [token + 1 for token in entry.tokens]
         if suffix:
             labels.append(disambig_labels[suffix])
         word = word_ids[entry.word]
+        ends_early = len(entry.tokens) - 1 if (final_token is not None and len(entry.tokens) > 1
+                                               and entry.tokens[-1] == final_token) else None
         source = loop
         for position, label in enumerate(labels):
+            if position == ends_early:
+                if end is None:
+                    end = result.add_state()
+                    result.set_final(end)
+                result.add_arc(source, fst.Arc(disambig_labels[suffix] if suffix else 0, 0, one,
+                                               end))
             last = position == len(labels) - 1
             target = loop if last else result.add_state()
             weight = fst.Weight("tropical", entry.cost) if position == 0 else one
             result.add_arc(source, fst.Arc(label, word if position == 0 else 0, weight, target))
             source = target
-    for label, word_disambig_id in zip(word_disambig_labels, word_disambig_ids):
-        result.add_arc(loop, fst.Arc(label, word_disambig_id, one, loop))
+    # G's disambiguation symbols (its backoff arcs) pass at the end as between words: G may back
+    # off to a state where the sentence end is cheaper.
+    for state in (loop,) if end is None else (loop, end):
+        for label, word_disambig_id in zip(word_disambig_labels, word_disambig_ids):
+            result.add_arc(state, fst.Arc(label, word_disambig_id, one, state))
     if optional_token is not None:
         result.add_arc(loop, fst.Arc(optional_token + 1, 0, one, loop))
     class_labels = [disambig_labels[-1] + 1 + k for k in range(len(class_word_ids))]
