@@ -47,7 +47,8 @@ Examples:
               help="Emitting states per token for --topo hmm.")
 @click.option("--word-boundary", help="Word-boundary token (e.g. '|'), optional between words.")
 @click.option("--boundary-mandatory", is_flag=True,
-              help="Make the word-boundary token end every word instead of being optional.")
+              help="Make the word-boundary token end every word instead of being optional "
+                   "(the utterance's last word may leave it out).")
 @click.option("--oov", type=click.Choice(OOV_MODES), default="drop", show_default=True,
               help="LM words without a pronunciation: drop their n-grams, map them to --unk, "
                    "or spell them with char tokens.")

@@ -54,7 +54,9 @@ class BuildOptions:
     oov: str = "drop"  # LM words without a pronunciation: drop, unk (map to unk_word), spell
     unk_word: str = "<unk>"
     word_boundary: Optional[str] = None  # token such as "|" between words
-    boundary_mandatory: bool = False  # default: optional between words (see DESIGN.md)
+    # Default: optional between words (see DESIGN.md). Mandatory: it ends every word, but the
+    # utterance's last word may leave it out (models often do).
+    boundary_mandatory: bool = False
     keep_intermediate: bool = False  # also write T.fst and LG.fst
     extra_weight: float = 0.05  # share of the unigram mass that extra_lexicons' terms take
     class_slots: Tuple[str, ...] = ()  # names of run-time classes (Decoder.set_class)
