@@ -40,7 +40,7 @@ class TopologyArcs {
       ForEachArc(topology, t, [&](const GraphArc& arc) {
         if (arc.olabel != 0) arcs_.push_back(arc);
       });
-      std::sort(arcs_.begin() + match_begin_.back(), arcs_.end(),
+      std::stable_sort(arcs_.begin() + match_begin_.back(), arcs_.end(),
                 [](const GraphArc& a, const GraphArc& b) { return a.olabel < b.olabel; });
     }
     begin_.push_back(static_cast<int64_t>(arcs_.size()));
