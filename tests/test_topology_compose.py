@@ -1,6 +1,12 @@
 """The native composition T ∘ LG and the OpenFst writer: the same transducer as OpenFst's own
 composition for every topology (class slots included), in files OpenFst reads back."""
 
+import struct
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
 import pytest
 import pywrapfst as fst
 
@@ -63,3 +69,54 @@ def test_written_files_read_back_unchanged(built, tmp_path):
 def test_write_fst_names_a_directory_it_cannot_write(built, tmp_path):
     with pytest.raises(OSError, match="cannot write FST file .*missing"):
         built.native.write_fst(tmp_path / "missing" / "HCLG.fst")
+
+
+def write_uniform_fst(path, num_states, labels, next_state):
+    """An OpenFst vector FST file written from arrays (pywrapfst would take seconds for a
+    million arcs): every state final, with one arc per label l (l:l, weight 0) to
+    next_state(states, l)."""
+    states = np.arange(num_states, dtype=np.int64)
+    arc = np.dtype([("ilabel", "<i4"), ("olabel", "<i4"), ("weight", "<f4"), ("next", "<i4")])
+    record = np.dtype([("final", "<f4"), ("num_arcs", "<i8"), ("arcs", arc, (len(labels),))])
+    body = np.zeros(num_states, dtype=record)
+    body["num_arcs"] = len(labels)
+    for k, label in enumerate(labels):
+        body["arcs"]["ilabel"][:, k] = body["arcs"]["olabel"][:, k] = label
+        body["arcs"]["next"][:, k] = next_state(states, label)
+
+    def text(s):
+        return struct.pack("<i", len(s)) + s.encode()
+
+    header = (struct.pack("<i", 2125659606) + text("vector") + text("standard") +
+              struct.pack("<iiQqqq", 2, 0, 3, 0, num_states, num_states * len(labels)))
+    path.write_bytes(header + body.tobytes())
+
+
+def test_ctrl_c_stops_a_long_composition(tmp_path):
+    # A topology of one state (blank and two tokens) and an LG of 600,000 states with two arcs
+    # each: a few hundred milliseconds to compose; SIGINT comes after 50 ms.
+    write_uniform_fst(tmp_path / "T.fst", 1, [1, 2], lambda s, label: 0 * s)
+    n = 600_000
+    write_uniform_fst(tmp_path / "LG.fst", n, [1, 2], lambda s, label: (s * 2 + label) % n)
+    code = textwrap.dedent(f"""
+        import os, signal, threading, time
+        from pywfst import _core
+        t = _core.CsrGraph.load({str(tmp_path / "T.fst")!r})
+        lg = _core.CsrGraph.load({str(tmp_path / "LG.fst")!r})
+        started = time.perf_counter()
+        assert _core.compose_topology(t, lg).num_states == {n}
+        whole = time.perf_counter() - started
+        threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT)).start()
+        started = time.perf_counter()
+        try:
+            _core.compose_topology(t, lg)
+        except KeyboardInterrupt:
+            print("interrupted", time.perf_counter() - started, whole)
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("interrupted"), result.stdout
+    interrupted_after, whole = map(float, result.stdout.split()[1:])
+    # Without the check, the signal would be seen only once the whole composition returned.
+    assert whole > 0.1 and interrupted_after < 0.6 * whole, result.stdout
