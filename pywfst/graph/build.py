@@ -28,7 +28,7 @@ from .graph_dir import (FORMAT_VERSION, GRAPH_FILE, MAPPED_FILE, PRONUNCIATIONS_
 from .compose import compile_lg, compose_topology
 from .injection import (CLASS_EXIT_SYMBOL, ExtraVocabulary, WordClass, add_word_classes,
                         extend_lexicon)
-from .grammar import (OOV_MODES, ArpaCheck, ArpaSummary, GrammarCompilation, word_loop,
+from .grammar import (OOV_MODES, ArpaSummary, GrammarCompilation, read_arpa_summary, word_loop,
                       write_arpa_with_unk)
 from .lexicon import (Lexicon, Pronunciation, bpe_lexicon, compile_lexicon, read_lexicon,
                       spell_word, spelling_lexicon, write_pronunciations)
@@ -255,18 +255,19 @@ def build_graph(tokens: PathLike, out_dir: PathLike, lexicon: Optional[PathLike]
 def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_model,
                 options: BuildOptions, progress: bool, extra_paths: List[Path]) -> dict:
     started = time.perf_counter()
-    log = StageLog(num_stages=8, enabled=progress)
+    log = StageLog(num_stages=9 if lm_path is not None else 8, enabled=progress)
     try:
         with log.stage("read tokens"):
             tokens = read_tokens(tokens_path, require_blank=options.topology.startswith("ctc"),
                                  states_per_token=options.states_per_token)
             boundary_id = _boundary_id(tokens, options)
-        with log.stage("lexicon, ARPA check"), ArpaCheck(lm_path) as arpa_check:
-            # A lexicon file is read while the ARPA is checked; spelling and BPE need its words.
-            arpa = None if lexicon_path is not None else arpa_check.result()
+        arpa = None
+        if lm_path is not None:
+            with log.stage("validate ARPA"):
+                arpa = read_arpa_summary(lm_path)
+        with log.stage("lexicon"):
             lexicon, unspelled = _lexicon_from_inputs(tokens, lexicon_path, spell, bpe_model, arpa,
                                                       options)
-            arpa = arpa_check.result()
             oov_words = sorted(arpa.vocabulary - set(lexicon.words())) if arpa else []
             remaining = _resolve_oovs(lexicon, oov_words, tokens, options)
             extra = ExtraVocabulary.read(extra_paths) if extra_paths else None

@@ -240,41 +240,6 @@ def _has_carriage_return(path: Path) -> bool:
         return any(b"\r" in chunk for chunk in iter(lambda: handle.read(1 << 20), b""))
 
 
-def _start_in_child(function, *args) -> tuple:
-    """``function(*args)`` running in a forked child process: (the pool, the future)."""
-    context = multiprocessing.get_context("fork")
-    pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context)
-    return pool, pool.submit(function, *args)
-
-
-class ArpaCheck:
-    """:func:`read_arpa_summary` in a forked child process, started at once: the check is pure
-    Python (it holds the GIL), so the caller reads the lexicon meanwhile. ``result()`` returns the
-    summary (None without a path) or raises the check's error. Use it as a context manager."""
-
-    def __init__(self, path: Optional[Union[str, Path]]):
-        self._path = path
-        self._pool: Optional[concurrent.futures.ProcessPoolExecutor] = None
-        self._future = None
-
-    def __enter__(self) -> "ArpaCheck":
-        if self._path is not None:
-            self._pool, self._future = _start_in_child(read_arpa_summary, self._path)
-        return self
-
-    def result(self) -> Optional[ArpaSummary]:
-        if self._future is None:
-            return None
-        try:
-            return self._future.result()
-        except BrokenProcessPool:  # the child died (killed, out of memory): check it here
-            return read_arpa_summary(self._path)
-
-    def __exit__(self, *exc_info) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-
-
 class GrammarCompilation:
     """Runs :func:`compile_arpa` in a forked child process: kaldilm holds the GIL (so the caller
     builds L meanwhile) and may abort on bad input (so it cannot take the caller down).
@@ -290,7 +255,9 @@ class GrammarCompilation:
 
     def __enter__(self) -> "GrammarCompilation":
         if self._arpa_path is not None:
-            self._pool, self._future = _start_in_child(compile_arpa, *self._args)
+            context = multiprocessing.get_context("fork")
+            self._pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context)
+            self._future = self._pool.submit(compile_arpa, *self._args)
         return self
 
     def wait(self) -> None:
