@@ -181,7 +181,7 @@ class _BackoffLm:
         self._arcs: Dict[int, tuple] = {}  # G state -> ({word: (cost, next)}, [(cost, next)])
         self._steps: Dict[tuple, Tuple[float, tuple]] = {}  # (context, word) -> step()
         self._contexts: Dict[int, Tuple[float, tuple]] = {}  # G state -> its closure, normalized
-        self.start = self._normalized(self._closure({g.start(): 0.0}))[1]
+        self.start = self._context_of(g.start())[1]
 
     def step(self, context: tuple, word: int) -> Tuple[float, tuple]:
         """(the word's cost, the next context), remembered."""

@@ -244,8 +244,7 @@ def read_native_graph(fst_path: Path, mapped_path: Path):
     again from HCLG.fst."""
     from .. import _core
 
-    fst_stat = fst_path.stat()
-    source = (fst_stat.st_size, fst_stat.st_mtime_ns)
+    source = _source_stamp(fst_path)
     try:
         return _core.CsrGraph.map(str(mapped_path), source)
     except (_core.StaleGraphError, OSError):  # absent, stale, unreadable: HCLG.fst decides
@@ -265,8 +264,13 @@ def write_native_graph(native, fst_path: Path, mapped_path: Path) -> None:
     """Writes a native ``CsrGraph`` as ``fst_path`` (HCLG.fst) and, recording that file's size and
     mtime, as ``mapped_path`` (HCLG.csr), which ``read_native_graph`` then maps."""
     native.write_fst(str(fst_path))
+    native.write_mapped(str(mapped_path), _source_stamp(fst_path))
+
+
+def _source_stamp(fst_path: Path) -> Tuple[int, int]:
+    """What a mapped file records of the HCLG.fst it was made from: (size, mtime in ns)."""
     fst_stat = fst_path.stat()
-    native.write_mapped(str(mapped_path), (fst_stat.st_size, fst_stat.st_mtime_ns))
+    return fst_stat.st_size, fst_stat.st_mtime_ns
 
 
 def _check_regular_file(path: Path) -> None:
