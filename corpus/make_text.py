@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Select and split the corpus sentences; write the LM training text.
 
-Sources: general English from Debian's wordnet-base (glosses and example sentences) and the
-medical and legal sentences written for this project (corpus/sentences/*.txt). Every sentence is
-normalised to lowercase a-z, apostrophe and single spaces. Splits are by sentence, so no sentence
+Sources: general English from Debian's wordnet-base (glosses and example sentences), the
+medical and legal sentences written for this project (corpus/sentences/*.txt) and, for training
+only, template sentences that put every domain term (corpus/sentences/*_terms.txt) in a short
+carrier phrase, so that the acoustic model hears each term. Every sentence is normalised to
+lowercase a-z, apostrophe and single spaces. Splits are by sentence, so no sentence
 (nor an exact duplicate of it) is in two splits; the LM text holds no dev or test sentence.
 
 Writes into --out (default corpus/work/text):
@@ -25,6 +27,18 @@ HERE = Path(__file__).resolve().parent
 WORDNET = Path("/usr/share/wordnet")
 NON_WORD = re.compile(r"[^a-z']+")
 DOMAINS = ("medical", "legal")
+# Carrier phrases for the domain terms ({} is the term); each term is spoken in
+# --templates-per-term of them, chosen at random.
+TERM_TEMPLATES = {
+    "medical": ("the report mentions {}", "we discussed {} with the patient",
+                "there is no evidence of {} today", "the next step is {}",
+                "she was referred because of {}", "please document {} in the chart",
+                "his history includes {}", "the team reviewed {} this morning"),
+    "legal": ("the court considered {}", "counsel raised {} in the motion",
+              "the question of {} remains open", "the brief discusses {} at length",
+              "the judge ruled on {}", "the contract refers to {}",
+              "the parties disputed {}", "the appeal turns on {}"),
+}
 
 
 def normalise(text: str) -> str:
@@ -47,18 +61,22 @@ def wordnet_sentences() -> list[str]:
     return sentences
 
 
-def split_counts(total: int, dev: int, test: int) -> tuple[int, int]:
-    return min(dev, total // 5), min(test, total // 5)
+def term_sentences(domain: str, per_term: int, rng: random.Random) -> list[str]:
+    """Each term of the domain's term list in ``per_term`` different carrier phrases."""
+    terms = (HERE / "sentences" / f"{domain}_terms.txt").read_text().splitlines()
+    return [normalise(template.format(term)) for term in terms if normalise(term)
+            for template in rng.sample(TERM_TEMPLATES[domain], per_term)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=HERE / "work" / "text")
-    parser.add_argument("--general-train", type=int, default=4000)
+    parser.add_argument("--general-train", type=int, default=20000)
     parser.add_argument("--general-dev", type=int, default=150)
     parser.add_argument("--general-test", type=int, default=200)
     parser.add_argument("--domain-dev-share", type=float, default=0.15)
     parser.add_argument("--domain-test-share", type=float, default=0.2)
+    parser.add_argument("--templates-per-term", type=int, default=2)
     parser.add_argument("--min-words", type=int, default=5)
     parser.add_argument("--max-words", type=int, default=18)
     parser.add_argument("--seed", type=int, default=1)
@@ -86,6 +104,12 @@ def main() -> None:
         splits["dev"] += [(domain, s) for s in sentences[n_test:n_test + n_dev]]
         splits["train"] += [(domain, s) for s in sentences[n_test + n_dev:]]
 
+    # Drawn after every split, so the splits stay those of a run without templates; the LM
+    # text leaves them out (they are there for the acoustic model only).
+    domain_train = [s for domain, s in splits["train"] if domain != "general"]
+    splits["train"] += [(domain, s) for domain in DOMAINS
+                        for s in term_sentences(domain, args.templates_per_term, rng)]
+
     args.out.mkdir(parents=True, exist_ok=True)
     held_out = {s for split in ("dev", "test") for _, s in splits[split]}
     for split, rows in splits.items():
@@ -95,7 +119,6 @@ def main() -> None:
         print(f"{split}: {len(rows)} sentences "
               + ", ".join(f"{d} {sum(r[0] == d for r in rows)}" for d in ("general",) + DOMAINS))
     general_lm = [s for s in all_general if s not in held_out]
-    domain_train = [s for domain, s in splits["train"] if domain != "general"]
     (args.out / "general_lm_text.txt").write_text("\n".join(general_lm) + "\n")
     (args.out / "lm_text.txt").write_text("\n".join(general_lm + domain_train) + "\n")
     print(f"LM text: {len(general_lm)} WordNet sentences + {len(domain_train)} domain sentences")

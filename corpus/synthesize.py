@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Speak the corpus sentences with espeak-ng and flite voices, augment, write WAVs and manifests.
+"""Speak the corpus sentences with espeak-ng, flite and festival voices, augment, write WAVs and
+manifests.
 
 Each train sentence is spoken --train-copies times, each time by a random training voice at a
 random rate and pitch, then augmented: speed perturbation (0.9 / 1.0 / 1.1), additive noise
@@ -14,7 +15,8 @@ Manifests (JSON lines, one utterance a line), in --out:
    "augment": {"speed": 1.1, "noise": "pink", "snr_db": 10, "rt60": 0.4}}
 Files: train.jsonl, dev.jsonl, test.jsonl, test_voice.jsonl. Audio: 16 kHz 16-bit mono.
 
-Needs `apt-get install espeak-ng flite`.
+Needs `apt-get install espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k`. Never
+install festival's slt voice (festvox-us-slt-hts) for training: slt is the held-out speaker.
     python corpus/synthesize.py            # reads corpus/work/text, writes corpus/work/audio
     python corpus/synthesize.py --splits dev,test,test_voice   # the evaluation sets only
 """
@@ -39,11 +41,11 @@ HERE = Path(__file__).resolve().parent
 RATE = 16000
 ESPEAK_VOICES = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-us-nyc",
                  "en-gb-x-gbclan", "en-gb-x-gbcwmd")
-ESPEAK_VARIANTS = ("", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5",
-                   "klatt", "klatt2", "klatt3", "klatt4", "croak", "whisper", "Alicia", "Andy",
-                   "Annie", "belinda", "david", "grandma", "linda", "max", "paul", "robert",
-                   "steph", "travis")
 FLITE_TRAIN_VOICES = ("kal", "kal16", "awb", "rms")
+FESTIVAL_TRAIN_VOICES = ("kal_diphone", "ked_diphone")
+# Engine shares of the training voices: espeak-ng's accents x variants give the most variety,
+# festival (a process start of ~0.25 s per sentence) the least.
+ENGINE_SHARES = (("espeak", 0.6), ("flite", 0.25), ("festival", 0.15))
 HELD_OUT_VOICE = "flite:slt"
 SPEEDS = (0.9, 1.0, 1.1)
 SNRS_DB = (20, 10, 5)
@@ -51,11 +53,22 @@ NOISE_PROBABILITY = 0.5
 REVERB_PROBABILITY = 0.3
 
 
-def random_voice(rng: random.Random) -> str:
-    if rng.random() < 0.75:
-        variant = rng.choice(ESPEAK_VARIANTS)
+def espeak_variants() -> tuple[str, ...]:
+    """Every voice variant espeak-ng has (its `--voices=variant` list: 100 in 1.51; a file name
+    with a space cannot be named in -v), plus the plain voice ("")."""
+    listing = subprocess.run(["espeak-ng", "--voices=variant"], check=True, capture_output=True,
+                             text=True).stdout.splitlines()[1:]
+    names = (line.split("!v/", 1)[1].strip() for line in listing if "!v/" in line)
+    return ("",) + tuple(sorted(name for name in names if " " not in name))
+
+
+def random_voice(rng: random.Random, variants: tuple[str, ...]) -> str:
+    engine = rng.choices([e for e, _ in ENGINE_SHARES], [w for _, w in ENGINE_SHARES])[0]
+    if engine == "espeak":
+        variant = rng.choice(variants)
         return f"espeak:{rng.choice(ESPEAK_VOICES)}" + (f"+{variant}" if variant else "")
-    return f"flite:{rng.choice(FLITE_TRAIN_VOICES)}"
+    voices = FLITE_TRAIN_VOICES if engine == "flite" else FESTIVAL_TRAIN_VOICES
+    return f"{engine}:{rng.choice(voices)}"
 
 
 def speak(text: str, voice: str, rng: random.Random) -> np.ndarray:
@@ -65,6 +78,10 @@ def speak(text: str, voice: str, rng: random.Random) -> np.ndarray:
         if engine == "espeak":
             command = ["espeak-ng", "-v", name, "-s", str(rng.randint(130, 200)),
                        "-p", str(rng.randint(30, 70)), "-w", out.name, text]
+        elif engine == "festival":
+            command = ["text2wave", "-eval", f"(voice_{name})", "-eval",
+                       f"(Parameter.set 'Duration_Stretch {rng.uniform(0.85, 1.2):.2f})",
+                       "-o", out.name]
         elif voice == HELD_OUT_VOICE:
             command = ["flite", "-voice", name, "-t", text, "-o", out.name]
         else:
@@ -72,7 +89,8 @@ def speak(text: str, voice: str, rng: random.Random) -> np.ndarray:
                        "--setf", f"duration_stretch={rng.uniform(0.85, 1.2):.2f}",
                        "--setf", f"int_f0_target_mean={rng.randint(90, 170)}",
                        "-t", text, "-o", out.name]
-        subprocess.run(command, check=True, capture_output=True)
+        subprocess.run(command, check=True, capture_output=True,
+                       input=text.encode() if engine == "festival" else None)
         samples, rate = read_wav(out.name)
     return resample(samples, rate, RATE)
 
@@ -129,10 +147,11 @@ def render(job: dict) -> dict:
             "domain": job["domain"], "voice": job["voice"], "augment": applied}
 
 
-def jobs_for(split: str, rows: list[list[str]], copies: int, out: Path, rng: random.Random):
+def jobs_for(split: str, rows: list[list[str]], copies: int, out: Path, rng: random.Random,
+             variants: tuple[str, ...]):
     for utterance_id, domain, text in rows:
         for copy in range(copies):
-            voice = HELD_OUT_VOICE if split == "test_voice" else random_voice(rng)
+            voice = HELD_OUT_VOICE if split == "test_voice" else random_voice(rng, variants)
             name = f"{utterance_id}-{copy}" if copies > 1 else utterance_id
             if split == "test_voice":
                 name = utterance_id.replace("test-", "testvoice-")
@@ -149,21 +168,23 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--splits", default="train,dev,test,test_voice",
-                        help="the sets to render (the others are planned but not spoken, so "
-                             "each set's voices and augmentation are the same as in a full run)")
+                        help="the sets to render")
     args = parser.parse_args()
     wanted = set(args.splits.split(","))
     (args.out / "wav").mkdir(parents=True, exist_ok=True)
-    rng = random.Random(args.seed)
+    variants = espeak_variants()
     plan = (("train", "train", args.train_copies), ("dev", "dev", 1), ("test", "test", 1),
             ("test_voice", "test", 1))
     with multiprocessing.Pool(args.jobs) as pool:
         for split, source, copies in plan:
             rows = [line.split("\t") for line in
                     (args.text / f"{source}.tsv").read_text().splitlines()]
-            jobs = list(jobs_for(split, rows, copies, args.out, rng))
             if split not in wanted:
                 continue
+            # One random stream per set: a set's voices and augmentation do not depend on the
+            # size of the others.
+            rng = random.Random(f"{args.seed}-{split}")
+            jobs = list(jobs_for(split, rows, copies, args.out, rng, variants))
             entries = pool.map(render, jobs, chunksize=16)
             with open(args.out / f"{split}.jsonl", "w") as f:
                 f.writelines(json.dumps(entry) + "\n" for entry in entries)

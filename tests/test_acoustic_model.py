@@ -119,6 +119,27 @@ def test_numpy_forward_equals_torch(tmp_path):
     np.testing.assert_allclose(loaded.network.log_probs(features), expected, atol=1e-4)
 
 
+def test_training_goes_on_from_an_exported_model():
+    """load_exported undoes export: the torch model computes the exported function in eval mode
+    and, on the batch its norms were fitted to, in training mode too (dropout off)."""
+    torch = pytest.importorskip("torch")
+    from pywfst.am.torch_model import ConvCtcModel, export_weights, load_exported
+
+    weights = random_weights(SMALL)
+    features = np.random.default_rng(1).normal(size=(3, 41, 80)).astype(np.float32)
+    model = ConvCtcModel(SMALL, dropout=0.0)
+    load_exported(model, weights, torch.from_numpy(features))
+    exported = NumpyCtcModel(SMALL, weights)
+    expected = np.stack([exported.log_probs(f) for f in features])
+    for name, array in export_weights(model).items():
+        np.testing.assert_allclose(array, weights[name], atol=1e-5, err_msg=name)
+    for mode in (model.eval, model.train):  # (a training-mode pass moves the running statistics)
+        mode()
+        with torch.no_grad():
+            np.testing.assert_allclose(model(torch.from_numpy(features)).numpy(), expected,
+                                       atol=1e-4)
+
+
 def test_model_file_round_trip_and_errors(tmp_path):
     model = AcousticModel(SMALL, random_weights(SMALL), TOKENS, info={"note": "x"})
     model.save(tmp_path / "m.npz")

@@ -73,3 +73,58 @@ def export_weights(model: ConvCtcModel) -> Dict[str, np.ndarray]:
     weights["output.weight"] = model.output.weight.detach().numpy()[:, :, 0].T
     weights["output.bias"] = model.output.bias.detach().numpy()
     return {name: np.ascontiguousarray(array, dtype=np.float32) for name, array in weights.items()}
+
+
+def conv_norm_pairs(model: ConvCtcModel):
+    """(conv, batch norm, exported name) of every conv that export folds a batch norm into."""
+    yield model.input, model.input_norm, "input"
+    for index, block in enumerate(model.blocks):
+        yield block.depthwise, block.depthwise_norm, f"block{index}.depthwise"
+        yield block.pointwise, block.pointwise_norm, f"block{index}.pointwise"
+
+
+def load_exported(model: ConvCtcModel, weights: Dict[str, np.ndarray],
+                  features: torch.Tensor) -> None:
+    """Make ``model`` compute what the exported ``weights`` compute, so training can go on from
+    a shipped model. Export folded each batch norm into its conv; here the folded conv is put
+    back and each norm is set to undo, on ``features`` ([B, T, mels], a sample of training
+    data), the normalisation it applies: its statistics are those of its input on that sample
+    and its affine part restores them. In eval mode the model then equals the exported one; in
+    training mode it does on batches like the sample."""
+    def tensor(array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+
+    channels = model.shape.channels
+    with torch.no_grad():
+        for conv, norm, name in conv_norm_pairs(model):
+            weight = weights[name + ".weight"]
+            if name == "input":  # [k * mels, C] -> [C, mels, k]
+                weight = weight.reshape(model.shape.input_kernel, -1, channels).transpose(2, 1, 0)
+            elif name.endswith("depthwise"):  # [k, C] -> [C, 1, k]
+                weight = weight.T[:, None, :]
+            else:  # [C_in, C_out] -> [C_out, C_in, 1]
+                weight = weight.T[:, :, None]
+            conv.weight.copy_(tensor(weight))
+            conv.bias.copy_(tensor(weights[name + ".bias"]))
+            norm.reset_parameters()
+            norm.running_var.fill_(1.0 - norm.eps)  # identity in eval mode
+        model.output.weight.copy_(tensor(weights["output.weight"]).T[:, :, None])
+        model.output.bias.copy_(tensor(weights["output.bias"]))
+
+        inputs = {}
+        hooks = [norm.register_forward_hook(
+                     lambda module, args, _out: inputs.__setitem__(module, args[0]))
+                 for _, norm, _ in conv_norm_pairs(model)]
+        was_training = model.training
+        model.eval()
+        model(features)  # the exported function, every norm an identity
+        for hook in hooks:
+            hook.remove()
+        for _, norm, _ in conv_norm_pairs(model):
+            mean = inputs[norm].mean(dim=(0, 2))
+            var = inputs[norm].var(dim=(0, 2), unbiased=False)
+            norm.running_mean.copy_(mean)
+            norm.running_var.copy_(var)
+            norm.weight.copy_(torch.sqrt(var + norm.eps))
+            norm.bias.copy_(mean)
+        model.train(was_training)

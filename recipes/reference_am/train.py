@@ -2,12 +2,17 @@
 """Train the reference char CTC model on the synthesized corpus and export it for numpy.
 
     python corpus/make_text.py && python corpus/synthesize.py      # the data (see corpus/)
-    python recipes/reference_am/train.py --epochs 24               # ~1 h on 2 CPU cores
+    python recipes/reference_am/train.py --epochs 24               # from scratch
+    python recipes/reference_am/train.py --init pywfst/data/am/reference_char_ctc.npz \
+        --epochs 5 --lr 1.5e-3                                     # go on from a shipped model
+    python recipes/reference_am/train.py --resume                  # after an interruption
 
 Features are computed once (pywfst.am.features.log_mel, the inference code) and cached in
---work. Each epoch ends with greedy CER/WER on dev; the best epoch is exported to --export, and
-its greedy CER/WER on every test set (computed with the exported numpy model) go to
---work/metrics.json and into the model file's info.
+--work. Each epoch ends with greedy CER/WER on dev and a checkpoint (--work/last.pt: model,
+optimizer and schedule, so --resume goes on where it stopped); the best epoch is exported to
+--export, and its greedy CER/WER on every test set (computed with the exported numpy model) go
+to --work/metrics.json and into the model file's info. --epochs may be fractional: the last
+epoch then stops early, and the learning-rate schedule spans exactly the steps taken.
 """
 from __future__ import annotations
 
@@ -24,7 +29,7 @@ import torch
 
 from pywfst.am import AcousticModel, FeatureConfig, log_mel, read_wav, resample
 from pywfst.am.model import ModelShape, output_frames
-from pywfst.am.torch_model import ConvCtcModel, export_weights
+from pywfst.am.torch_model import ConvCtcModel, export_weights, load_exported
 from pywfst.metrics import error_rate
 from pywfst.synthetic import greedy_text
 
@@ -112,7 +117,12 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(__file__).resolve().parent / "work")
     parser.add_argument("--export", type=Path,
                         default=ROOT / "pywfst" / "data" / "am" / "reference_char_ctc.npz")
-    parser.add_argument("--epochs", type=int, default=24)
+    parser.add_argument("--epochs", type=float, default=24)
+    parser.add_argument("--init", type=Path,
+                        help="an exported model (.npz) of the same shape to start from")
+    parser.add_argument("--resume", action="store_true", help="go on from --work/last.pt")
+    parser.add_argument("--warmup", type=float, default=0.15,
+                        help="share of the steps spent raising the learning rate")
     parser.add_argument("--max-batch-frames", type=int, default=24000)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--channels", type=int, default=256)
@@ -134,20 +144,42 @@ def main() -> None:
     train_targets = [torch.tensor(text_to_ids(e["text"])) for e in train_entries]
     dev_texts = [e["text"] for e in data["dev"][0]]
 
-    shape = ModelShape(channels=args.channels, num_blocks=args.blocks, num_tokens=len(TOKENS))
+    if args.init:
+        initial = AcousticModel.load(args.init)
+        if initial.tokens != TOKENS:
+            raise SystemExit(f"{args.init}: tokens {initial.tokens} are not this recipe's")
+        shape = initial.network.shape
+    else:
+        shape = ModelShape(channels=args.channels, num_blocks=args.blocks, num_tokens=len(TOKENS))
     model = ConvCtcModel(shape)
     lengths = [len(f) for f in train_feats]
+    if args.init:
+        sample = sorted(range(len(lengths)), key=lambda i: rng.random())[:64]
+        load_exported(model, initial.network.weights,
+                      pad([train_feats[i].astype(np.float32) for i in sample]))
     steps_per_epoch = len(batches(lengths, args.max_batch_frames, random.Random(0)))
+    total_steps = max(1, round(args.epochs * steps_per_epoch))
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-2)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch + 10, pct_start=0.15)
+        optimizer, max_lr=args.lr, total_steps=total_steps + 1, pct_start=args.warmup)
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
-    best = (math.inf, None)
-    log = open(args.work / "train_log.jsonl", "w")
+    best, first_epoch, step = (math.inf, None), 1, 0
+    if args.resume:
+        state = torch.load(args.work / "last.pt", weights_only=False)
+        if state["total_steps"] != total_steps:
+            raise SystemExit(f"{args.work / 'last.pt'} belongs to a run of {state['total_steps']}"
+                             f" steps; resume it with the --epochs and data it was started with")
+        for target, name in ((model, "model"), (optimizer, "optimizer"), (schedule, "schedule")):
+            target.load_state_dict(state[name])
+        rng.setstate(state["rng"])
+        torch.set_rng_state(state["torch_rng"])
+        first_epoch, step = state["epoch"] + 1, state["step"]
+        best = (state["best_cer"], torch.load(args.work / "best.pt"))
+    log = open(args.work / "train_log.jsonl", "a" if args.resume else "w")
     train_started = time.time()
-    for epoch in range(1, args.epochs + 1):
+    for epoch in range(first_epoch, math.ceil(total_steps / steps_per_epoch) + 1):
         total_loss, count = 0.0, 0
-        for batch in batches(lengths, args.max_batch_frames, rng):
+        for batch in batches(lengths, args.max_batch_frames, rng)[:total_steps - step]:
             x = spec_augment(pad([train_feats[i].astype(np.float32) for i in batch]), rng)
             out_lengths = torch.tensor([output_frames(lengths[i], shape) for i in batch])
             targets = [train_targets[i] for i in batch]
@@ -161,20 +193,27 @@ def main() -> None:
             schedule.step()
             total_loss += loss.item()
             count += 1
+        step += count
         dev = greedy_scores(model, data["dev"][1], dev_texts)
-        record = {"epoch": epoch, "loss": round(total_loss / count, 4), "dev_cer": round(dev["cer"], 2),
-                  "dev_wer": round(dev["wer"], 2), "minutes": round((time.time() - train_started) / 60, 1)}
+        record = {"epoch": epoch, "steps": step, "loss": round(total_loss / count, 4),
+                  "dev_cer": round(dev["cer"], 2), "dev_wer": round(dev["wer"], 2),
+                  "minutes": round((time.time() - train_started) / 60, 1)}
         print(json.dumps(record), flush=True)
         log.write(json.dumps(record) + "\n")
         log.flush()
         if dev["cer"] < best[0]:
             best = (dev["cer"], {k: v.clone() for k, v in model.state_dict().items()})
             torch.save(best[1], args.work / "best.pt")
+        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "schedule": schedule.state_dict(), "rng": rng.getstate(),
+                    "torch_rng": torch.get_rng_state(), "epoch": epoch, "step": step,
+                    "total_steps": total_steps, "best_cer": best[0]}, args.work / "last.pt")
 
     model.load_state_dict(best[1])
     model.eval()
     train_hours = sum(e["duration"] for e in train_entries) / 3600
     info = {"trained_minutes": round((time.time() - train_started) / 60, 1), "epochs": args.epochs,
+            "initialised_from": args.init.name if args.init else None,
             "train_utterances": len(train_entries), "train_hours": round(train_hours, 2),
             "parameters": sum(p.numel() for p in model.parameters()), "greedy": {}}
     exported = AcousticModel(shape, export_weights(model), TOKENS, FEATURES, info)
