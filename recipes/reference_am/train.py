@@ -111,6 +111,14 @@ def greedy_scores(model, features: list[np.ndarray], texts: list[str]) -> dict:
     return {"wer": error_rate(pairs), "cer": error_rate(pairs, unit="char")}
 
 
+def greedy_metrics(model: AcousticModel, entries: list[dict], features: list[np.ndarray]) -> dict:
+    """Greedy CER and WER (%) of an exported model on one set."""
+    pairs = [(e["text"], greedy_text(model.network.log_probs(f.astype(np.float32)), model.tokens))
+             for e, f in zip(entries, features)]
+    return {"cer": round(error_rate(pairs, unit="char"), 2), "wer": round(error_rate(pairs), 2),
+            "utterances": len(pairs)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--audio", type=Path, default=ROOT / "corpus" / "work" / "audio")
@@ -215,15 +223,10 @@ def main() -> None:
     info = {"trained_minutes": round((time.time() - train_started) / 60, 1), "epochs": args.epochs,
             "initialised_from": args.init.name if args.init else None,
             "train_utterances": len(train_entries), "train_hours": round(train_hours, 2),
-            "parameters": sum(p.numel() for p in model.parameters()), "greedy": {}}
+            "parameters": sum(p.numel() for p in model.parameters())}
     exported = AcousticModel(shape, export_weights(model), TOKENS, FEATURES, info)
-    for split in ("dev", "test", "test_voice"):
-        entries, feats = data[split]
-        pairs = [(e["text"], greedy_text(exported.network.log_probs(f.astype(np.float32)), TOKENS))
-                 for e, f in zip(entries, feats)]
-        info["greedy"][split] = {"cer": round(error_rate(pairs, unit="char"), 2),
-                                 "wer": round(error_rate(pairs), 2), "utterances": len(pairs)}
-    exported.info = info
+    info["greedy"] = {split: greedy_metrics(exported, *data[split])
+                      for split in ("dev", "test", "test_voice")}
     args.export.parent.mkdir(parents=True, exist_ok=True)
     exported.save(args.export)
     (args.work / "metrics.json").write_text(json.dumps(info, indent=2) + "\n")
