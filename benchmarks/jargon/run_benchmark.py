@@ -29,7 +29,8 @@ acoustic_scale tuned on dev with the `none` graph and kept for every configurati
 the first round, decode times the median over rounds; class slots are filled before the clock
 starts, their preparation is timed on its own, --prepare-runs times).
 
-Writes results/results.{json,md} (--quick and --synthetic add _quick / _synthetic to the names).
+Writes results/results.{json,md} (--quick and --synthetic add _quick / _synthetic to the names,
+--tag T adds _T: e.g. `--model old.npz --tag old_model` keeps another model's figures beside).
 Metric definitions: README.md.
 """
 from __future__ import annotations
@@ -671,6 +672,7 @@ def parse_args():
     parser.add_argument("--scales", default=",".join(f"{s:g}" for s in ACOUSTIC_SCALES),
                         help="acoustic_scale grid for the dev tuning")
     parser.add_argument("--beam", type=float, default=16.0)
+    parser.add_argument("--tag", help="added to the results' file names")
     parser.add_argument("--repeats", type=int, default=3, help="decoding rounds (timing)")
     parser.add_argument("--seed", type=int, default=1, help="--synthetic: emission seed")
     args = parser.parse_args()
@@ -800,7 +802,8 @@ def main() -> None:
                          "end": [round(x, 2) for x in os.getloadavg()]},
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "seconds": round(time.perf_counter() - started, 1)}
-    suffix = ("_synthetic" if args.synthetic else "") + ("_quick" if args.quick else "")
+    suffix = ("_synthetic" if args.synthetic else "") + ("_quick" if args.quick else "") \
+        + (f"_{args.tag}" if args.tag else "")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"results{suffix}.json").write_text(json.dumps(result, indent=1) + "\n")
     (RESULTS / f"results{suffix}.md").write_text(write_markdown(result))
