@@ -57,30 +57,31 @@ def fold_batch_norm(conv: nn.Conv1d, norm: nn.BatchNorm1d):
     return weight.detach().numpy(), bias.detach().numpy()
 
 
-def export_weights(model: ConvCtcModel) -> Dict[str, np.ndarray]:
-    """Arrays in the layout :class:`pywfst.am.model.NumpyCtcModel` reads (float32)."""
-    weights = {}
-    weight, weights["input.bias"] = fold_batch_norm(model.input, model.input_norm)
-    # [C, mels, k] -> [k * mels, C], matching the [frames, k, mels] windows of the numpy forward
-    weights["input.weight"] = weight.transpose(2, 1, 0).reshape(-1, weight.shape[0])
-    for index, block in enumerate(model.blocks):
-        weight, weights[f"block{index}.depthwise.bias"] = fold_batch_norm(
-            block.depthwise, block.depthwise_norm)
-        weights[f"block{index}.depthwise.weight"] = weight[:, 0, :].T  # [k, C]
-        weight, weights[f"block{index}.pointwise.bias"] = fold_batch_norm(
-            block.pointwise, block.pointwise_norm)
-        weights[f"block{index}.pointwise.weight"] = weight[:, :, 0].T  # [C_in, C_out]
-    weights["output.weight"] = model.output.weight.detach().numpy()[:, :, 0].T
-    weights["output.bias"] = model.output.bias.detach().numpy()
-    return {name: np.ascontiguousarray(array, dtype=np.float32) for name, array in weights.items()}
-
-
 def conv_norm_pairs(model: ConvCtcModel):
     """(conv, batch norm, exported name) of every conv that export folds a batch norm into."""
     yield model.input, model.input_norm, "input"
     for index, block in enumerate(model.blocks):
         yield block.depthwise, block.depthwise_norm, f"block{index}.depthwise"
         yield block.pointwise, block.pointwise_norm, f"block{index}.pointwise"
+
+
+def export_weights(model: ConvCtcModel) -> Dict[str, np.ndarray]:
+    """Arrays in the layout :class:`pywfst.am.model.NumpyCtcModel` reads (float32)."""
+    weights = {}
+    for conv, norm, name in conv_norm_pairs(model):
+        weight, weights[name + ".bias"] = fold_batch_norm(conv, norm)
+        if name == "input":
+            # [C, mels, k] -> [k * mels, C], matching the [frames, k, mels] windows of the
+            # numpy forward
+            weight = weight.transpose(2, 1, 0).reshape(-1, weight.shape[0])
+        elif name.endswith("depthwise"):
+            weight = weight[:, 0, :].T  # [k, C]
+        else:
+            weight = weight[:, :, 0].T  # [C_in, C_out]
+        weights[name + ".weight"] = weight
+    weights["output.weight"] = model.output.weight.detach().numpy()[:, :, 0].T
+    weights["output.bias"] = model.output.bias.detach().numpy()
+    return {name: np.ascontiguousarray(array, dtype=np.float32) for name, array in weights.items()}
 
 
 def load_exported(model: ConvCtcModel, weights: Dict[str, np.ndarray],

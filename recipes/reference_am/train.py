@@ -108,6 +108,11 @@ def greedy_scores(model, features: list[np.ndarray], texts: list[str]) -> dict:
             log_probs = model(torch.from_numpy(f.astype(np.float32))[None])[0].numpy()
             pairs.append((text, greedy_text(log_probs, TOKENS)))
     model.train()
+    return error_rates(pairs)
+
+
+def error_rates(pairs: list[tuple[str, str]]) -> dict:
+    """WER and CER (%) of (reference, hypothesis) pairs."""
     return {"wer": error_rate(pairs), "cer": error_rate(pairs, unit="char")}
 
 
@@ -115,8 +120,8 @@ def greedy_metrics(model: AcousticModel, entries: list[dict], features: list[np.
     """Greedy CER and WER (%) of an exported model on one set."""
     pairs = [(e["text"], greedy_text(model.network.log_probs(f.astype(np.float32)), model.tokens))
              for e, f in zip(entries, features)]
-    return {"cer": round(error_rate(pairs, unit="char"), 2), "wer": round(error_rate(pairs), 2),
-            "utterances": len(pairs)}
+    rates = error_rates(pairs)
+    return {"cer": round(rates["cer"], 2), "wer": round(rates["wer"], 2), "utterances": len(pairs)}
 
 
 def main() -> None:
