@@ -140,6 +140,28 @@ def test_training_goes_on_from_an_exported_model():
                                        atol=1e-4)
 
 
+def test_a_deepened_model_starts_as_the_model_and_learns_in_its_new_blocks():
+    """deepen appends blocks that start (nearly) as the identity and still receive gradients."""
+    torch = pytest.importorskip("torch")
+    from pywfst.am.torch_model import ConvCtcModel, deepen
+
+    torch.manual_seed(0)
+    model = ConvCtcModel(SMALL, dropout=0.0)
+    deeper = deepen(model, SMALL.num_blocks + 2)
+    assert deeper.shape.num_blocks == SMALL.num_blocks + 2 and len(deeper.blocks) == 4
+    features = torch.from_numpy(np.random.default_rng(1).normal(size=(2, 41, 80)).astype(np.float32))
+    for mode in ("eval", "train"):
+        for m in (model, deeper):
+            getattr(m, mode)()
+        with torch.no_grad():
+            np.testing.assert_allclose(deeper(features).numpy(), model(features).numpy(),
+                                       atol=1e-3)
+    deeper(features).sum().backward()
+    assert deeper.blocks[-1].pointwise_norm.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="fewer"):
+        deepen(model, SMALL.num_blocks - 1)
+
+
 def test_model_file_round_trip_and_errors(tmp_path):
     model = AcousticModel(SMALL, random_weights(SMALL), TOKENS, info={"note": "x"})
     model.save(tmp_path / "m.npz")

@@ -3,6 +3,7 @@ arrays that :mod:`pywfst.am.model` runs with numpy. Needs the ``torch`` extra.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Dict
 
 import numpy as np
@@ -35,6 +36,7 @@ class ConvCtcModel(nn.Module):
     def __init__(self, shape: ModelShape, dropout: float = 0.1):
         super().__init__()
         self.shape = shape
+        self.dropout_rate = dropout
         self.input = nn.Conv1d(shape.num_mels, shape.channels, shape.input_kernel,
                                stride=shape.stride, padding=shape.input_kernel // 2)
         self.input_norm = nn.BatchNorm1d(shape.channels)
@@ -129,3 +131,21 @@ def load_exported(model: ConvCtcModel, weights: Dict[str, np.ndarray],
             norm.weight.copy_(torch.sqrt(var + norm.eps))
             norm.bias.copy_(mean)
         model.train(was_training)
+
+
+def deepen(model: ConvCtcModel, num_blocks: int) -> ConvCtcModel:
+    """A copy of ``model`` with blocks appended up to ``num_blocks``, each starting as (nearly) the
+    identity, so a trained model grows deeper without forgetting (Net2DeeperNet). The new blocks'
+    last norm starts with scale 0, which cuts the block's path; its shift starts at a tiny positive
+    value rather than 0 so that the ReLU after it passes gradients to that scale."""
+    if num_blocks < model.shape.num_blocks:
+        raise ValueError(f"num_blocks {num_blocks} is fewer than the model's "
+                         f"{model.shape.num_blocks}")
+    deeper = ConvCtcModel(replace(model.shape, num_blocks=num_blocks), model.dropout_rate)
+    deeper.load_state_dict(model.state_dict(), strict=False)
+    with torch.no_grad():
+        for block in deeper.blocks[model.shape.num_blocks:]:
+            block.pointwise_norm.weight.zero_()
+            block.pointwise_norm.bias.fill_(1e-4)
+    deeper.train(model.training)
+    return deeper

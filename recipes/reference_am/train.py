@@ -5,6 +5,8 @@
     python recipes/reference_am/train.py --epochs 24               # from scratch
     python recipes/reference_am/train.py --init pywfst/data/am/reference_char_ctc.npz \
         --epochs 5 --lr 1.5e-3                                     # go on from a shipped model
+    python recipes/reference_am/train.py --init pywfst/data/am/reference_char_ctc.npz \
+        --blocks 16 --epochs 6                                     # ... made deeper
     python recipes/reference_am/train.py --resume                  # after an interruption
 
 Features are computed once (pywfst.am.features.log_mel, the inference code) and cached in
@@ -29,7 +31,7 @@ import torch
 
 from pywfst.am import AcousticModel, FeatureConfig, log_mel, read_wav, resample
 from pywfst.am.model import ModelShape, output_frames
-from pywfst.am.torch_model import ConvCtcModel, export_weights, load_exported
+from pywfst.am.torch_model import ConvCtcModel, deepen, export_weights, load_exported
 from pywfst.metrics import error_rate
 from pywfst.synthetic import greedy_text
 
@@ -138,8 +140,10 @@ def main() -> None:
                         help="share of the steps spent raising the learning rate")
     parser.add_argument("--max-batch-frames", type=int, default=24000)
     parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--channels", type=int, default=256)
-    parser.add_argument("--blocks", type=int, default=10)
+    parser.add_argument("--channels", type=int, help="width of a new model (default 256)")
+    parser.add_argument("--blocks", type=int,
+                        help="residual blocks (default 10); with --init, at least the model's: "
+                             "blocks added to it start as the identity")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=3)
     args = parser.parse_args()
@@ -157,19 +161,24 @@ def main() -> None:
     train_targets = [torch.tensor(text_to_ids(e["text"])) for e in train_entries]
     dev_texts = [e["text"] for e in data["dev"][0]]
 
+    lengths = [len(f) for f in train_feats]
     if args.init:
         initial = AcousticModel.load(args.init)
         if initial.tokens != TOKENS:
             raise SystemExit(f"{args.init}: tokens {initial.tokens} are not this recipe's")
-        shape = initial.network.shape
-    else:
-        shape = ModelShape(channels=args.channels, num_blocks=args.blocks, num_tokens=len(TOKENS))
-    model = ConvCtcModel(shape)
-    lengths = [len(f) for f in train_feats]
-    if args.init:
+        if args.channels not in (None, initial.network.shape.channels):
+            raise SystemExit(f"{args.init} has {initial.network.shape.channels} channels; "
+                             f"--init cannot change them")
+        model = ConvCtcModel(initial.network.shape)
         sample = sorted(range(len(lengths)), key=lambda i: rng.random())[:64]
         load_exported(model, initial.network.weights,
                       pad([train_feats[i].astype(np.float32) for i in sample]))
+        if args.blocks is not None:
+            model = deepen(model, args.blocks)
+    else:
+        model = ConvCtcModel(ModelShape(channels=args.channels or 256,
+                                        num_blocks=args.blocks or 10, num_tokens=len(TOKENS)))
+    shape = model.shape
     steps_per_epoch = len(batches(lengths, args.max_batch_frames, random.Random(0)))
     total_steps = max(1, round(args.epochs * steps_per_epoch))
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-2)
