@@ -73,6 +73,8 @@ CLASS_WORD_STRIDE: int
 
 def compose_topology(topology: CsrGraph, graph: CsrGraph) -> CsrGraph:
     """T ∘ LG as OpenFst composes it (sequence filter), states numbered breadth-first."""
+def minimize_encoded(graph: CsrGraph, delta: float) -> CsrGraph:
+    """The minimal graph as Kaldi's fstminimizeencoded makes it, states numbered breadth-first."""
 def enter_label(class_index: int, context: int) -> int:
     """Input label of the arc entering class slot ``class_index`` from topology state ``context``."""
 def return_label(context: int) -> int:

@@ -17,6 +17,7 @@
 #include "fst/fst_reader.h"
 #include "fst/fst_writer.h"
 #include "fst/mapped_graph.h"
+#include "fst/minimize.h"
 #include "fst/topology_compose.h"
 #include "python/bindings.h"
 #include "python/score_arrays.h"
@@ -200,6 +201,21 @@ then epsilon arcs, each group in file order, then class-slot arcs by label. Inde
 T ∘ LG: the token topology ``topology`` composed with ``graph`` (an LG), as a new in-memory
 graph: the states and arcs OpenFst's composition (with its sequence filter) gives, numbered
 breadth-first. The GIL is released meanwhile; Ctrl-C raises KeyboardInterrupt.
+)doc");
+
+  m.def(
+      "minimize_encoded",
+      [](std::shared_ptr<CsrGraph> graph, float delta) {
+        const InterruptCheck interrupted = SignalCheck();
+        py::gil_scoped_release release;
+        return ForPython(MinimizeEncoded(*graph, delta, "minimized graph", interrupted));
+      },
+      py::arg("graph"), py::arg("delta"), R"doc(
+The minimal graph of a deterministic ``graph`` as Kaldi's ``fstminimizeencoded`` makes it:
+weights quantized to multiples of ``delta``, then each arc's (input, output, weight) read as one
+letter and each state's final weight as part of what it accepts (csrc/fst/minimize.h). States
+are numbered breadth-first from the start. ValueError when a state has two arcs with the same
+letter. The GIL is released meanwhile; Ctrl-C raises KeyboardInterrupt.
 )doc");
 }
 
