@@ -54,6 +54,13 @@ def slot_index(graph: Graph, name: str) -> int:
     return names.index(name)
 
 
+def has_end_variants(graph: Graph) -> bool:
+    """Whether each slot also has an end-of-utterance variant (graph index: slot index + number
+    of slots), entered where the utterance may end: a graph with a mandatory word boundary,
+    whose entries spell it after each word, but the utterance's last word may leave it out."""
+    return bool((graph.info.get("class_slots") or {}).get("end_variants"))
+
+
 def _compiler(graph: Graph):
     """The graph's ClassCompiler (its bare topology is read once per Graph object)."""
     compiler = _compilers.get(graph)
@@ -104,6 +111,20 @@ class _Spellings:
             self.tokens.extend(sequence)
             self.token_offsets.append(len(self.tokens))
         self.offsets.append(len(self.token_offsets) - 1)
+
+    def with_endings_without(self, token: int) -> "_Spellings":
+        """These words (0 .. W-1), then each again as W + w with its sequences that end with
+        ``token`` (and have more) cut before it: how a last word may end an utterance."""
+        result = _Spellings(list(self.offsets), list(self.token_offsets), list(self.tokens))
+        cuts = self.token_offsets
+        for word in range(len(self.offsets) - 1):
+            sequences = []
+            for p in range(self.offsets[word], self.offsets[word + 1]):
+                sequence = self.tokens[cuts[p]:cuts[p + 1]]
+                sequences.append(sequence[:-1] if len(sequence) > 1 and sequence[-1] == token
+                                 else sequence)
+            result.add(sequences)
+        return result
 
     def of(self, word: int) -> FrozenSet[Tuple[int, ...]]:
         cuts = self.token_offsets
@@ -221,9 +242,19 @@ class ClassEntries:
         log_total = math.log(sum(weights))
         costs = [log_total - math.log(weight) for weight in weights]
         spellings = self._spellings
-        self.native = _compiler(graph).compile(self.labels, spellings.offsets,
-                                               spellings.token_offsets, spellings.tokens,
-                                               entry_offsets, entry_words, costs)
+        compiler = _compiler(graph)
+        self.native = compiler.compile(self.labels, spellings.offsets, spellings.token_offsets,
+                                       spellings.tokens, entry_offsets, entry_words, costs)
+        # The end-of-utterance variant: each entry's last word may leave out the boundary.
+        self.native_at_end = None
+        if has_end_variants(graph):
+            ending = spellings.with_endings_without(graph.info["word_boundary"]["token_id"])
+            last_words = list(entry_words)
+            for end in entry_offsets[1:]:
+                last_words[end - 1] += len(self.words)
+            self.native_at_end = compiler.compile(self.labels + self.labels, ending.offsets,
+                                                  ending.token_offsets, ending.tokens,
+                                                  entry_offsets, last_words, costs)
 
     def word(self, label: int) -> str:
         """The word of one of this slot's own labels."""

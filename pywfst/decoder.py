@@ -16,8 +16,8 @@ import numpy as np
 
 from . import _core
 from .boost import PhraseBoost, PhraseSpec
-from .class_slots import (ClassEntries, EntrySpec, Pronunciations, slot_index, slot_names,
-                          slot_of_label)
+from .class_slots import (ClassEntries, EntrySpec, Pronunciations, has_end_variants, slot_index,
+                          slot_names, slot_of_label)
 from .device import (CPU, check_device_features, check_strided, device_scores, is_cuda_tensor,
                      parse_device)
 from . import options as search_options
@@ -360,9 +360,12 @@ class _ClassState(NamedTuple):
 
     @classmethod
     def of(cls, graph: Graph, by_slot: Dict[int, ClassEntries]) -> "_ClassState":
-        native = [None] * len(slot_names(graph))
+        count = len(slot_names(graph))
+        native = [None] * count * (2 if has_end_variants(graph) else 1)
         for index, prepared in by_slot.items():
             native[index] = prepared.native
+            if prepared.native_at_end is not None:
+                native[count + index] = prepared.native_at_end
         return cls(graph, by_slot, native, _WordPronunciations(graph, by_slot))
 
     def word(self, word_id: int) -> str:

@@ -333,6 +333,9 @@ for name, kwargs, exc, match in [
     ("class_slots_repeated", "class_slots=['A', 'A']", VE, r"class_slots: names repeat"),
     ("class_slots_too_many", "class_slots=[f'S{i}' for i in range(100000)]", VE,
      r"class_slots: at most"),
+    # With a mandatory boundary each slot has an end-of-utterance variant: half as many slots.
+    ("class_slots_too_many_with_variants", "class_slots=[f'S{i}' for i in range(51)], "
+     "word_boundary='|', boundary_mandatory=True", VE, r"class_slots: at most 50 here, got 51"),
     ("word_boundary_unknown", "word_boundary='@'", VE, r"word_boundary: '@' is not a token"),
     ("word_boundary_blank", "word_boundary='<blk>'", VE, r"word_boundary: '<blk>'"),
     ("unknown_option", "beam=3", TE, r"unknown option 'beam'"),

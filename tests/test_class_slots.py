@@ -74,19 +74,60 @@ def test_same_best_path_as_a_static_rebuild(graph_pairs, topology):
     assert found_terms > 20  # the comparison covered class words, not only LM words
 
 
-def assert_same_as_static(static, slot, static_graph, sentences, seed):
+def assert_same_as_static(static, slot, static_graph, sentences, seed, emit=emissions_for):
     """The slot decoder finds the static one's words and costs; returns how many results hold
     a class term."""
     rng = np.random.default_rng(seed)
     found_terms = 0
     for words in sentences:
-        emissions = emissions_for(static_graph, words, rng, peak=5.0, noise=1.2, confusion=0.05)
+        emissions = emit(static_graph, words, rng, peak=5.0, noise=1.2, confusion=0.05)
         expected, got = static.decode(emissions), slot.decode(emissions)
         assert got.words == expected.words, words
         assert got.cost == pytest.approx(expected.cost, abs=1e-3), words
         assert got.acoustic_cost == pytest.approx(expected.acoustic_cost, abs=1e-3)
+        assert got.reached_final == expected.reached_final, words
         found_terms += any(w in got.words for w in ("metoprolol", "tachycardia", "corpus"))
     return found_terms
+
+
+def emissions_with_mandatory_boundary(graph, words, rng, **noise):
+    """Simulated emissions with '|' after each word but, half of the time, the last."""
+    ids = []
+    for index, word in enumerate(words):
+        ids.extend(graph.tokens[c] for c in word)
+        if index + 1 < len(words) or rng.random() < 0.5:
+            ids.append(graph.tokens["|"])
+    return simulate_ctc_emissions(ids, len(graph.tokens), rng, **noise)
+
+
+def test_entries_end_the_utterance_with_or_without_a_mandatory_boundary(char_setup, tmp_path):
+    """With a mandatory '|' the last word may leave it out; a slot entry as well as a word."""
+    jargon = tmp_path / "terms.txt"
+    jargon.write_text(jargon_text(TERMS))
+    common = dict(spell=True, word_boundary="|", boundary_mandatory=True, lm=char_setup["lm"],
+                  progress=False)
+    static_graph = pywfst.build_graph(char_setup["tokens"], tmp_path / "static", **common,
+                                      extra_lexicons=[jargon], extra_weight=SHARE)
+    slot_graph = pywfst.build_graph(char_setup["tokens"], tmp_path / "slot", **common,
+                                    class_slots=["TERM"], class_weight=SHARE)
+    assert slot_graph.info["class_slots"]["end_variants"]
+    slot = pywfst.Decoder(slot_graph)
+    slot.set_class("TERM", TERMS)
+    # Half of them end with a term.
+    sentences = random_sentences(120, seed=11)
+    sentences = [words + (TERMS[i % len(TERMS)].split() if i % 2 else []) for i, words in
+                 enumerate(sentences)]
+    found_terms = assert_same_as_static(pywfst.Decoder(static_graph), slot, static_graph,
+                                        sentences, seed=12, emit=emissions_with_mandatory_boundary)
+    assert found_terms > 20
+    # A last term without its '|' reaches a final state through the slot's end variant.
+    rng = np.random.default_rng(0)
+    ids = [slot_graph.tokens[c] for c in "the|metoprolol"]
+    result = slot.decode(simulate_ctc_emissions(ids, len(slot_graph.tokens), rng, peak=8.0))
+    assert result.words == ["the", "metoprolol"] and result.reached_final
+    slot.set_class("TERM", None)
+    assert "metoprolol" not in slot.decode(
+        simulate_ctc_emissions(ids, len(slot_graph.tokens), rng, peak=8.0)).words
 
 
 @pytest.mark.parametrize("lm_weight, penalty", [(2.0, 0.0), (1.0, 1.2), (0.7, -0.8)])

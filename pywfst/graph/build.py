@@ -70,6 +70,12 @@ class BuildOptions:
         """Emission columns per token: ``hmm_states`` for the hmm topology, else 1."""
         return self.hmm_states if self.topology == "hmm" else 1
 
+    @property
+    def slots_have_end_variants(self) -> bool:
+        """Class slots' entries end with the mandatory boundary inside their sub-graphs, so each
+        slot has a variant that ends the utterance without it (``compile_lexicon``)."""
+        return bool(self.class_slots) and self.word_boundary is not None and self.boundary_mandatory
+
     def check(self) -> None:
         for name, (types, expected) in _OPTION_TYPES.items():
             check_type(name, getattr(self, name), types, expected)
@@ -95,8 +101,10 @@ class BuildOptions:
             raise ValueError(f"class_slots: names repeat in {list(self.class_slots)}")
         from .. import _core
 
-        if len(self.class_slots) > _core.MAX_CLASSES:
-            raise ValueError(f"class_slots: at most {_core.MAX_CLASSES}, got {len(self.class_slots)}")
+        # With a mandatory word boundary each slot also has an end-of-utterance variant.
+        most = _core.MAX_CLASSES // (2 if self.slots_have_end_variants else 1)
+        if len(self.class_slots) > most:
+            raise ValueError(f"class_slots: at most {most} here, got {len(self.class_slots)}")
 
 
 # Each option's types, checked before its value: a None or a string would otherwise reach a
@@ -385,7 +393,8 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
         "class_slots": None if not options.class_slots else {
             "topology": TOPOLOGY_FILE, "word_states": topo.word_states,
             "slots": [{"name": name, "word": word, "share": options.class_weight}
-                      for name, word in zip(options.class_slots, slot_words)]},
+                      for name, word in zip(options.class_slots, slot_words)],
+            "end_variants": options.slots_have_end_variants},
         "fst_counts": {
             "L_disambig": fst_counts(native_fst(out / "L_disambig.fst")),
             "HCLG": hclg_counts,

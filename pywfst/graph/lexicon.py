@@ -173,7 +173,8 @@ def disambiguation_suffixes(prons: Sequence[Tuple[int, ...]]) -> Tuple[List[int]
 class LexiconFst:
     fst: fst.VectorFst  # input: token id + 1 or a disambig label; output: word id
     disambig_labels: List[int]  # input label of #0, #1, ... (above every token label)
-    class_labels: List[int]  # input label of each class slot (above the disambig labels)
+    class_labels: List[int]  # input label of each class slot (above the disambig labels), then
+                             # of each slot's end-of-utterance variant, if any
 
 
 def compile_lexicon(lexicon: Lexicon, word_ids: Dict[str, int], num_token_labels: int,
@@ -192,6 +193,10 @@ def compile_lexicon(lexicon: Lexicon, word_ids: Dict[str, int], num_token_labels
     ``final_token`` (a mandatory word boundary): a pronunciation that ends with it may also end
     the utterance without it (an acoustic model often leaves the last one out): an arc with no
     token (its disambiguation label, if any) leads from before it to a final state of its own.
+    A class slot's entries carry final_token inside their run-time sub-graph, so each slot then
+    also gets an end-of-utterance label, after the slots' own labels, that leads to that final
+    state: where it enters, the slot's entries are spelled without their last final_token
+    (``pywfst.class_slots``).
     """
     import pywrapfst as fst
 
@@ -208,6 +213,14 @@ def compile_lexicon(lexicon: Lexicon, word_ids: Dict[str, int], num_token_labels
     result.set_start(loop)
     result.set_final(loop)
     end = None  # the final state of utterances whose last word leaves final_token out
+
+    def end_state():
+        nonlocal end
+        if end is None:
+            end = result.add_state()
+            result.set_final(end)
+        return end
+
     for entry, suffix in zip(lexicon.entries, suffixes):
         labels = [token + 1 for token in entry.tokens]
         if suffix:
@@ -218,24 +231,24 @@ def compile_lexicon(lexicon: Lexicon, word_ids: Dict[str, int], num_token_labels
         source = loop
         for position, label in enumerate(labels):
             if position == ends_early:
-                if end is None:
-                    end = result.add_state()
-                    result.set_final(end)
                 result.add_arc(source, fst.Arc(disambig_labels[suffix] if suffix else 0, 0, one,
-                                               end))
+                                               end_state()))
             last = position == len(labels) - 1
             target = loop if last else result.add_state()
             weight = fst.Weight("tropical", entry.cost) if position == 0 else one
             result.add_arc(source, fst.Arc(label, word if position == 0 else 0, weight, target))
             source = target
+    if optional_token is not None:
+        result.add_arc(loop, fst.Arc(optional_token + 1, 0, one, loop))
+    targets = [loop] + ([end_state()] if final_token is not None and class_word_ids else [])
+    class_labels = []
+    for target in targets:
+        for class_word_id in class_word_ids:
+            class_labels.append(disambig_labels[-1] + 1 + len(class_labels))
+            result.add_arc(loop, fst.Arc(class_labels[-1], class_word_id, one, target))
     # G's disambiguation symbols (its backoff arcs) pass at the end as between words: G may back
     # off to a state where the sentence end is cheaper.
     for state in (loop,) if end is None else (loop, end):
         for label, word_disambig_id in zip(word_disambig_labels, word_disambig_ids):
             result.add_arc(state, fst.Arc(label, word_disambig_id, one, state))
-    if optional_token is not None:
-        result.add_arc(loop, fst.Arc(optional_token + 1, 0, one, loop))
-    class_labels = [disambig_labels[-1] + 1 + k for k in range(len(class_word_ids))]
-    for label, class_word_id in zip(class_labels, class_word_ids):
-        result.add_arc(loop, fst.Arc(label, class_word_id, one, loop))
     return LexiconFst(result, disambig_labels, class_labels)
