@@ -41,4 +41,5 @@ def spelled_graph(char_setup, tmp_path_factory):
     import pywfst
 
     return pywfst.build_graph(char_setup["tokens"], tmp_path_factory.mktemp("spelled") / "g",
-                              spell=True, word_boundary="|", lm=char_setup["lm"], progress=False)
+                              spell=True, word_boundary="|", boundary_mandatory=False,
+                              lm=char_setup["lm"], progress=False)

@@ -11,8 +11,10 @@ from helpers import simulated_utterances
 
 @pytest.fixture(scope="module")
 def graph(char_setup, tmp_path_factory):
+    """A spelling graph whose '|' is optional between words."""
     return pywfst.build_graph(char_setup["tokens"], tmp_path_factory.mktemp("api") / "g",
-                              spell=True, word_boundary="|", lm=char_setup["lm"], progress=False)
+                              spell=True, word_boundary="|", boundary_mandatory=False,
+                              lm=char_setup["lm"], progress=False)
 
 
 @pytest.fixture(scope="module")

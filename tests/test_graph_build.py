@@ -88,7 +88,8 @@ def test_final_graph_keeps_g_costs(ctc_graph, char_setup):
 
 def test_spelling_mode_optional_boundary(char_setup, tmp_path):
     graph = pywfst.build_graph(char_setup["tokens"], tmp_path / "spell", spell=True,
-                               lm=char_setup["lm"], word_boundary="|", progress=False)
+                               lm=char_setup["lm"], word_boundary="|", boundary_mandatory=False,
+                               progress=False)
     assert graph.info["word_boundary"] == {"token": "|", "token_id": 1, "optional": True}
     assert graph.info["lexicon_mode"] == "spell"
     for sentence in TEST_SENTENCES:
@@ -98,9 +99,11 @@ def test_spelling_mode_optional_boundary(char_setup, tmp_path):
 
 
 def test_spelling_mode_mandatory_boundary(char_setup, tmp_path):
+    """Spelling graphs make the boundary mandatory by default."""
     graph = pywfst.build_graph(char_setup["tokens"], tmp_path / "spell", spell=True,
-                               lm=char_setup["lm"], word_boundary="|", boundary_mandatory=True,
-                               progress=False)
+                               lm=char_setup["lm"], word_boundary="|", progress=False)
+    assert graph.info["word_boundary"]["optional"] is False
+    assert graph.info["options"]["boundary_mandatory"] is True
     ids = char_setup["token_ids"]
     sentence = ["the", "cat", "sat"]
     with_boundary = _frames_for(sentence, ids, "ctc", boundary="|") + [ids["|"] + 1]

@@ -257,7 +257,12 @@ def test_cli_builds_and_info_summarises(inputs):
     info = runner.invoke(cli, ["info", str(inputs / "out")])
     assert info.exit_code == 0
     assert "topology ctc-compact, lexicon mode spell" in info.output
-    assert "word boundary '|' (optional)" in info.output
+    assert "word boundary '|' (mandatory)" in info.output  # the default of spelling graphs
+    result = runner.invoke(cli, ["build-graph", "--tokens", str(inputs / "tokens.txt"), "--spell",
+                                 "--word-boundary", "|", "--boundary-optional", "--lm",
+                                 str(inputs / "lm.arpa"), "--out", str(inputs / "opt"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "word boundary '|' (optional)" in runner.invoke(cli, ["info", str(inputs / "opt")]).output
 
 
 def test_disambiguation_rule():

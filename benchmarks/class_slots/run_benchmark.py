@@ -58,8 +58,9 @@ def lexicon_lines() -> list[str]:
 
 def build(out: Path, tokens: Path, **options) -> tuple[pywfst.Graph, float]:
     started = time.perf_counter()
-    graph = pywfst.build_graph(tokens, out, spell=True, word_boundary="|", lm=LM, progress=False,
-                               force=True, **options)
+    graph = pywfst.build_graph(tokens, out, spell=True, word_boundary="|",
+                               boundary_mandatory=False, lm=LM, progress=False, force=True,
+                               **options)
     return graph, time.perf_counter() - started
 
 

@@ -79,7 +79,7 @@ TUNE_LIMITS = {"pywfst": 200, "flashlight": 200, "pyctcdecode": 40}
 GRAPHS = {"optional": "graph_ctc", "mandatory": "graph_ctc_mandatory"}
 # name -> (worker system, params key, graph, label)
 SYSTEMS = {
-    "pywfst": ("pywfst", "pywfst", "optional", "pywfst (decode, '|' optional: default graph)"),
+    "pywfst": ("pywfst", "pywfst", "optional", "pywfst (decode, '|' optional)"),
     "kaldi": ("kaldi", "pywfst", "optional", "kaldi-decoder FasterDecoder (same HCLG.fst)"),
     "flashlight": ("flashlight", "flashlight", None,
                    "flashlight-text LexiconDecoder + KenLM (torchaudio ctc_decoder engine)"),
@@ -126,7 +126,7 @@ def build_graphs(data: Path = DATA, work: Path = WORK, graphs: dict = GRAPHS) ->
             cmd = [str(Path(sys.executable).parent / "pywfst"), "build-graph",
                    "--tokens", str(data / "tokens.txt"), "--spell", "--word-boundary", "|",
                    "--lm", str(data / "lm.arpa"), "--topo", "ctc", "--out", str(out), "--force",
-                   "--quiet"] + (["--boundary-mandatory"] if kind == "mandatory" else [])
+                   "--quiet", f"--boundary-{kind}"]  # kind: optional or mandatory
             log(" ".join(cmd))
             subprocess.run(cmd, check=True)
         graph = json.loads(meta.read_text())

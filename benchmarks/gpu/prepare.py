@@ -97,8 +97,8 @@ def build_graph(lm: Path, tokens: Path, frame_shift: float, out: Path) -> dict:
     if not (info_path.is_file() and {k: v["sha256"] for k, v in json.loads(
             info_path.read_text())["inputs"].items()} == inputs):
         log(f"building the graph from {lm} (spelled words, '|' optional)...")
-        pywfst.build_graph(tokens, full, spell=True, word_boundary="|", lm=lm,
-                           frame_shift=frame_shift, force=True, progress=False)
+        pywfst.build_graph(tokens, full, spell=True, word_boundary="|", boundary_mandatory=False,
+                           lm=lm, frame_shift=frame_shift, force=True, progress=False)
     info = json.loads(info_path.read_text())
     if out.exists():  # (with anything an older bench.py unpacked into it)
         shutil.rmtree(out)

@@ -299,8 +299,9 @@ def build_or_load(name: str, config: Configuration, tokens: Path, lm: Path) -> t
         graph = pywfst.Graph.load(out)
     else:
         log(f"graph {name}: building")
-        graph = pywfst.build_graph(tokens, out, spell=True, word_boundary="|", lm=lm,
-                                   progress=False, force=True, **options)
+        graph = pywfst.build_graph(tokens, out, spell=True, word_boundary="|",
+                                   boundary_mandatory=False, lm=lm, progress=False, force=True,
+                                   **options)
         stamp_path.write_text(json.dumps(stamp, indent=1) + "\n")
     info = json.loads((out / "graph.json").read_text())
     summary = {"build_seconds": round(sum(s["seconds"] for s in info["build"]["stages"]), 1),

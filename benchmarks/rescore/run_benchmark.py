@@ -85,7 +85,7 @@ def main() -> None:
     work.mkdir(exist_ok=True)
     tokens = model.write_tokens(work / "tokens.txt")
     small_lm = bigram_cut(FULL_LM, work / "bigram.arpa")
-    options = dict(spell=True, word_boundary="|")
+    options = dict(spell=True, word_boundary="|", boundary_mandatory=False)
     graphs = {}
     for name, lm in (("small", small_lm), ("full", FULL_LM)):
         graphs[name], _ = cached_graph(f"rescore-{name}", [tokens, lm], options, lambda out, lm=lm:

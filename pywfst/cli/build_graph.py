@@ -45,10 +45,11 @@ Examples:
               help="Token topology.")
 @click.option("--hmm-states", type=click.IntRange(min=1), default=3, show_default=True,
               help="Emitting states per token for --topo hmm.")
-@click.option("--word-boundary", help="Word-boundary token (e.g. '|'), optional between words.")
-@click.option("--boundary-mandatory", is_flag=True,
-              help="Make the word-boundary token end every word instead of being optional "
-                   "(the utterance's last word may leave it out).")
+@click.option("--word-boundary", help="Word-boundary token (e.g. '|') that ends words.")
+@click.option("--boundary-mandatory/--boundary-optional", default=None,
+              help="Whether the word-boundary token ends every word (the utterance's last word "
+                   "may leave it out) or may only stand between words. Default: mandatory "
+                   "with --spell, optional with a lexicon file or BPE model.")
 @click.option("--oov", type=click.Choice(OOV_MODES), default="drop", show_default=True,
               help="LM words without a pronunciation: drop their n-grams, map them to --unk, "
                    "or spell them with char tokens.")
@@ -78,11 +79,11 @@ def build_graph_command(tokens, lexicon, spell, bpe_model, lm, topology, hmm_sta
     """Compile a decoding graph (T ∘ min(det(L ∘ G))) into a directory."""
     from ..graph import BuildOptions, build_graph  # the builder loads only for this verb
 
+    boundary = {} if boundary_mandatory is None else {"boundary_mandatory": boundary_mandatory}
     options = BuildOptions(topology=topology, hmm_states=hmm_states, oov=oov, unk_word=unk_word,
-                           word_boundary=word_boundary, boundary_mandatory=boundary_mandatory,
-                           keep_intermediate=keep_intermediate, extra_weight=extra_weight,
-                           class_slots=tuple(class_slots), class_weight=class_weight,
-                           frame_shift=frame_shift)
+                           word_boundary=word_boundary, keep_intermediate=keep_intermediate,
+                           extra_weight=extra_weight, class_slots=tuple(class_slots),
+                           class_weight=class_weight, frame_shift=frame_shift, **boundary)
     with friendly_errors():
         build_graph(tokens, out_dir, lexicon=lexicon, lm=lm, spell=spell, bpe_model=bpe_model,
                     options=options, force=force, progress=not quiet,

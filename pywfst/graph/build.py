@@ -54,9 +54,11 @@ class BuildOptions:
     oov: str = "drop"  # LM words without a pronunciation: drop, unk (map to unk_word), spell
     unk_word: str = "<unk>"
     word_boundary: Optional[str] = None  # token such as "|" between words
-    # Default: optional between words (see DESIGN.md). Mandatory: it ends every word, but the
-    # utterance's last word may leave it out (models often do).
-    boundary_mandatory: bool = False
+    # Mandatory: it ends every word, but the utterance's last word may leave it out (models often
+    # do); optional: it may stand between words. None: mandatory where the graph spells the LM's
+    # words itself (spell=True; measured better on the reference AM, README "Why the defaults"),
+    # optional where a lexicon file or BPE model spells them (with or without the boundary).
+    boundary_mandatory: Optional[bool] = None
     keep_intermediate: bool = False  # also write T.fst and LG.fst
     extra_weight: float = 0.05  # share of the unigram mass that extra_lexicons' terms take
     class_slots: Tuple[str, ...] = ()  # names of run-time classes (Decoder.set_class)
@@ -112,7 +114,7 @@ class BuildOptions:
 _OPTION_TYPES = {
     "unk_word": ((str,), "a string"),
     "word_boundary": ((str, type(None)), "a token (string) or None"),
-    "boundary_mandatory": ((bool,), "True or False"),
+    "boundary_mandatory": ((bool, type(None)), "True, False or None"),
     "keep_intermediate": ((bool,), "True or False"),
     "extra_weight": ((numbers.Real,), "a number"),
     "class_slots": ((tuple, list), "a list of names (not a string)"),
@@ -228,6 +230,8 @@ def build_graph(tokens: PathLike, out_dir: PathLike, lexicon: Optional[PathLike]
     options = dataclasses.replace(options, **option_overrides)  # the caller's object stays as is
     if isinstance(options.class_slots, list):
         options.class_slots = tuple(options.class_slots)
+    if options.boundary_mandatory is None:
+        options.boundary_mandatory = spell is True
     options.check()
     for name, flag in (("spell", spell), ("force", force), ("progress", progress)):
         check_type(name, flag, (bool,), "True or False")

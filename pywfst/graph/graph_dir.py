@@ -115,7 +115,7 @@ class Graph:
         with self._native_lock:
             if self._native is None:
                 native = read_native_graph(self.fst_path, self.mapped_path)
-                self._check_transition_ids(native.max_input_label)
+                self._check_input_labels(native.max_input_label)
                 self._check_words(native.output_labels())
                 self._native = native
         return self._native
@@ -131,12 +131,22 @@ class Graph:
                 self._on_device[device] = _core.DeviceGraph(native, device)
             return self._on_device[device]
 
-    def _check_transition_ids(self, max_input_label: int) -> None:
+    def _check_input_labels(self, max_input_label: int) -> None:
+        """Every input label reads a transition-id of the model, or an emission column that
+        graph.json gives (a damaged HCLG.fst would otherwise fail only at decode time, in a
+        message about the emissions)."""
         model = self.transition_model
-        if model is not None and max_input_label > model.num_transition_ids:
-            raise InputFileError(self.fst_path, None, f"reads transition-id {max_input_label}, "
-                                 f"but {model.path} has {model.num_transition_ids}: the graph "
-                                 "and the model do not belong together")
+        if model is not None:
+            if max_input_label > model.num_transition_ids:
+                raise InputFileError(self.fst_path, None, f"reads transition-id "
+                                     f"{max_input_label}, but {model.path} has "
+                                     f"{model.num_transition_ids}: the graph and the model do not "
+                                     "belong together")
+        elif self.emission_columns is not None and max_input_label > self.emission_columns:
+            raise InputFileError(self.fst_path, None, f"reads emission column "
+                                 f"{max_input_label - 1}, but {self.emission_columns} columns are "
+                                 f"{self.emission_columns_origin}: {GRAPH_FILE} and graph.json do "
+                                 "not belong together")
 
     def _check_words(self, output_labels) -> None:
         """Every output label of the graph is a word of words.txt (not a disambiguation symbol):
