@@ -123,8 +123,12 @@ def test_entries_end_the_utterance_with_or_without_a_mandatory_boundary(char_set
     # A last term without its '|' reaches a final state through the slot's end variant.
     rng = np.random.default_rng(0)
     ids = [slot_graph.tokens[c] for c in "the|metoprolol"]
-    result = slot.decode(simulate_ctc_emissions(ids, len(slot_graph.tokens), rng, peak=8.0))
+    emissions = simulate_ctc_emissions(ids, len(slot_graph.tokens), rng, peak=8.0)
+    result = slot.decode(emissions)
     assert result.words == ["the", "metoprolol"] and result.reached_final
+    # Its span runs to the last non-blank frame (word times know it may lack its '|').
+    last_char = max(t for t, column in enumerate(emissions.argmax(axis=1)) if column)
+    assert result.word_spans[-1][1] == last_char
     slot.set_class("TERM", None)
     assert "metoprolol" not in slot.decode(
         simulate_ctc_emissions(ids, len(slot_graph.tokens), rng, peak=8.0)).words
