@@ -110,13 +110,13 @@ CsrGraph::CsrGraph(StateId start, std::vector<float> finals,
   std::vector<GraphArc> arcs;
   std::vector<int64_t> offsets;
   Flatten(arcs_by_state, &arcs, &offsets);
-  Split(std::move(finals), arcs, offsets, source);
+  Split(std::move(finals), std::move(arcs), offsets, source);
 }
 
-CsrGraph::CsrGraph(StateId start, std::vector<float> finals, const std::vector<GraphArc>& arcs,
+CsrGraph::CsrGraph(StateId start, std::vector<float> finals, std::vector<GraphArc> arcs,
                    const std::vector<int64_t>& offsets, const std::string& source)
     : start_(start) {
-  Split(std::move(finals), arcs, offsets, source);
+  Split(std::move(finals), std::move(arcs), offsets, source);
 }
 
 CsrGraph::CsrGraph(StateId start, Arrays arrays, const std::string& source)
@@ -125,7 +125,7 @@ CsrGraph::CsrGraph(StateId start, Arrays arrays, const std::string& source)
   Finish(source);
 }
 
-void CsrGraph::Split(std::vector<float> finals, const std::vector<GraphArc>& arcs,
+void CsrGraph::Split(std::vector<float> finals, std::vector<GraphArc> arcs,
                      const std::vector<int64_t>& offsets, const std::string& source) {
   auto owned = std::make_shared<OwnedArrays>();
   owned->finals = std::move(finals);
@@ -194,20 +194,20 @@ void CsrGraph::Split(std::vector<float> finals, const std::vector<GraphArc>& arc
   for (size_t i : order) sorted_arcs.push_back(nonterminal_arcs[i]);
   nonterminal_arcs = std::move(sorted_arcs);
 
-  // Pass 2: copy into an exactly sized array, each kind of arc in file order within its state.
-  owned->arcs.resize(arcs.size() - nonterminal_arcs.size());
+  // Pass 2, in place: each state's emitting, then epsilon arcs, each kind in file order, moved
+  // down over the nonterminal arcs taken out. A state's new place never starts after its old
+  // one, so its arcs are gathered first and no later state's arcs are overwritten.
+  std::vector<GraphArc> state_arcs;
   for (StateId s = 0; s < n; ++s) {
-    GraphArc* emit = owned->arcs.data() + ranges[s].begin;
-    GraphArc* eps = owned->arcs.data() + ranges[s].epsilon_begin;
-    for (int64_t a = offsets[s]; a < offsets[s + 1]; ++a) {
-      if (IsNonterminal(arcs[a].ilabel)) continue;
-      if (arcs[a].ilabel > 0) {
-        *emit++ = arcs[a];
-      } else {
-        *eps++ = arcs[a];
-      }
-    }
+    state_arcs.clear();
+    for (int64_t a = offsets[s]; a < offsets[s + 1]; ++a)
+      if (arcs[a].ilabel > 0 && !IsNonterminal(arcs[a].ilabel)) state_arcs.push_back(arcs[a]);
+    for (int64_t a = offsets[s]; a < offsets[s + 1]; ++a)
+      if (arcs[a].ilabel == 0) state_arcs.push_back(arcs[a]);
+    std::copy(state_arcs.begin(), state_arcs.end(), arcs.begin() + ranges[s].begin);
   }
+  arcs.resize(arcs.size() - nonterminal_arcs.size());
+  owned->arcs = std::move(arcs);
   data_ = {ArrayView<float>(owned->finals), ArrayView<StateRange>(owned->ranges),
            ArrayView<GraphArc>(owned->arcs), ArrayView<GraphArc>(owned->nonterminal_arcs),
            ArrayView<StateId>(owned->nonterminal_sources), ArrayView<int32_t>(), owned};

@@ -79,7 +79,9 @@ class CsrGraph {
 
   // Builds directly from flat arrays already grouped by state: arcs of state s are
   // arcs[offsets[s] .. offsets[s+1]). Used by the binary readers to avoid a per-state copy.
-  CsrGraph(StateId start, std::vector<float> finals, const std::vector<GraphArc>& arcs,
+  // The arcs are rearranged in their own array: pass it with std::move where the caller is done
+  // with it (no copy: a large graph's peak memory is then one arc array, not two).
+  CsrGraph(StateId start, std::vector<float> finals, std::vector<GraphArc> arcs,
            const std::vector<int64_t>& offsets, const std::string& source);
 
   // Adopts arrays already in the layout above, which live in memory the graph does not own
@@ -151,7 +153,7 @@ class CsrGraph {
  private:
   const GraphArc* Arc(int64_t index) const { return data_.arcs.data() + index; }
   // Validates OpenFst-style input and builds the arrays the graph owns.
-  void Split(std::vector<float> finals, const std::vector<GraphArc>& arcs,
+  void Split(std::vector<float> finals, std::vector<GraphArc> arcs,
              const std::vector<int64_t>& offsets, const std::string& source);
   // Validates adopted arrays and computes the counts and largest labels.
   void CheckAdopted(const std::string& source);

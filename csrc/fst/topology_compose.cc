@@ -125,7 +125,8 @@ std::shared_ptr<const CsrGraph> ComposeTopology(const CsrGraph& topology, const 
       offsets.push_back(static_cast<int64_t>(arcs.size()));
     }
   }
-  return std::make_shared<const CsrGraph>(0, std::move(finals), arcs, offsets, source);
+  return std::make_shared<const CsrGraph>(0, std::move(finals), std::move(arcs), offsets,
+                                          source);
 }
 
 }  // namespace pywfst
