@@ -8,6 +8,7 @@
     python recipes/reference_am/train.py --init pywfst/data/am/reference_char_ctc.npz \
         --blocks 16 --epochs 6                                     # ... made deeper
     python recipes/reference_am/train.py --resume                  # after an interruption
+    python recipes/reference_am/train.py --resume --export-now     # export a run cut short
 
 Features are computed once (pywfst.am.features.log_mel, the inference code) and cached in
 --work. Each epoch ends with greedy CER/WER on dev and a checkpoint (--work/last.pt: model,
@@ -136,6 +137,9 @@ def main() -> None:
     parser.add_argument("--init", type=Path,
                         help="an exported model (.npz) of the same shape to start from")
     parser.add_argument("--resume", action="store_true", help="go on from --work/last.pt")
+    parser.add_argument("--export-now", action="store_true",
+                        help="with --resume: export the best epoch so far instead of training on "
+                             "(a run cut short)")
     parser.add_argument("--warmup", type=float, default=0.15,
                         help="share of the steps spent raising the learning rate")
     parser.add_argument("--max-batch-frames", type=int, default=24000)
@@ -147,6 +151,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=3)
     args = parser.parse_args()
+    if args.export_now and not args.resume:
+        parser.error("--export-now goes with --resume")
     args.work.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)  # denormal activations slow CPU training many times over
@@ -199,7 +205,8 @@ def main() -> None:
         best = (state["best_cer"], torch.load(args.work / "best.pt"))
     log = open(args.work / "train_log.jsonl", "a" if args.resume else "w")
     train_started = time.time()
-    for epoch in range(first_epoch, math.ceil(total_steps / steps_per_epoch) + 1):
+    last_epoch = first_epoch - 1 if args.export_now else math.ceil(total_steps / steps_per_epoch)
+    for epoch in range(first_epoch, last_epoch + 1):
         total_loss, count = 0.0, 0
         for batch in batches(lengths, args.max_batch_frames, rng)[:total_steps - step]:
             x = spec_augment(pad([train_feats[i].astype(np.float32) for i in batch]), rng)
@@ -234,7 +241,9 @@ def main() -> None:
     model.load_state_dict(best[1])
     model.eval()
     train_hours = sum(e["duration"] for e in train_entries) / 3600
-    info = {"trained_minutes": round((time.time() - train_started) / 60, 1), "epochs": args.epochs,
+    minutes = None if args.export_now else round((time.time() - train_started) / 60, 1)
+    info = {"trained_minutes": minutes, "epochs": args.epochs,
+            "epochs_done": round(step / steps_per_epoch, 2),
             "initialised_from": args.init.name if args.init else None,
             "train_utterances": len(train_entries), "train_hours": round(train_hours, 2),
             "parameters": sum(p.numel() for p in model.parameters())}
