@@ -1,8 +1,8 @@
 """EmissionStream: the reference acoustic model's emissions of audio that arrives in pieces.
 
 An output frame depends on a bounded stretch of audio (the input conv's window and the blocks'
-receptive field: ``context`` input-layer frames each side, 2.1 s of audio either way for the
-bundled model), so it is emitted as soon as that audio has arrived, computed over a window of
+receptive field: ``context`` input-layer frames each side, 3.4 s of audio either way for the
+bundled v3 model, 2.1 s for v1 and v2), so it is emitted as soon as that audio has arrived, computed over a window of
 the recent features only; the stream keeps only the samples and features that later frames
 need, so a chunk costs the same after an hour as after a second. Features are normalised by
 their mean over the audio so far (offline, by the mean over the whole utterance; that is the one
