@@ -76,7 +76,8 @@ class BuildOptions:
     def slots_have_end_variants(self) -> bool:
         """Class slots' entries end with the mandatory boundary inside their sub-graphs, so each
         slot has a variant that ends the utterance without it (``compile_lexicon``)."""
-        return bool(self.class_slots) and self.word_boundary is not None and self.boundary_mandatory
+        return (bool(self.class_slots) and self.word_boundary is not None
+                and self.boundary_mandatory is True)
 
     def check(self) -> None:
         for name, (types, expected) in _OPTION_TYPES.items():
