@@ -31,7 +31,7 @@ from .errors import InputFileError
 from .graph import Graph
 from .graph.jargon import read_jargon_lexicon
 from .graph.injection import phone_token
-from .graph.lexicon import bpe_lexicon, spell_char, spell_word
+from .graph.lexicon import bpe_lexicon, may_leave_out_last, spell_char, spell_word
 from .graph.symbols import TokenSet
 from .graph.textfile import numbered_lines
 
@@ -121,7 +121,7 @@ class _Spellings:
             sequences = []
             for p in range(self.offsets[word], self.offsets[word + 1]):
                 sequence = self.tokens[cuts[p]:cuts[p + 1]]
-                sequences.append(sequence[:-1] if len(sequence) > 1 and sequence[-1] == token
+                sequences.append(sequence[:-1] if may_leave_out_last(sequence, token)
                                  else sequence)
             result.add(sequences)
         return result

@@ -174,4 +174,14 @@ class CsrGraph {
   mutable std::map<std::pair<double, double>, std::string> weighted_cycles_;
 };
 
+// Calls visit(arc) for every arc of state `s`: its emitting, epsilon, then nonterminal arcs (the
+// order the OpenFst writer keeps).
+template <typename Visit>
+void ForEachArc(const CsrGraph& graph, StateId s, Visit&& visit) {
+  for (const GraphArc& arc : graph.EmittingArcs(s)) visit(arc);
+  for (const GraphArc& arc : graph.EpsilonArcs(s)) visit(arc);
+  if (graph.HasNonterminalArcs(s))
+    for (const GraphArc& arc : graph.NonterminalArcs(s)) visit(arc);
+}
+
 }  // namespace pywfst

@@ -103,16 +103,6 @@ uint32_t Bits(float weight) {
   return bits;
 }
 
-// Every arc of `s`, in the order the result keeps: emitting, epsilon, nonterminal.
-template <typename Visit>
-void ForEachArc(const CsrGraph& graph, StateId s, Visit&& visit) {
-  for (const GraphArc& a : graph.EmittingArcs(s)) visit(a);
-  for (const GraphArc& a : graph.EpsilonArcs(s)) visit(a);
-  if (graph.HasNonterminalArcs(s)) {
-    for (const GraphArc& a : graph.NonterminalArcs(s)) visit(a);
-  }
-}
-
 // Group ids 0, 1, ... of `keys`, numbered in ascending key order.
 std::vector<int32_t> GroupsOf(const std::vector<uint32_t>& keys, int32_t* num_groups) {
   std::vector<uint32_t> distinct(keys);

@@ -14,15 +14,6 @@ namespace {
 
 constexpr float kNotFinal = std::numeric_limits<float>::infinity();
 
-// Calls f(arc) for every arc of state `s`: emitting, epsilon and nonterminal ones.
-template <typename F>
-void ForEachArc(const CsrGraph& g, StateId s, F&& f) {
-  for (const GraphArc& arc : g.EmittingArcs(s)) f(arc);
-  for (const GraphArc& arc : g.EpsilonArcs(s)) f(arc);
-  if (g.HasNonterminalArcs(s))
-    for (const GraphArc& arc : g.NonterminalArcs(s)) f(arc);
-}
-
 // T's arcs per state: first those with output epsilon, which move T alone, then the others
 // sorted by output label, which LG's arcs with that input label match.
 class TopologyArcs {

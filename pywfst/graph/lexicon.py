@@ -169,6 +169,12 @@ def disambiguation_suffixes(prons: Sequence[Tuple[int, ...]]) -> Tuple[List[int]
     return suffixes, highest
 
 
+def may_leave_out_last(tokens: Sequence[int], final_token: Optional[int]) -> bool:
+    """Whether a pronunciation may also end an utterance without its last token: it ends with the
+    mandatory boundary ``final_token`` and has tokens before it."""
+    return final_token is not None and len(tokens) > 1 and tokens[-1] == final_token
+
+
 @dataclass
 class LexiconFst:
     fst: fst.VectorFst  # input: token id + 1 or a disambig label; output: word id
@@ -226,8 +232,8 @@ def compile_lexicon(lexicon: Lexicon, word_ids: Dict[str, int], num_token_labels
         if suffix:
             labels.append(disambig_labels[suffix])
         word = word_ids[entry.word]
-        ends_early = len(entry.tokens) - 1 if (final_token is not None and len(entry.tokens) > 1
-                                               and entry.tokens[-1] == final_token) else None
+        ends_early = (len(entry.tokens) - 1 if may_leave_out_last(entry.tokens, final_token)
+                      else None)
         source = loop
         for position, label in enumerate(labels):
             if position == ends_early:
