@@ -146,18 +146,42 @@ inline int32_t BeamSearch::Relax(const Token& from, const GraphArc* arc, double 
   } else {
     tokens_.push_back(token);
     target = head_slot = static_cast<int32_t>(tokens_.size()) - 1;
+    GraphOf(from.graph).PrefetchOffsets(state);  // the closure and the next frame read them
   }
   OfferToLattice(from, from_slot, arc, cost, acoustic, self_loop, target);
   return target;
+}
+
+inline int32_t BeamSearch::RelaxViterbi(const Token& from, const GraphArc& arc, double cost,
+                                        Label pending_ilabel) {
+  int32_t& head = slot_of_state_[arc.nextstate];
+  Token* token;
+  if (head >= 0) {
+    token = &tokens_[head];
+    if (!(token->cost > cost)) return -1;  // ties keep the first
+  } else {
+    head = static_cast<int32_t>(tokens_.size());
+    token = &tokens_.emplace_back();
+    token->state = arc.nextstate;
+    token->history = 0;
+    token->boost_node = PhraseBoost::kRoot;
+    token->next = -1;
+    token->graph = 0;
+    token->return_state = -1;
+    graph_->PrefetchOffsets(arc.nextstate);  // the closure and the next frame read them
+  }
+  token->record = from.record;
+  token->cost = cost;
+  token->pending_ilabel = pending_ilabel;
+  token->pending_olabel = arc.olabel != 0 ? arc.olabel : from.pending_olabel;
+  return head;
 }
 
 double BeamSearch::Cutoff(float* adaptive_beam, int32_t* best_slot) {
   const std::vector<Token>& tokens = previous_tokens_;
   double best_cost = kInfinity;
   *best_slot = -1;
-  cost_scratch_.clear();
   for (size_t i = 0; i < tokens.size(); ++i) {
-    cost_scratch_.push_back(tokens[i].cost);
     if (tokens[i].cost < best_cost) {
       best_cost = tokens[i].cost;
       *best_slot = static_cast<int32_t>(i);
@@ -166,38 +190,54 @@ double BeamSearch::Cutoff(float* adaptive_beam, int32_t* best_slot) {
   const size_t max_active = static_cast<size_t>(options_.max_active);
   const size_t min_active = static_cast<size_t>(options_.min_active);
   const double beam_cutoff = best_cost + options_.beam;
-  double max_active_cutoff = kInfinity, min_active_cutoff = kInfinity;
-  if (cost_scratch_.size() > max_active) {
-    std::nth_element(cost_scratch_.begin(), cost_scratch_.begin() + max_active, cost_scratch_.end());
-    max_active_cutoff = cost_scratch_[max_active];
+  // Kaldi's cutoffs are order statistics (the max_active-th and min_active-th smallest cost,
+  // from 0), each used only on one side of the beam's cutoff: counting the costs below it says
+  // whether either is used, so that nth_element runs only then (rarely: when the beam holds
+  // more than max_active or fewer than min_active tokens).
+  size_t below = 0, at_or_below = 0;
+  for (const Token& token : tokens) {
+    below += token.cost < beam_cutoff;
+    at_or_below += token.cost <= beam_cutoff;
   }
-  if (max_active_cutoff < beam_cutoff) {  // max_active is tighter than the beam
+  const bool max_active_binds = below > max_active;
+  // Also when there are no more than min_active tokens: then its cutoff is infinite (keep all).
+  const bool min_active_binds = !max_active_binds && at_or_below <= min_active;
+  if (max_active_binds || (min_active_binds && tokens.size() > min_active)) {
+    cost_scratch_.clear();
+    for (const Token& token : tokens) cost_scratch_.push_back(token.cost);
+  }
+  if (max_active_binds) {  // the max_active-th cost is below the beam's cutoff
+    std::nth_element(cost_scratch_.begin(), cost_scratch_.begin() + max_active, cost_scratch_.end());
+    const double max_active_cutoff = cost_scratch_[max_active];
     *adaptive_beam = static_cast<float>(max_active_cutoff - best_cost + options_.beam_delta);
     return max_active_cutoff;
   }
-  if (cost_scratch_.size() > min_active) {
-    if (min_active == 0) {
-      min_active_cutoff = best_cost;
-    } else {
-      auto end = cost_scratch_.size() > max_active ? cost_scratch_.begin() + max_active
-                                                   : cost_scratch_.end();
-      std::nth_element(cost_scratch_.begin(), cost_scratch_.begin() + min_active, end);
-      min_active_cutoff = cost_scratch_[min_active];
+  if (min_active_binds) {  // the min_active-th cost (if any) is above the beam's cutoff
+    double min_active_cutoff = kInfinity;
+    if (tokens.size() > min_active) {
+      if (min_active == 0) {
+        min_active_cutoff = best_cost;
+      } else {
+        std::nth_element(cost_scratch_.begin(), cost_scratch_.begin() + min_active,
+                         cost_scratch_.end());
+        min_active_cutoff = cost_scratch_[min_active];
+      }
     }
-  }
-  if (min_active_cutoff > beam_cutoff) {  // min_active is looser than the beam
-    *adaptive_beam = static_cast<float>(min_active_cutoff - best_cost + options_.beam_delta);
-    return min_active_cutoff;
+    if (min_active_cutoff > beam_cutoff) {
+      *adaptive_beam = static_cast<float>(min_active_cutoff - best_cost + options_.beam_delta);
+      return min_active_cutoff;
+    }
   }
   *adaptive_beam = options_.beam;
   return beam_cutoff;
 }
 
 double BeamSearch::ProcessEmitting(const std::vector<float>& costs) {
-  return Weighted() ? ExpandEmitting<true>(costs) : ExpandEmitting<false>(costs);
+  if (plain_) return Weighted() ? ExpandEmitting<true, true>(costs) : ExpandEmitting<false, true>(costs);
+  return Weighted() ? ExpandEmitting<true, false>(costs) : ExpandEmitting<false, false>(costs);
 }
 
-template <bool kWeighted>
+template <bool kWeighted, bool kPlain>
 double BeamSearch::ExpandEmitting(const std::vector<float>& costs) {
   std::swap(tokens_, previous_tokens_);
   for (const Token& token : previous_tokens_) SlotOf(token.graph, token.state) = -1;
@@ -236,8 +276,12 @@ double BeamSearch::ExpandEmitting(const std::vector<float>& costs) {
     for (const GraphArc& arc : arcs) {
       const double cost = token.cost + ArcCost<kWeighted>(arc) + costs[arc.ilabel];
       if (!(cost < next_cutoff)) continue;
-      Relax(token, &arc, cost, arc.nextstate == token.state, static_cast<int32_t>(i),
-            costs[arc.ilabel]);
+      if constexpr (kPlain) {
+        RelaxViterbi(token, arc, cost, arc.nextstate == token.state ? -arc.ilabel : arc.ilabel);
+      } else {
+        Relax(token, &arc, cost, arc.nextstate == token.state, static_cast<int32_t>(i),
+              costs[arc.ilabel]);
+      }
       next_cutoff = std::min(next_cutoff, cost + adaptive_beam);
     }
   }
@@ -245,11 +289,16 @@ double BeamSearch::ExpandEmitting(const std::vector<float>& costs) {
 }
 
 void BeamSearch::ProcessNonemitting(double cutoff) {
-  if (Weighted()) CloseEpsilon<true>(cutoff);
-  else CloseEpsilon<false>(cutoff);
+  if (plain_) {
+    if (Weighted()) CloseEpsilon<true, true>(cutoff);
+    else CloseEpsilon<false, true>(cutoff);
+  } else {
+    if (Weighted()) CloseEpsilon<true, false>(cutoff);
+    else CloseEpsilon<false, false>(cutoff);
+  }
 }
 
-template <bool kWeighted>
+template <bool kWeighted, bool kPlain>
 void BeamSearch::CloseEpsilon(double cutoff) {
   // Only tokens with epsilon arcs have anything to do here (FasterDecoder queues all of them;
   // the others would be popped and skipped, so the result is the same).
@@ -268,7 +317,8 @@ void BeamSearch::CloseEpsilon(double cutoff) {
     Token token = tokens_[token_slot];
     queue_.pop_back();
     if (token.cost > cutoff) continue;
-    if (token.graph == 0) {
+    if constexpr (kPlain) {
+    } else if (token.graph == 0) {
       if (has_class_slots_ && graph_->HasNonterminalArcs(token.state))
         for (const GraphArc& arc : graph_->NonterminalArcs(token.state)) EnterClass(token, arc, cutoff);
     } else if (const ClassGraph::Exit* exit = (*classes_)[token.graph - 1]->ExitOf(token.state)) {
@@ -281,7 +331,8 @@ void BeamSearch::CloseEpsilon(double cutoff) {
       // copy is committed; should the slot keep the same path, its own commit at the end of the
       // frame writes an equivalent record, which is harmless.)
       if (arc.olabel != 0 && token.pending_olabel != 0) Commit(&token);
-      const int32_t slot = Relax(token, &arc, cost, false, token_slot);
+      const int32_t slot = kPlain ? RelaxViterbi(token, arc, cost, token.pending_ilabel)
+                                  : Relax(token, &arc, cost, false, token_slot);
       if (slot >= 0) queue_.push_back(slot);
     }
   }
@@ -421,6 +472,9 @@ void BeamSearch::Begin(int64_t num_columns, const PhraseBoost* boost, const Clas
                      "use nbest for alternatives");
   boost_ = boost;
   classes_ = classes;
+  plain_ = options_.nbest == 1 && boost == nullptr && !options_.lattice &&
+           (classes == nullptr ||
+            std::all_of(classes->begin(), classes->end(), [](const auto& sub) { return !sub; }));
   frames_decoded_ = 0;
   InitDecoding();
 }
