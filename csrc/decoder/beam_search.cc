@@ -304,9 +304,15 @@ void BeamSearch::CloseEpsilon(double cutoff) {
   // the others would be popped and skipped, so the result is the same).
   // Tokens in a sub-graph are all queued: where an entry ends they may leave it.
   queue_.clear();
-  for (size_t i = 0; i < tokens_.size(); ++i)
-    if (tokens_[i].graph != 0 || graph_->HasEpsilonArcs(tokens_[i].state))
+  // (Plain: from the state's arc offsets, fetched when the token was made, not the bitset.)
+  for (size_t i = 0; i < tokens_.size(); ++i) {
+    const Token& token = tokens_[i];
+    if (kPlain ? graph_->EpsilonArcs(token.state).size() > 0
+               : token.graph != 0 || graph_->HasEpsilonArcs(token.state)) {
       queue_.push_back(static_cast<int32_t>(i));
+      GraphOf(token.graph).PrefetchEpsilonArcs(token.state);
+    }
+  }
   constexpr size_t kAhead = 8;  // the queue is worked from its back: prefetch further down
   while (!queue_.empty()) {
     if (queue_.size() > kAhead) {

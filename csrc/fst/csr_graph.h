@@ -114,6 +114,9 @@ class CsrGraph {
   // state's arc offsets in, the second (once those are in) its first emitting arcs.
   void PrefetchOffsets(StateId s) const { __builtin_prefetch(&data_.ranges[s]); }
   void PrefetchEmittingArcs(StateId s) const { __builtin_prefetch(Arc(data_.ranges[s].begin)); }
+  void PrefetchEpsilonArcs(StateId s) const {
+    __builtin_prefetch(Arc(data_.ranges[s].epsilon_begin));
+  }
   // From a bitset (one bit per state, small enough to stay in cache), not from the ranges.
   // True also for a state that has only nonterminal arcs.
   bool HasEpsilonArcs(StateId s) const { return (has_epsilon_[s >> 6] >> (s & 63)) & 1; }
