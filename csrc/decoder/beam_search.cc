@@ -253,21 +253,24 @@ double BeamSearch::ExpandEmitting(const std::vector<float>& costs) {
       next_cutoff = std::min(next_cutoff, cost + adaptive_beam);
     }
   }
-  // Tokens come in no graph order, so each one's offsets and arcs would be a cache miss:
-  // fetch them a few tokens ahead.
-  constexpr size_t kOffsetsAhead = 8, kArcsAhead = 4;
-  const size_t num_tokens = previous_tokens_.size();
-  auto prefetch_offsets = [this](const Token& t) { GraphOf(t.graph).PrefetchOffsets(t.state); };
-  for (size_t i = 0; i < std::min(num_tokens, kOffsetsAhead); ++i)
-    prefetch_offsets(previous_tokens_[i]);
-  for (size_t i = 0; i < num_tokens; ++i) {
-    if (i + kOffsetsAhead < num_tokens) prefetch_offsets(previous_tokens_[i + kOffsetsAhead]);
-    if (i + kArcsAhead < num_tokens) {
-      const Token& ahead = previous_tokens_[i + kArcsAhead];
+  // The tokens that live on, in order. They come in no graph order, so each one's arcs would be
+  // a cache miss: fetch them a few tokens ahead (their offsets came in when they were made).
+  survivors_.clear();
+  for (size_t i = 0; i < previous_tokens_.size(); ++i)
+    if (previous_tokens_[i].cost < cutoff) survivors_.push_back(static_cast<int32_t>(i));
+  constexpr size_t kArcsAhead = 4;
+  const size_t num_survivors = survivors_.size();
+  for (size_t k = 0; k < std::min(num_survivors, kArcsAhead); ++k) {
+    const Token& ahead = previous_tokens_[survivors_[k]];
+    GraphOf(ahead.graph).PrefetchEmittingArcs(ahead.state);
+  }
+  for (size_t k = 0; k < num_survivors; ++k) {
+    if (k + kArcsAhead < num_survivors) {
+      const Token& ahead = previous_tokens_[survivors_[k + kArcsAhead]];
       GraphOf(ahead.graph).PrefetchEmittingArcs(ahead.state);
     }
+    const int32_t i = survivors_[k];
     Token& token = previous_tokens_[i];
-    if (!(token.cost < cutoff)) continue;
     // Only tokens that live on get their step recorded (it read the previous frame).
     Commit(&token, previous_frame_costs_.data());
     const ArcRange arcs = GraphOf(token.graph).EmittingArcs(token.state);
@@ -279,8 +282,7 @@ double BeamSearch::ExpandEmitting(const std::vector<float>& costs) {
       if constexpr (kPlain) {
         RelaxViterbi(token, arc, cost, arc.nextstate == token.state ? -arc.ilabel : arc.ilabel);
       } else {
-        Relax(token, &arc, cost, arc.nextstate == token.state, static_cast<int32_t>(i),
-              costs[arc.ilabel]);
+        Relax(token, &arc, cost, arc.nextstate == token.state, i, costs[arc.ilabel]);
       }
       next_cutoff = std::min(next_cutoff, cost + adaptive_beam);
     }

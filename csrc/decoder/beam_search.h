@@ -220,6 +220,7 @@ class BeamSearch {
   std::vector<PathRecord> records_;
   LatticeRecorder lattice_;  // with options_.lattice
   std::vector<int32_t> queue_;
+  std::vector<int32_t> survivors_;      // slots of previous_tokens_ within the cutoff
   std::vector<double> cost_scratch_;    // for nth_element in Cutoff()
   std::vector<float> frame_costs_;           // this frame's, by input label
   std::vector<float> previous_frame_costs_;  // the previous frame's (for its tokens' records)
