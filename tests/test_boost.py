@@ -162,6 +162,25 @@ def test_boosted_search_ends_no_worse_than_the_plain_path_boosted(spelled_graph,
     assert changed > 0  # the boost did move some results
 
 
+def test_the_boosted_fast_path_keeps_the_tokens_the_general_path_keeps(spelled_graph, char_setup):
+    # Without n-best, lattice or filled class slots the search relaxes arcs through a shorter
+    # path (RelaxSimple); a lattice takes the general one (Relax). Both must keep the same tokens
+    # per boost node, so the results are equal to the last bit, at 1 and 4 nodes per state.
+    rng = random.Random(11)
+    sentences = [" ".join(s) for s in char_setup["sentences"][:30]]
+    words = sorted({w for s in sentences for w in s.split()})
+    phrases = {" ".join(rng.sample(words, rng.randint(1, 3))): rng.choice([-2.0, 2.0, 5.0])
+               for _ in range(200)}
+    boost = pywfst.PhraseBoost(spelled_graph, phrases)
+    for nodes in (1, 4):
+        fast = pywfst.Decoder(spelled_graph, boost_nodes_per_state=nodes)
+        general = pywfst.Decoder(spelled_graph, boost_nodes_per_state=nodes, lattice=True)
+        for i, sentence in enumerate(sentences):
+            emissions = emissions_for(spelled_graph, sentence, seed=i, confusion=0.3)
+            a, b = fast.decode(emissions, boost=boost), general.decode(emissions, boost=boost)
+            assert (a.word_ids, a.cost, a.alignment) == (b.word_ids, b.cost, b.alignment), sentence
+
+
 def test_boost_input_errors(spelled_graph, char_setup, tmp_path):
     decoder = pywfst.Decoder(spelled_graph)
     emissions = emissions_for(spelled_graph, "a dog")

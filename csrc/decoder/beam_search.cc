@@ -152,29 +152,61 @@ inline int32_t BeamSearch::Relax(const Token& from, const GraphArc* arc, double 
   return target;
 }
 
-inline int32_t BeamSearch::RelaxViterbi(const Token& from, const GraphArc& arc, double cost,
-                                        Label pending_ilabel) {
+template <bool kBoosted>
+inline int32_t BeamSearch::RelaxSimple(const Token& from, const GraphArc& arc, double cost,
+                                       Label pending_ilabel) {
+  PhraseBoost::Node boost_node = from.boost_node;
+  if (kBoosted && arc.olabel != 0) {
+    const auto [node, boost_cost] = boost_->Step(boost_node, arc.olabel);
+    boost_node = node;
+    cost += boost_cost;
+  }
   int32_t& head = slot_of_state_[arc.nextstate];
+  int32_t target = -1;
+  if constexpr (!kBoosted) {  // one token per state
+    if (head >= 0) {
+      if (!(tokens_[head].cost > cost)) return -1;  // ties keep the first
+      target = head;
+    }
+  } else {  // a token per boost node, at most boost_nodes_per_state: as Relax() keeps them
+    int32_t costliest = -1, count = 0;
+    double cheapest = kInfinity;
+    for (int32_t i = head; i >= 0; i = tokens_[i].next) {
+      if (tokens_[i].boost_node == boost_node) {
+        if (!(tokens_[i].cost > cost)) return -1;
+        target = i;
+        break;
+      }
+      ++count;
+      cheapest = std::min(cheapest, tokens_[i].cost);
+      if (costliest < 0 || tokens_[i].cost >= tokens_[costliest].cost) costliest = i;
+    }
+    if (target < 0 && cost > cheapest + options_.lattice_beam) return -1;
+    if (target < 0 && count >= options_.boost_nodes_per_state) {
+      if (!(tokens_[costliest].cost > cost)) return -1;
+      target = costliest;
+    }
+  }
   Token* token;
-  if (head >= 0) {
-    token = &tokens_[head];
-    if (!(token->cost > cost)) return -1;  // ties keep the first
+  if (target >= 0) {
+    token = &tokens_[target];
   } else {
-    head = static_cast<int32_t>(tokens_.size());
+    target = static_cast<int32_t>(tokens_.size());
     token = &tokens_.emplace_back();
     token->state = arc.nextstate;
     token->history = 0;
-    token->boost_node = PhraseBoost::kRoot;
-    token->next = -1;
+    token->next = head;
     token->graph = 0;
     token->return_state = -1;
+    head = target;
     graph_->PrefetchOffsets(arc.nextstate);  // the closure and the next frame read them
   }
   token->record = from.record;
   token->cost = cost;
+  token->boost_node = boost_node;
   token->pending_ilabel = pending_ilabel;
   token->pending_olabel = arc.olabel != 0 ? arc.olabel : from.pending_olabel;
-  return head;
+  return target;
 }
 
 double BeamSearch::Cutoff(float* adaptive_beam, int32_t* best_slot) {
@@ -233,11 +265,20 @@ double BeamSearch::Cutoff(float* adaptive_beam, int32_t* best_slot) {
 }
 
 double BeamSearch::ProcessEmitting(const std::vector<float>& costs) {
-  if (plain_) return Weighted() ? ExpandEmitting<true, true>(costs) : ExpandEmitting<false, true>(costs);
-  return Weighted() ? ExpandEmitting<true, false>(costs) : ExpandEmitting<false, false>(costs);
+  switch (path_) {
+    case SearchPath::kViterbi:
+      return Weighted() ? ExpandEmitting<true, SearchPath::kViterbi>(costs)
+                        : ExpandEmitting<false, SearchPath::kViterbi>(costs);
+    case SearchPath::kBoosted:
+      return Weighted() ? ExpandEmitting<true, SearchPath::kBoosted>(costs)
+                        : ExpandEmitting<false, SearchPath::kBoosted>(costs);
+    default:
+      return Weighted() ? ExpandEmitting<true, SearchPath::kGeneral>(costs)
+                        : ExpandEmitting<false, SearchPath::kGeneral>(costs);
+  }
 }
 
-template <bool kWeighted, bool kPlain>
+template <bool kWeighted, BeamSearch::SearchPath kPath>
 double BeamSearch::ExpandEmitting(const std::vector<float>& costs) {
   std::swap(tokens_, previous_tokens_);
   for (const Token& token : previous_tokens_) SlotOf(token.graph, token.state) = -1;
@@ -279,8 +320,9 @@ double BeamSearch::ExpandEmitting(const std::vector<float>& costs) {
     for (const GraphArc& arc : arcs) {
       const double cost = token.cost + ArcCost<kWeighted>(arc) + costs[arc.ilabel];
       if (!(cost < next_cutoff)) continue;
-      if constexpr (kPlain) {
-        RelaxViterbi(token, arc, cost, arc.nextstate == token.state ? -arc.ilabel : arc.ilabel);
+      if constexpr (kPath != SearchPath::kGeneral) {
+        RelaxSimple<kPath == SearchPath::kBoosted>(
+            token, arc, cost, arc.nextstate == token.state ? -arc.ilabel : arc.ilabel);
       } else {
         Relax(token, &arc, cost, arc.nextstate == token.state, i, costs[arc.ilabel]);
       }
@@ -291,16 +333,22 @@ double BeamSearch::ExpandEmitting(const std::vector<float>& costs) {
 }
 
 void BeamSearch::ProcessNonemitting(double cutoff) {
-  if (plain_) {
-    if (Weighted()) CloseEpsilon<true, true>(cutoff);
-    else CloseEpsilon<false, true>(cutoff);
-  } else {
-    if (Weighted()) CloseEpsilon<true, false>(cutoff);
-    else CloseEpsilon<false, false>(cutoff);
+  switch (path_) {
+    case SearchPath::kViterbi:
+      if (Weighted()) CloseEpsilon<true, SearchPath::kViterbi>(cutoff);
+      else CloseEpsilon<false, SearchPath::kViterbi>(cutoff);
+      break;
+    case SearchPath::kBoosted:
+      if (Weighted()) CloseEpsilon<true, SearchPath::kBoosted>(cutoff);
+      else CloseEpsilon<false, SearchPath::kBoosted>(cutoff);
+      break;
+    default:
+      if (Weighted()) CloseEpsilon<true, SearchPath::kGeneral>(cutoff);
+      else CloseEpsilon<false, SearchPath::kGeneral>(cutoff);
   }
 }
 
-template <bool kWeighted, bool kPlain>
+template <bool kWeighted, BeamSearch::SearchPath kPath>
 void BeamSearch::CloseEpsilon(double cutoff) {
   // Only tokens with epsilon arcs have anything to do here (FasterDecoder queues all of them;
   // the others would be popped and skipped, so the result is the same).
@@ -309,7 +357,7 @@ void BeamSearch::CloseEpsilon(double cutoff) {
   // (Plain: from the state's arc offsets, fetched when the token was made, not the bitset.)
   for (size_t i = 0; i < tokens_.size(); ++i) {
     const Token& token = tokens_[i];
-    if (kPlain ? graph_->EpsilonArcs(token.state).size() > 0
+    if (kPath != SearchPath::kGeneral ? graph_->EpsilonArcs(token.state).size() > 0
                : token.graph != 0 || graph_->HasEpsilonArcs(token.state)) {
       queue_.push_back(static_cast<int32_t>(i));
       GraphOf(token.graph).PrefetchEpsilonArcs(token.state);
@@ -325,7 +373,7 @@ void BeamSearch::CloseEpsilon(double cutoff) {
     Token token = tokens_[token_slot];
     queue_.pop_back();
     if (token.cost > cutoff) continue;
-    if constexpr (kPlain) {
+    if constexpr (kPath != SearchPath::kGeneral) {
     } else if (token.graph == 0) {
       if (has_class_slots_ && graph_->HasNonterminalArcs(token.state))
         for (const GraphArc& arc : graph_->NonterminalArcs(token.state)) EnterClass(token, arc, cutoff);
@@ -339,8 +387,10 @@ void BeamSearch::CloseEpsilon(double cutoff) {
       // copy is committed; should the slot keep the same path, its own commit at the end of the
       // frame writes an equivalent record, which is harmless.)
       if (arc.olabel != 0 && token.pending_olabel != 0) Commit(&token);
-      const int32_t slot = kPlain ? RelaxViterbi(token, arc, cost, token.pending_ilabel)
-                                  : Relax(token, &arc, cost, false, token_slot);
+      const int32_t slot =
+          kPath != SearchPath::kGeneral
+              ? RelaxSimple<kPath == SearchPath::kBoosted>(token, arc, cost, token.pending_ilabel)
+              : Relax(token, &arc, cost, false, token_slot);
       if (slot >= 0) queue_.push_back(slot);
     }
   }
@@ -480,9 +530,12 @@ void BeamSearch::Begin(int64_t num_columns, const PhraseBoost* boost, const Clas
                      "use nbest for alternatives");
   boost_ = boost;
   classes_ = classes;
-  plain_ = options_.nbest == 1 && boost == nullptr && !options_.lattice &&
-           (classes == nullptr ||
-            std::all_of(classes->begin(), classes->end(), [](const auto& sub) { return !sub; }));
+  const bool simple =
+      options_.nbest == 1 && !options_.lattice &&
+      (classes == nullptr ||
+       std::all_of(classes->begin(), classes->end(), [](const auto& sub) { return !sub; }));
+  path_ = !simple ? SearchPath::kGeneral
+                  : boost != nullptr ? SearchPath::kBoosted : SearchPath::kViterbi;
   frames_decoded_ = 0;
   InitDecoding();
 }

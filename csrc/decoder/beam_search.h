@@ -139,11 +139,14 @@ class BeamSearch {
   // Expands the emitting arcs of the previous frame's tokens into tokens_; returns the cutoff
   // for the epsilon closure.
   double ProcessEmitting(const std::vector<float>& costs);
-  template <bool kWeighted, bool kPlain>
+  // Which Relax the loops call: RelaxSimple where a call has no n-best, lattice or filled class
+  // slot (with or without a boost), Relax otherwise.
+  enum class SearchPath { kGeneral, kViterbi, kBoosted };
+  template <bool kWeighted, SearchPath kPath>
   double ExpandEmitting(const std::vector<float>& costs);
   // Epsilon closure of tokens_ under `cutoff`.
   void ProcessNonemitting(double cutoff);
-  template <bool kWeighted, bool kPlain>
+  template <bool kWeighted, SearchPath kPath>
   void CloseEpsilon(double cutoff);
   // Offers `from` extended by `arc` (null for the start token) to `arc`'s state in tokens_: it
   // replaces the token with the same word history when cheaper, else takes a free place (fewer
@@ -160,9 +163,11 @@ class BeamSearch {
     if (options_.lattice && from_slot >= 0 && arc != nullptr)
       RecordOffer(from, from_slot, *arc, cost, acoustic, self_loop, to_slot);
   }
-  // Relax() for plain Viterbi (plain_): one token per state, all in the main graph; `from`
-  // steps to `arc`'s state with `pending_ilabel` as its step's input. Returns the slot or -1.
-  int32_t RelaxViterbi(const Token& from, const GraphArc& arc, double cost, Label pending_ilabel);
+  // Relax() where every token is in the main graph and a state keeps one token (kBoosted: one
+  // per boost node, as Relax() keeps them), written in place; `from` steps to `arc`'s state with
+  // `pending_ilabel` as its step's input. Returns the slot used, or -1.
+  template <bool kBoosted>
+  int32_t RelaxSimple(const Token& from, const GraphArc& arc, double cost, Label pending_ilabel);
   void RecordOffer(const Token& from, int32_t from_slot, const GraphArc& arc, double cost,
                    float acoustic, bool self_loop, int32_t to_slot);
   // Ends a lattice step with tokens_ as they stand.
@@ -209,9 +214,8 @@ class BeamSearch {
   DecoderOptions options_;
   const PhraseBoost* boost_ = nullptr;  // during Decode() only
   const ClassGraphs* classes_ = nullptr;  // during Decode() only
-  bool has_class_slots_ = false;
-  // One token per state, no boost, lattice or filled class slot (this call's; the fast path).
-  bool plain_ = false;  // the graph has nonterminal arcs (spares a bitset lookup)
+  bool has_class_slots_ = false;  // the graph has nonterminal arcs (spares a bitset lookup)
+  SearchPath path_ = SearchPath::kGeneral;  // this call's
 
   std::vector<Token> tokens_;           // current frame
   std::vector<Token> previous_tokens_;  // frame being expanded
