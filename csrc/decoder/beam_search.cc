@@ -315,8 +315,6 @@ double BeamSearch::ExpandEmitting(const std::vector<float>& costs) {
     // Only tokens that live on get their step recorded (it read the previous frame).
     Commit(&token, previous_frame_costs_.data());
     const ArcRange arcs = GraphOf(token.graph).EmittingArcs(token.state);
-    const int32_t* slots = SlotsOf(token.graph);
-    for (const GraphArc& arc : arcs) __builtin_prefetch(slots + arc.nextstate);
     for (const GraphArc& arc : arcs) {
       const double cost = token.cost + ArcCost<kWeighted>(arc) + costs[arc.ilabel];
       if (!(cost < next_cutoff)) continue;
