@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""pywfst against Kaldi's FasterDecoder at one beam, in one process, rounds interleaved: the quick
+check of a search change (run_benchmark.py is the full comparison, one process per system).
+
+    python benchmarks/decode/versus_kaldi.py --beam 8 [--rounds 7] [--limit 500]
+
+Uses run_benchmark.py's data and graph (work/data, work/graph_ctc); min_active 20, max_active
+7000, acoustic scale 1.25 as its Kaldi-option rows. Prints the median decode seconds of each, the
+ratio, and on how many utterances the 1-best words agree.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import types
+from pathlib import Path
+
+import worker
+
+WORK = Path(__file__).resolve().parent / "work"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--beam", type=float, default=8.0)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--limit", type=int, default=500, help="test utterances")
+    args = parser.parse_args()
+    utterances, _ = worker.load_split(str(WORK / "data"), "test", args.limit)
+    paths = types.SimpleNamespace(graph=str(WORK / "graph_ctc"), data=str(WORK / "data"))
+    params = {"beam": args.beam, "max_active": 7000, "min_active": 20, "acoustic_scale": 1.25}
+    systems, keep = {}, []
+    for name, setup in (("pywfst", worker.setup_pywfst), ("kaldi", worker.setup_kaldi)):
+        decode, extra = setup(paths, params)
+        keep.append(extra)  # the graph and decoder objects the closure needs alive
+        inputs = [extra.get("prepare", lambda e: e)(u) for u in utterances]  # untimed, as there
+        for item in inputs[:worker.WARMUP_UTTERANCES]:
+            decode(item)
+        systems[name] = (decode, inputs)
+    seconds = {name: [] for name in systems}
+    outputs = {}
+    for _ in range(args.rounds):
+        for name, (decode, inputs) in systems.items():
+            start = time.perf_counter()
+            outputs[name] = [decode(item) for item in inputs]
+            seconds[name].append(time.perf_counter() - start)
+    same = sum(a["word_ids"] == b["word_ids"]
+               for a, b in zip(outputs["pywfst"], outputs["kaldi"]))
+    pywfst, kaldi = (statistics.median(seconds[n]) for n in ("pywfst", "kaldi"))
+    print(f"beam {args.beam:g}, {len(utterances)} utterances, {args.rounds} rounds: pywfst "
+          f"{pywfst:.3f} s, Kaldi {kaldi:.3f} s (medians), Kaldi / pywfst {kaldi / pywfst:.2f}; "
+          f"same 1-best words {same}/{len(utterances)}")
+
+
+if __name__ == "__main__":
+    main()
