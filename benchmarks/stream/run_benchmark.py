@@ -7,7 +7,8 @@ after every chunk the partial words are read. Reported per chunk size: the decod
 chunk (accept + partial; median, 95th percentile, max), the whole stream's decoder time against
 offline decoding of the same scores (median of --rounds interleaved runs), and whether
 ``finish()`` gave the offline result (it must: same words and cost). The acoustic model's own
-time is not included there. The graph is the demo's (bundled LM, char spellings, optional '|'),
+time is not included there. The graph is the demo's (bundled LM, char spellings, '|' after
+each word but the last, where it may be left out),
 built once into work/cache.
 
 Then live audio, as ``pywfst demo --stream`` runs it: the recordings' samples in chunks of 100,
