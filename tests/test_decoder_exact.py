@@ -39,6 +39,7 @@ def _kaldi_best(graph_fst, emissions, beam, max_active, min_active):
 @pytest.mark.parametrize("beam, max_active, min_active, required", [
     (16.0, 100000, 20, 1.0),  # wide: every utterance
     (5.0, 200, 20, 0.99),     # tight: at least 99 %
+    (16.0, 30, 20, 0.9),      # max_active decides the cutoff: expansion order decides more ties
 ])
 def test_same_best_path_as_kaldi(setups, char_setup, name, beam, max_active, min_active, required):
     graph = setups[name]
