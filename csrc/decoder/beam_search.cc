@@ -352,7 +352,9 @@ void BeamSearch::CloseEpsilon(double cutoff) {
   // the others would be popped and skipped, so the result is the same).
   // Tokens in a sub-graph are all queued: where an entry ends they may leave it.
   queue_.clear();
-  // (Plain: from the state's arc offsets, fetched when the token was made, not the bitset.)
+  // (On the simple paths every token is in the main graph and nonterminal arcs lead nowhere:
+  // the state's arc offsets, fetched when the token was made, say it; the bitset would be a
+  // cache miss more.)
   for (size_t i = 0; i < tokens_.size(); ++i) {
     const Token& token = tokens_[i];
     if (kPath != SearchPath::kGeneral ? graph_->EpsilonArcs(token.state).size() > 0
@@ -371,12 +373,15 @@ void BeamSearch::CloseEpsilon(double cutoff) {
     Token token = tokens_[token_slot];
     queue_.pop_back();
     if (token.cost > cutoff) continue;
-    if constexpr (kPath != SearchPath::kGeneral) {
-    } else if (token.graph == 0) {
-      if (has_class_slots_ && graph_->HasNonterminalArcs(token.state))
-        for (const GraphArc& arc : graph_->NonterminalArcs(token.state)) EnterClass(token, arc, cutoff);
-    } else if (const ClassGraph::Exit* exit = (*classes_)[token.graph - 1]->ExitOf(token.state)) {
-      LeaveClass(token, *exit, cutoff);
+    if constexpr (kPath == SearchPath::kGeneral) {  // (no filled class slot otherwise)
+      if (token.graph == 0) {
+        if (has_class_slots_ && graph_->HasNonterminalArcs(token.state))
+          for (const GraphArc& arc : graph_->NonterminalArcs(token.state))
+            EnterClass(token, arc, cutoff);
+      } else if (const ClassGraph::Exit* exit =
+                     (*classes_)[token.graph - 1]->ExitOf(token.state)) {
+        LeaveClass(token, *exit, cutoff);
+      }
     }
     for (const GraphArc& arc : GraphOf(token.graph).EpsilonArcs(token.state)) {
       const double cost = token.cost + ArcCost<kWeighted>(arc);
