@@ -2,8 +2,9 @@
 """Word lattices (``Decoder(lattice=True)``) on the reference acoustic model's real emissions.
 
 The nine bundled demo recordings (pywfst/data/demo) go through the reference acoustic model once;
-their emissions are decoded on the demo graph (bundled 3-gram LM, its words spelled, '|'
-optional), without a lattice and with one at several lattice beams. Reported per lattice beam:
+their emissions are decoded on the demo graph (bundled 3-gram LM, its words spelled, '|' after
+each word but the last, where it may be left out), without a lattice and with one at several
+lattice beams. Reported per lattice beam:
 the decoder's time against 1-best decoding (median of --rounds interleaved runs), the lattice's
 size (states and arcs per second of audio), how many word sequences it holds (counted up to
 1,000), whether it reached its beam within lattice_max_states, the 1-best WER and the lattice's
