@@ -88,6 +88,26 @@ inline void BeamSearch::StepWord(Label word, uint64_t* history, PhraseBoost::Nod
   }
 }
 
+inline BeamSearch::Place BeamSearch::PlaceAmong(int32_t head, uint64_t history,
+                                               PhraseBoost::Node boost_node,
+                                               StateId return_state, double cost,
+                                               int32_t capacity) const {
+  int32_t costliest = -1, count = 0;
+  double cheapest = kInfinity;
+  for (int32_t i = head; i >= 0; i = tokens_[i].next) {
+    if (tokens_[i].return_state != return_state) continue;  // a different path altogether
+    if (tokens_[i].history == history && tokens_[i].boost_node == boost_node)
+      return !(tokens_[i].cost > cost) ? Place{i, true, false} : Place{i, false, false};
+    ++count;
+    cheapest = std::min(cheapest, tokens_[i].cost);
+    if (costliest < 0 || tokens_[i].cost >= tokens_[costliest].cost) costliest = i;
+  }
+  if (cost > cheapest + options_.lattice_beam) return {-1, true, false};
+  if (count < capacity) return {-1, false, false};
+  if (!(tokens_[costliest].cost > cost)) return {-1, true, false};
+  return {costliest, false, true};
+}
+
 inline int32_t BeamSearch::Relax(const Token& from, const GraphArc* arc, double cost,
                                  bool self_loop, int32_t from_slot, float acoustic) {
   const StateId state = arc != nullptr ? arc->nextstate : from.state;
@@ -108,28 +128,14 @@ inline int32_t BeamSearch::Relax(const Token& from, const GraphArc* arc, double 
     if (arc != nullptr && arc->olabel != 0) StepWord(arc->olabel, &history, &boost_node, &cost);
     const int32_t capacity =
         options_.nbest * (boost_ != nullptr ? options_.boost_nodes_per_state : 1);
-    int32_t costliest = -1, count = 0;
-    double cheapest = kInfinity;
-    for (int32_t i = head; i >= 0; i = tokens_[i].next) {
-      if (tokens_[i].return_state != from.return_state) continue;  // a different path altogether
-      if (tokens_[i].history == history && tokens_[i].boost_node == boost_node) {
-        if (!(tokens_[i].cost > cost)) {
-          OfferToLattice(from, from_slot, arc, cost, acoustic, self_loop, i);
-          return -1;
-        }
-        target = i;
-        break;
-      }
-      ++count;
-      cheapest = std::min(cheapest, tokens_[i].cost);
-      if (costliest < 0 || tokens_[i].cost >= tokens_[costliest].cost) costliest = i;
+    const Place place = PlaceAmong(head, history, boost_node, from.return_state, cost, capacity);
+    if (place.rejected) {
+      if (place.slot >= 0)
+        OfferToLattice(from, from_slot, arc, cost, acoustic, self_loop, place.slot);
+      return -1;
     }
-    if (target < 0 && cost > cheapest + options_.lattice_beam) return -1;
-    if (target < 0 && count >= capacity) {
-      if (!(tokens_[costliest].cost > cost)) return -1;
-      target = costliest;
-      if (options_.lattice) lattice_.Replace(target);  // another history: another lattice node
-    }
+    target = place.slot;
+    if (place.evicts && options_.lattice) lattice_.Replace(target);  // another lattice node
   }
   // The new token's pending step: an emitting arc starts one (`from` is committed); an epsilon
   // arc carries `from`'s on, adding its output label (the caller committed `from` if it had one).
@@ -169,23 +175,9 @@ inline int32_t BeamSearch::RelaxSimple(const Token& from, const GraphArc& arc, d
       target = head;
     }
   } else {  // a token per boost node, at most boost_nodes_per_state: as Relax() keeps them
-    int32_t costliest = -1, count = 0;
-    double cheapest = kInfinity;
-    for (int32_t i = head; i >= 0; i = tokens_[i].next) {
-      if (tokens_[i].boost_node == boost_node) {
-        if (!(tokens_[i].cost > cost)) return -1;
-        target = i;
-        break;
-      }
-      ++count;
-      cheapest = std::min(cheapest, tokens_[i].cost);
-      if (costliest < 0 || tokens_[i].cost >= tokens_[costliest].cost) costliest = i;
-    }
-    if (target < 0 && cost > cheapest + options_.lattice_beam) return -1;
-    if (target < 0 && count >= options_.boost_nodes_per_state) {
-      if (!(tokens_[costliest].cost > cost)) return -1;
-      target = costliest;
-    }
+    const Place place = PlaceAmong(head, 0, boost_node, -1, cost, options_.boost_nodes_per_state);
+    if (place.rejected) return -1;
+    target = place.slot;
   }
   Token* token;
   if (target >= 0) {

@@ -165,6 +165,17 @@ class BeamSearch {
     if (options_.lattice && from_slot >= 0 && arc != nullptr)
       RecordOffer(from, from_slot, *arc, cost, acoustic, self_loop, to_slot);
   }
+  // Where a token of `cost` with this word history, boost node and return state goes among the
+  // tokens of a state (from `head`): the same one's place if it is cheaper (kept when not: then
+  // `slot` is that token's, for the lattice), else a free place (slot -1, fewer than `capacity`
+  // others) or the costliest other's (`evicts`); rejected beyond lattice_beam of the cheapest.
+  struct Place {
+    int32_t slot;
+    bool rejected;
+    bool evicts;
+  };
+  Place PlaceAmong(int32_t head, uint64_t history, PhraseBoost::Node boost_node,
+                   StateId return_state, double cost, int32_t capacity) const;
   // Relax() where every token is in the main graph and a state keeps one token (kBoosted: one
   // per boost node, as Relax() keeps them), written in place; `from` steps to `arc`'s state with
   // `pending_ilabel` as its step's input. Returns the slot used, or -1.
