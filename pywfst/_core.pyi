@@ -73,6 +73,8 @@ CLASS_WORD_STRIDE: int
 
 def compose_topology(topology: CsrGraph, graph: CsrGraph) -> CsrGraph:
     """T ∘ LG as OpenFst composes it (sequence filter), states numbered breadth-first."""
+def determinize_star(graph: CsrGraph, delta: float) -> CsrGraph:
+    """Epsilon removal and determinization as Kaldi's fstdeterminizestar does it, state for state."""
 def minimize_encoded(graph: CsrGraph, delta: float) -> CsrGraph:
     """The minimal graph as Kaldi's fstminimizeencoded makes it, states numbered breadth-first."""
 def enter_label(class_index: int, context: int) -> int:

@@ -43,3 +43,19 @@ def spelled_graph(char_setup, tmp_path_factory):
     return pywfst.build_graph(char_setup["tokens"], tmp_path_factory.mktemp("spelled") / "g",
                               spell=True, word_boundary="|", boundary_mandatory=False,
                               lm=char_setup["lm"], progress=False)
+
+
+@pytest.fixture(scope="session", params=["lexicon", "spell-mandatory-boundary"])
+def intermediate_graph(request, char_setup, tmp_path_factory):
+    """A graph directory with L_disambig.fst, G.fst and the minimized LG.fst kept, and a class
+    slot. A mandatory boundary that the last word may leave out gives LG input epsilon arcs."""
+    import pywfst
+
+    out = tmp_path_factory.mktemp("intermediate") / request.param
+    if request.param == "lexicon":
+        words = {"lexicon": char_setup["lexicon"]}
+    else:
+        words = {"spell": True, "word_boundary": "|", "boundary_mandatory": True}
+    return pywfst.build_graph(char_setup["tokens"], out, lm=char_setup["lm"],
+                              class_slots=["names"], keep_intermediate=True, progress=False,
+                              **words)

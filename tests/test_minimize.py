@@ -8,23 +8,8 @@ import kaldifst
 import pytest
 import pywrapfst as fst
 
-import pywfst
 from pywfst import _core
 from pywfst.graph.compose import WEIGHT_DELTA
-
-
-@pytest.fixture(scope="module", params=["lexicon", "spell-mandatory-boundary"])
-def built(request, char_setup, tmp_path_factory):
-    """A graph directory with L_disambig.fst, G.fst and the minimized LG.fst kept, and a class
-    slot. A mandatory boundary that the last word may leave out gives LG input epsilon arcs."""
-    out = tmp_path_factory.mktemp("minimize") / request.param
-    if request.param == "lexicon":
-        words = {"lexicon": char_setup["lexicon"]}
-    else:
-        words = {"spell": True, "word_boundary": "|", "boundary_mandatory": True}
-    return pywfst.build_graph(char_setup["tokens"], out, lm=char_setup["lm"],
-                              class_slots=["names"], keep_intermediate=True, progress=False,
-                              **words)
 
 
 def kaldi_minimized(path, delta, out):
@@ -54,16 +39,16 @@ def assert_same_minimal_graph(det_path, tmp_path, delta=WEIGHT_DELTA):
     return native
 
 
-def test_the_same_minimal_lg_as_kaldis(built, tmp_path):
-    lexicon = kaldifst.StdVectorFst.read(str(built.path / "L_disambig.fst"))
-    grammar = kaldifst.StdVectorFst.read(str(built.path / "G.fst"))
+def test_the_same_minimal_lg_as_kaldis(intermediate_graph, tmp_path):
+    lexicon = kaldifst.StdVectorFst.read(str(intermediate_graph.path / "L_disambig.fst"))
+    grammar = kaldifst.StdVectorFst.read(str(intermediate_graph.path / "G.fst"))
     lg = kaldifst.compose(lexicon, grammar, connect=False)
     kaldifst.determinize_star(lg)
     lg.write(str(tmp_path / "det_LG.fst"))
     native = assert_same_minimal_graph(tmp_path / "det_LG.fst", tmp_path)
     assert native.num_states < lg.num_states  # there was something to merge
     # The build wrote this graph as its LG.fst.
-    assert fst.isomorphic(fst.Fst.read(str(built.path / "LG.fst")),
+    assert fst.isomorphic(fst.Fst.read(str(intermediate_graph.path / "LG.fst")),
                           fst.Fst.read(str(tmp_path / "native.fst")), delta=1e-12)
     # Breadth-first numbering: every state but the start is first reached from a lower one.
     first_reached = {native.start: -1}

@@ -14,6 +14,7 @@
 
 #include "common/errors.h"
 #include "fst/csr_graph.h"
+#include "fst/determinize_star.h"
 #include "fst/fst_reader.h"
 #include "fst/fst_writer.h"
 #include "fst/mapped_graph.h"
@@ -201,6 +202,21 @@ then epsilon arcs, each group in file order, then class-slot arcs by label. Inde
 T ∘ LG: the token topology ``topology`` composed with ``graph`` (an LG), as a new in-memory
 graph: the states and arcs OpenFst's composition (with its sequence filter) gives, numbered
 breadth-first. The GIL is released meanwhile; Ctrl-C raises KeyboardInterrupt.
+)doc");
+
+  m.def(
+      "determinize_star",
+      [](std::shared_ptr<CsrGraph> graph, float delta) {
+        const InterruptCheck interrupted = SignalCheck();
+        py::gil_scoped_release release;
+        return ForPython(DeterminizeStar(*graph, delta, "determinized graph", interrupted));
+      },
+      py::arg("graph"), py::arg("delta"), R"doc(
+Epsilon removal and determinization of a functional ``graph`` in one pass, as Kaldi's
+``fstdeterminizestar`` does it (csrc/fst/determinize_star.h): the same states, numbered the same
+way, and the same arcs; subsets whose weights differ by at most ``delta`` are one state.
+ValueError when ``graph`` is not functional. The GIL is released meanwhile; Ctrl-C raises
+KeyboardInterrupt (a graph that cannot be determinized never ends otherwise).
 )doc");
 
   m.def(
