@@ -73,9 +73,9 @@ void BeamSearch::RecordOffer(const Token& from, int32_t from_slot, const GraphAr
 }
 
 void BeamSearch::EndLatticeStep() {
-  cost_scratch_.clear();
-  for (const Token& token : tokens_) cost_scratch_.push_back(token.cost);
-  lattice_.EndStep(cost_scratch_, options_.lattice_beam, options_.lattice_max_arcs);
+  lattice_costs_.clear();
+  for (const Token& token : tokens_) lattice_costs_.push_back(token.cost);
+  lattice_.EndStep(lattice_costs_, options_.lattice_beam, options_.lattice_max_arcs);
 }
 
 inline void BeamSearch::StepWord(Label word, uint64_t* history, PhraseBoost::Node* boost_node,
@@ -215,24 +215,27 @@ double BeamSearch::Cutoff(float* adaptive_beam, int32_t* best_slot) {
   const size_t min_active = static_cast<size_t>(options_.min_active);
   const double beam_cutoff = best_cost + options_.beam;
   // Kaldi's cutoffs are order statistics (the max_active-th and min_active-th smallest cost,
-  // from 0), each used only on one side of the beam's cutoff: counting the costs below it says
-  // whether either is used, so that nth_element runs only then (rarely: when the beam holds
-  // more than max_active or fewer than min_active tokens).
+  // from 0) of the costs rounded to float (its GetCutoff sorts them in a vector<float>), each
+  // used only on one side of the beam's cutoff. Rounding keeps the order, so counting the rounded
+  // costs below that cutoff says whether either is used, and nth_element runs only then (rarely:
+  // when the beam holds more than max_active or fewer than min_active tokens).
   size_t below = 0, at_or_below = 0;
   for (const Token& token : tokens) {
-    below += token.cost < beam_cutoff;
-    at_or_below += token.cost <= beam_cutoff;
+    const double rounded = static_cast<float>(token.cost);
+    below += rounded < beam_cutoff;
+    at_or_below += rounded <= beam_cutoff;
   }
   const bool max_active_binds = below > max_active;
   // Also when there are no more than min_active tokens: then its cutoff is infinite (keep all).
   const bool min_active_binds = !max_active_binds && at_or_below <= min_active;
   if (max_active_binds || (min_active_binds && tokens.size() > min_active)) {
-    cost_scratch_.clear();
-    for (const Token& token : tokens) cost_scratch_.push_back(token.cost);
+    rounded_costs_.clear();
+    for (const Token& token : tokens) rounded_costs_.push_back(static_cast<float>(token.cost));
   }
   if (max_active_binds) {  // the max_active-th cost is below the beam's cutoff
-    std::nth_element(cost_scratch_.begin(), cost_scratch_.begin() + max_active, cost_scratch_.end());
-    const double max_active_cutoff = cost_scratch_[max_active];
+    std::nth_element(rounded_costs_.begin(), rounded_costs_.begin() + max_active,
+                     rounded_costs_.end());
+    const double max_active_cutoff = rounded_costs_[max_active];
     *adaptive_beam = static_cast<float>(max_active_cutoff - best_cost + options_.beam_delta);
     return max_active_cutoff;
   }
@@ -242,9 +245,9 @@ double BeamSearch::Cutoff(float* adaptive_beam, int32_t* best_slot) {
       if (min_active == 0) {
         min_active_cutoff = best_cost;
       } else {
-        std::nth_element(cost_scratch_.begin(), cost_scratch_.begin() + min_active,
-                         cost_scratch_.end());
-        min_active_cutoff = cost_scratch_[min_active];
+        std::nth_element(rounded_costs_.begin(), rounded_costs_.begin() + min_active,
+                         rounded_costs_.end());
+        min_active_cutoff = rounded_costs_[min_active];
       }
     }
     if (min_active_cutoff > beam_cutoff) {

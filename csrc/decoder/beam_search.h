@@ -238,7 +238,8 @@ class BeamSearch {
   LatticeRecorder lattice_;  // with options_.lattice
   std::vector<int32_t> queue_;
   std::vector<int32_t> survivors_;      // slots of previous_tokens_ within the cutoff
-  std::vector<double> cost_scratch_;    // for nth_element in Cutoff()
+  std::vector<double> lattice_costs_;   // the token costs the lattice prunes with
+  std::vector<float> rounded_costs_;    // for nth_element in Cutoff(), as Kaldi rounds them
   std::vector<float> frame_costs_;           // this frame's, by input label
   std::vector<float> previous_frame_costs_;  // the previous frame's (for its tokens' records)
   std::vector<int32_t> compaction_scratch_;
