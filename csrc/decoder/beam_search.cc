@@ -41,13 +41,11 @@ BeamSearch::BeamSearch(std::shared_ptr<const CsrGraph> graph, const DecoderOptio
       throw InputError(Concat("word_insertion_penalty ", options_.word_insertion_penalty, ": ",
                               cycle, ": the search would never end"));
   }
-  slot_of_state_.assign(static_cast<size_t>(graph_->NumStates()), -1);
   has_class_slots_ = graph_->NumNonterminalArcs() > 0;
 }
 
 void BeamSearch::InitDecoding() {
-  for (const Token& token : tokens_)
-    if (token.graph == 0) slot_of_state_[token.state] = -1;
+  slot_of_state_.Clear();
   tokens_.clear();
   previous_tokens_.clear();
   records_.clear();
@@ -276,7 +274,11 @@ double BeamSearch::ProcessEmitting(const std::vector<float>& costs) {
 template <bool kWeighted, BeamSearch::SearchPath kPath>
 double BeamSearch::ExpandEmitting(const std::vector<float>& costs) {
   std::swap(tokens_, previous_tokens_);
-  for (const Token& token : previous_tokens_) SlotOf(token.graph, token.state) = -1;
+  slot_of_state_.Clear();
+  if (!class_slots_.empty()) {
+    for (const Token& token : previous_tokens_)
+      if (token.graph != 0) SlotOf(token.graph, token.state) = -1;
+  }
   tokens_.clear();
   float adaptive_beam = options_.beam;
   int32_t best_slot = -1;

@@ -12,9 +12,9 @@
 // that share its continuation. With n = 1 it is plain Viterbi, identical to FasterDecoder.
 //
 // Memory layout: tokens live in two flat arrays (this frame, next frame) reached through a
-// state -> first-token map that is reset through the token list; the traceback is a
-// per-utterance arena of path records, written once per surviving token and frame and
-// compacted when it grows, so steady-state decoding allocates nothing. A call without n-best,
+// state -> first-token map (a hash table sized to the frame's states, emptied per frame:
+// state_slot_map.h); the traceback is a per-utterance arena of path records, written once per
+// surviving token and frame and compacted when it grows, so steady-state decoding allocates nothing. A call without n-best,
 // lattice or filled class slots relaxes through RelaxSimple (a token per state, or per boost
 // node), which writes tokens in place; the others through Relax.
 //
@@ -53,6 +53,7 @@
 #include "decoder/frame_scores.h"
 #include "decoder/lattice_recorder.h"
 #include "decoder/phrase_boost.h"
+#include "decoder/state_slot_map.h"
 #include "fst/csr_graph.h"
 
 namespace pywfst {
@@ -126,10 +127,9 @@ class BeamSearch {
     return graph == 0 ? *graph_ : (*classes_)[graph - 1]->Graph();
   }
   // The state -> first-token map of the main graph (0) or of a class sub-graph (c + 1).
-  int32_t* SlotsOf(int32_t graph) {
-    return graph == 0 ? slot_of_state_.data() : class_slots_[graph - 1].data();
+  int32_t& SlotOf(int32_t graph, StateId state) {
+    return graph == 0 ? slot_of_state_[state] : class_slots_[graph - 1][state];
   }
-  int32_t& SlotOf(int32_t graph, StateId state) { return SlotsOf(graph)[state]; }
   // A word output on a path: extends its history (n-best) and phrase-boost node and cost.
   void StepWord(Label word, uint64_t* history, PhraseBoost::Node* boost_node, double* cost) const;
   // The epsilon-closure moves into a class sub-graph (through a nonterminal arc of the main
@@ -232,7 +232,7 @@ class BeamSearch {
 
   std::vector<Token> tokens_;           // current frame
   std::vector<Token> previous_tokens_;  // frame being expanded
-  std::vector<int32_t> slot_of_state_;  // first token of a state in tokens_, -1 for none
+  StateSlotMap slot_of_state_;  // first token of a state in tokens_, -1 for none
   std::vector<std::vector<int32_t>> class_slots_;  // the same per class sub-graph
   std::vector<PathRecord> records_;
   LatticeRecorder lattice_;  // with options_.lattice
