@@ -71,8 +71,8 @@ MAX_CLASSES: int
 MAX_CONTEXTS: int
 CLASS_WORD_STRIDE: int
 
-def compose_topology(topology: CsrGraph, graph: CsrGraph) -> CsrGraph:
-    """T ∘ LG as OpenFst composes it (sequence filter), states numbered breadth-first."""
+def compose(left: CsrGraph, right: CsrGraph) -> CsrGraph:
+    """left ∘ right as OpenFst composes it (sequence filter), states numbered breadth-first."""
 def determinize_star(graph: CsrGraph, delta: float) -> CsrGraph:
     """Epsilon removal and determinization as Kaldi's fstdeterminizestar does it, state for state."""
 def minimize_encoded(graph: CsrGraph, delta: float) -> CsrGraph:

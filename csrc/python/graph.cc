@@ -13,13 +13,13 @@
 #include <utility>
 
 #include "common/errors.h"
+#include "fst/compose.h"
 #include "fst/csr_graph.h"
 #include "fst/determinize_star.h"
 #include "fst/fst_reader.h"
 #include "fst/fst_writer.h"
 #include "fst/mapped_graph.h"
 #include "fst/minimize.h"
-#include "fst/topology_compose.h"
 #include "python/bindings.h"
 #include "python/score_arrays.h"
 
@@ -192,16 +192,16 @@ then epsilon arcs, each group in file order, then class-slot arcs by label. Inde
       });
 
   m.def(
-      "compose_topology",
-      [](std::shared_ptr<CsrGraph> topology, std::shared_ptr<CsrGraph> graph) {
+      "compose",
+      [](std::shared_ptr<CsrGraph> left, std::shared_ptr<CsrGraph> right) {
         const InterruptCheck interrupted = SignalCheck();
         py::gil_scoped_release release;
-        return ForPython(ComposeTopology(*topology, *graph, "T o LG", interrupted));
+        return ForPython(Compose(*left, *right, "composition", interrupted));
       },
-      py::arg("topology"), py::arg("graph"), R"doc(
-T ∘ LG: the token topology ``topology`` composed with ``graph`` (an LG), as a new in-memory
-graph: the states and arcs OpenFst's composition (with its sequence filter) gives, numbered
-breadth-first. The GIL is released meanwhile; Ctrl-C raises KeyboardInterrupt.
+      py::arg("left"), py::arg("right"), R"doc(
+``left`` ∘ ``right`` (L ∘ G, T ∘ LG) as a new in-memory graph: the states and arcs OpenFst's
+composition (with its sequence filter) gives, numbered breadth-first (csrc/fst/compose.h). The
+GIL is released meanwhile; Ctrl-C raises KeyboardInterrupt.
 )doc");
 
   m.def(

@@ -1,7 +1,7 @@
 """Graph compilation: tokens, lexicons, topologies, grammars and the build pipeline.
 
 Loading a built graph (:class:`Graph`) and decoding with it need neither OpenFst (pynini's
-pywrapfst) nor kaldifst nor kaldilm (DESIGN.md: a decoding worker does not pay for pynini's
+pywrapfst) nor kaldilm (DESIGN.md: a decoding worker does not pay for pynini's
 700 MB), so the build-side names load on first use and import those packages only when a build
 runs; :func:`build_graph` without them raises an ImportError that says what to install.
 """
@@ -14,7 +14,7 @@ from .graph_dir import Graph
 __all__ = ["BuildOptions", "Graph", "TOPOLOGIES", "build_graph", "summary_text"]
 
 # Modules that only a graph build imports, and the pip package that provides each.
-BUILD_PACKAGES = {"pywrapfst": "pynini", "kaldifst": "kaldifst", "kaldilm": "kaldilm"}
+BUILD_PACKAGES = {"pywrapfst": "pynini", "kaldilm": "kaldilm"}
 _LAZY_NAMES = {"BuildOptions": "build", "build_graph": "build", "summary_text": "build",
                "TOPOLOGIES": "topology"}
 

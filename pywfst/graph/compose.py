@@ -1,14 +1,15 @@
-"""The heavy graph algebra: OpenFst's composition through kaldifst, and native algorithms.
+"""The heavy graph algebra, done natively on the CSR layout (a third of OpenFst's VectorFst in
+memory), each step handing its arc array on without a copy.
 
-LG = min(det(L ∘ G)) as Kaldi's mkgraph.sh builds it: composition through kaldifst;
-DeterminizeStar (epsilon removal and determinization in one pass, Mohri 1997 with Kaldi's
-string-weight rules), done natively (``_core.determinize_star``): the same graph as Kaldi's
-fstdeterminizestar, state for state, in about half its memory and a third of its time; and
+LG = min(det(L ∘ G)) as Kaldi's mkgraph.sh builds it: composition (``_core.compose``: the states
+and arcs of OpenFst's, with its sequence filter); DeterminizeStar (epsilon removal and
+determinization in one pass, Mohri 1997 with Kaldi's string-weight rules,
+``_core.determinize_star``: the graph Kaldi's fstdeterminizestar gives, state for state); and
 minimization of the label- and weight-encoded acceptor (no weight pushing, so the search sees the
-costs where G put them), done natively (``_core.minimize_encoded``): the same minimal graph as
-Kaldi's fstminimizeencoded in a fraction of its time (benchmarks/graph_build). Then HCLG = T ∘ LG,
-composed natively. Inputs and outputs go through OpenFst files, the common format of pywrapfst,
-kaldifst and the native decoder."""
+costs where G put them; ``_core.minimize_encoded``: the minimal graph Kaldi's fstminimizeencoded
+gives). Then HCLG = T ∘ LG, composed the same way. Against kaldifst's and Kaldi's binaries on a
+CMUdict graph: benchmarks/graph_build. Inputs and outputs are OpenFst files, the common format
+of pywrapfst, kaldifst and the native decoder."""
 
 from __future__ import annotations
 
@@ -26,23 +27,14 @@ WEIGHT_DELTA = 1e-6
 
 
 def compile_lg(lexicon_fst: PathLike, grammar_fst: PathLike, out: PathLike) -> int:
-    """Writes min(det(L ∘ G)) to ``out`` from L_disambig.fst (olabel-sorted) and G.fst
-    (ilabel-sorted); returns its number of states."""
-    import kaldifst  # here: a decode-only install needs none of the build packages (DESIGN.md)
+    """Writes min(det(L ∘ G)) to ``out`` from L_disambig.fst and G.fst (ilabel-sorted); returns
+    its number of states."""
+    from .. import _core  # here: building needs the native core, reading graph files does not
 
-    from .. import _core
-
-    lexicon = kaldifst.StdVectorFst.read(str(lexicon_fst))
-    grammar = kaldifst.StdVectorFst.read(str(grammar_fst))
-    # L ∘ G of trim inputs is trim: a word enters only where G accepts it, so no connect pass.
-    lg = kaldifst.compose(lexicon, grammar, connect=False)
-    del lexicon, grammar
-    if lg.num_states == 0:
-        return 0
-    # Through the file into the native layout, a third of OpenFst's in memory.
-    lg.write(str(out))
-    del lg
-    determinized = _core.determinize_star(_core.CsrGraph.load(str(out)), DETERMINIZE_DELTA)
+    composed = _core.compose(_core.CsrGraph.load(str(lexicon_fst)),
+                             _core.CsrGraph.load(str(grammar_fst)))
+    determinized = _core.determinize_star(composed, DETERMINIZE_DELTA)
+    del composed
     # Kaldi's default delta (1/1024) would quantize every weight to that grid; a tiny delta keeps
     # G's costs as they are (equal weights stay equal, so the minimal LG is the same).
     minimal = _core.minimize_encoded(determinized, WEIGHT_DELTA)
@@ -52,11 +44,9 @@ def compile_lg(lexicon_fst: PathLike, grammar_fst: PathLike, out: PathLike) -> i
 
 
 def compose_topology(topology_fst: PathLike, lg_fst: PathLike) -> "CsrGraph":
-    """T ∘ LG as a native graph (``_core.compose_topology``: the same states and arcs as
-    OpenFst's composition in a third of its time). T reads disambiguation symbols with epsilon
-    input, so none is left in the result; T can finish from any state, so the composition is
-    trim."""
+    """T ∘ LG as a native graph. T reads disambiguation symbols with epsilon input, so none is
+    left in the result; T can finish from any state, so the composition is trim."""
     from .. import _core
 
-    return _core.compose_topology(_core.CsrGraph.load(str(topology_fst)),
-                                  _core.CsrGraph.load(str(lg_fst)))
+    return _core.compose(_core.CsrGraph.load(str(topology_fst)),
+                         _core.CsrGraph.load(str(lg_fst)))

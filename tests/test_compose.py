@@ -1,5 +1,6 @@
-"""The native composition T ∘ LG and the OpenFst writer: the same transducer as OpenFst's own
-composition for every topology (class slots included), in files OpenFst reads back."""
+"""The native composition (L ∘ G and T ∘ LG) and the OpenFst writer: the same transducer as
+OpenFst's own composition for every topology (class slots included) and for lexicons and
+spellings with G, in files OpenFst reads back."""
 
 import struct
 import subprocess
@@ -19,7 +20,7 @@ def built(request, char_setup, tmp_path_factory):
     """A graph directory with T.fst and LG.fst kept, and a class slot (nonterminal arcs). With a
     mandatory boundary that the last word may leave out, LG has input epsilon arcs (the word
     output due at a final state), so the composition needs its epsilon filter."""
-    out = tmp_path_factory.mktemp("topology_compose") / request.param
+    out = tmp_path_factory.mktemp("compose") / request.param
     if request.param == "ctc-mandatory-boundary":
         words = {"spell": True, "word_boundary": "|", "boundary_mandatory": True}
     else:
@@ -38,8 +39,8 @@ def openfst_composition(graph_dir, tmp_path):
 
 
 def test_the_same_transducer_as_openfsts_composition(built, tmp_path):
-    native = _core.compose_topology(_core.CsrGraph.load(built.path / "T.fst"),
-                                    _core.CsrGraph.load(built.path / "LG.fst"))
+    native = _core.compose(_core.CsrGraph.load(built.path / "T.fst"),
+                           _core.CsrGraph.load(built.path / "LG.fst"))
     native.write_fst(tmp_path / "native_HCLG.fst")
     ours = fst.Fst.read(str(tmp_path / "native_HCLG.fst"))
     assert ours.verify()
@@ -54,6 +55,25 @@ def test_the_same_transducer_as_openfsts_composition(built, tmp_path):
     assert fst.isomorphic(ours, reference, delta=1e-6)
     # The build wrote the same graph: its HCLG.fst is this composition.
     assert fst.isomorphic(fst.Fst.read(str(built.fst_path)), reference, delta=1e-6)
+
+
+def test_lexicon_and_grammar_compose_as_in_openfst(intermediate_graph, tmp_path):
+    lexicon = _core.CsrGraph.load(intermediate_graph.path / "L_disambig.fst")
+    grammar = _core.CsrGraph.load(intermediate_graph.path / "G.fst")
+    native = _core.compose(lexicon, grammar)
+    native.write_fst(tmp_path / "native_LG.fst")
+    ours = fst.Fst.read(str(tmp_path / "native_LG.fst"))
+    reference = fst.compose(
+        fst.Fst.read(str(intermediate_graph.path / "L_disambig.fst")).arcsort("olabel"),
+        fst.Fst.read(str(intermediate_graph.path / "G.fst")).arcsort("ilabel"), connect=False)
+    assert ours.num_states() == reference.num_states() == native.num_states
+    assert sum(1 for s in ours.states() for _ in ours.arcs(s)) == \
+        sum(1 for s in reference.states() for _ in reference.arcs(s))
+    assert fst.isomorphic(ours, reference, delta=1e-6)
+    # Both ways were taken: L's states inside a word (no word arcs) from L's side, its start
+    # state (a word arc per pronunciation) against G's states with fewer arcs from G's side.
+    assert min(len(grammar.arcs(s)) for s in range(grammar.num_states)) < \
+        len(lexicon.arcs(lexicon.start))
 
 
 def test_written_files_read_back_unchanged(built, tmp_path):
@@ -104,12 +124,12 @@ def test_ctrl_c_stops_a_long_composition(tmp_path):
         t = _core.CsrGraph.load({str(tmp_path / "T.fst")!r})
         lg = _core.CsrGraph.load({str(tmp_path / "LG.fst")!r})
         started = time.perf_counter()
-        assert _core.compose_topology(t, lg).num_states == {n}
+        assert _core.compose(t, lg).num_states == {n}
         whole = time.perf_counter() - started
         threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT)).start()
         started = time.perf_counter()
         try:
-            _core.compose_topology(t, lg)
+            _core.compose(t, lg)
         except KeyboardInterrupt:
             print("interrupted", time.perf_counter() - started, whole)
     """)
