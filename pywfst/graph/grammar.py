@@ -7,16 +7,13 @@ before anything is dropped.
 
 from __future__ import annotations
 
-import concurrent.futures
-import faulthandler
-import multiprocessing
 import math
-import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Set, Tuple, Union
 
 from ..errors import InputFileError
@@ -210,19 +207,13 @@ def _log10_add(a: float, b: float) -> float:
 
 
 def compile_arpa(arpa_path: Union[str, Path], words_txt: Union[str, Path],
-                 out_fst: Union[str, Path], log_path: Union[str, Path]) -> None:
+                 out_fst: Union[str, Path]) -> None:
     """Writes G from an ARPA with kaldilm: backoff arcs read #0, <s>/</s> become epsilon/final
     weights, n-grams with words outside ``words_txt`` are skipped (they were counted before).
-    Meant for a child process: kaldilm logs every line it reads to file descriptor 2, which goes
-    to ``log_path``, and it aborts the process on some errors."""
+    Meant for a child process (GrammarCompilation): kaldilm logs every line it reads to file
+    descriptor 2 and aborts the process on some errors."""
     import kaldilm
 
-    with open(log_path, "w") as log:
-        os.dup2(log.fileno(), 2)
-    # On an abort, kaldilm's own message in the log says what is wrong; a Python traceback of
-    # this forked worker would only say where it was forked (and a parent's faulthandler, as
-    # pytest's, writes it to the parent's stderr).
-    faulthandler.disable()
     with tempfile.TemporaryDirectory() as scratch:
         plain = Path(arpa_path)
         if is_gzip(plain) or _has_carriage_return(plain):
@@ -240,41 +231,50 @@ def _has_carriage_return(path: Path) -> bool:
         return any(b"\r" in chunk for chunk in iter(lambda: handle.read(1 << 20), b""))
 
 
+# The child's program. Its traceback on an abort would only hide kaldilm's message in the log.
+_CHILD_CODE = ("import faulthandler, sys; faulthandler.disable(); "
+               "from pywfst.graph.grammar import compile_arpa; compile_arpa(*sys.argv[1:])")
+
+
 class GrammarCompilation:
-    """Runs :func:`compile_arpa` in a forked child process: kaldilm holds the GIL (so the caller
-    builds L meanwhile) and may abort on bad input (so it cannot take the caller down).
+    """Runs :func:`compile_arpa` in a child Python: kaldilm holds the GIL (so the caller builds L
+    meanwhile) and may abort on bad input (so it cannot take the caller down). A new process,
+    not a fork: a fork of a caller whose other threads hold a lock at that moment can wait on it
+    forever (seen in the sanitized test run), and a spawn would import the caller's main script.
     ``wait()`` returns once G.fst is written, or raises InputFileError with kaldilm's log."""
 
     def __init__(self, arpa_path: Optional[Union[str, Path]], words_txt: Union[str, Path],
                  out_fst: Union[str, Path]):
         self._arpa_path = arpa_path
+        self._paths = (arpa_path, words_txt, out_fst)
         self._log_path = Path(out_fst).with_suffix(".log")
-        self._args = (arpa_path, words_txt, out_fst, self._log_path)
-        self._pool: Optional[concurrent.futures.ProcessPoolExecutor] = None
-        self._future = None
+        self._process: Optional[subprocess.Popen] = None
 
     def __enter__(self) -> "GrammarCompilation":
         if self._arpa_path is not None:
-            context = multiprocessing.get_context("fork")
-            self._pool = concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context)
-            self._future = self._pool.submit(compile_arpa, *self._args)
+            paths = [str(Path(p).resolve()) for p in self._paths]
+            with open(self._log_path, "wb") as log:
+                # In the output directory: a working directory holding a pywfst source tree
+                # would come first on the child's path.
+                self._process = subprocess.Popen([sys.executable, "-c", _CHILD_CODE, *paths],
+                                                 cwd=Path(paths[2]).parent,
+                                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         return self
 
     def wait(self) -> None:
-        if self._future is None:
+        if self._process is None:
             return
-        try:
-            self._future.result()
-        except Exception as error:  # kaldilm's exception, or the child died
-            log = self._log_path.read_text(errors="replace")[-2000:] if self._log_path.exists() else ""
-            reason = "crashed" if isinstance(error, BrokenProcessPool) else f"failed ({error})"
-            raise InputFileError(self._arpa_path, None,
-                                 f"kaldilm {reason} compiling it:\n{log}") from None
+        status = self._process.wait()
+        if status != 0:
+            log = self._log_path.read_text(errors="replace")[-2000:]
+            reason = "crashed" if status < 0 else "failed"
+            raise InputFileError(self._arpa_path, None, f"kaldilm {reason} compiling it:\n{log}")
         self._log_path.unlink()
 
     def __exit__(self, *exc_info) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()  # the build stopped early: its G is not wanted
+            self._process.wait()
         self._log_path.unlink(missing_ok=True)
 
 
