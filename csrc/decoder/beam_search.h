@@ -14,9 +14,9 @@
 // Memory layout: tokens live in two flat arrays (this frame, next frame) reached through a
 // state -> first-token map (a hash table sized to the frame's states, emptied per frame:
 // state_slot_map.h); the traceback is a per-utterance arena of path records, written once per
-// surviving token and frame and compacted when it grows, so steady-state decoding allocates nothing. A call without n-best,
-// lattice or filled class slots relaxes through RelaxSimple (a token per state, or per boost
-// node), which writes tokens in place; the others through Relax.
+// surviving token and frame and compacted when it grows, so steady-state decoding allocates
+// nothing. A call without n-best, lattice or filled class slots relaxes through RelaxSimple (a
+// token per state, or per boost node), which writes tokens in place; the others through Relax.
 //
 // Phrase boosting: Decode() may take a PhraseBoost. A token then also carries its automaton node,
 // its cost includes the bonuses so far, and a state keeps up to options.boost_nodes_per_state
