@@ -341,8 +341,7 @@ def _build_into(out: Path, tokens_path: Path, lexicon_path, lm_path, spell, bpe_
         del lexicon_fst, lexicon, lexicon_words, words
         release_freed_memory()
         with log.stage("LG = min(det(L o G))"):
-            if compile_lg(out / "L_disambig.fst", out / "G.fst", out / "LG.fst") == 0:
-                raise no_words
+            compile_lg(out / "L_disambig.fst", out / "G.fst", out / "LG.fst")
             release_freed_memory()
         with log.stage("T (topology)"):
             topology_args = (options.topology, [i for _, i in tokens.real_tokens()],

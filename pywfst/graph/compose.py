@@ -26,9 +26,9 @@ DETERMINIZE_DELTA = 1 / 1024
 WEIGHT_DELTA = 1e-6
 
 
-def compile_lg(lexicon_fst: PathLike, grammar_fst: PathLike, out: PathLike) -> int:
-    """Writes min(det(L ∘ G)) to ``out`` from L_disambig.fst and G.fst (ilabel-sorted); returns
-    its number of states."""
+def compile_lg(lexicon_fst: PathLike, grammar_fst: PathLike, out: PathLike) -> None:
+    """Writes min(det(L ∘ G)) to ``out`` from L_disambig.fst and G.fst (ilabel-sorted); ValueError
+    (from the minimization) when L ∘ G accepts nothing."""
     from .. import _core  # here: building needs the native core, reading graph files does not
 
     composed = _core.compose(_core.CsrGraph.load(str(lexicon_fst)),
@@ -40,7 +40,6 @@ def compile_lg(lexicon_fst: PathLike, grammar_fst: PathLike, out: PathLike) -> i
     minimal = _core.minimize_encoded(determinized, WEIGHT_DELTA)
     del determinized
     minimal.write_fst(out)
-    return minimal.num_states
 
 
 def compose_topology(topology_fst: PathLike, lg_fst: PathLike) -> "CsrGraph":
