@@ -73,6 +73,10 @@ def read_words(path: Path) -> Dict[str, int]:
     return table
 
 
+def num_arcs(graph: fst.Fst) -> int:
+    return sum(graph.num_arcs(s) for s in graph.states())
+
+
 def linear_acceptor(labels: Sequence[int]) -> fst.VectorFst:
     result = fst.VectorFst()
     state = result.add_state()

@@ -13,6 +13,7 @@ import pywrapfst as fst
 
 import pywfst
 from pywfst import _core
+from helpers import num_arcs
 
 
 @pytest.fixture(scope="module", params=["ctc", "ctc-compact", "hmm", "ctc-mandatory-boundary"])
@@ -30,48 +31,40 @@ def built(request, char_setup, tmp_path_factory):
                               **words)
 
 
-def openfst_composition(graph_dir, tmp_path):
-    topology = fst.Fst.read(str(graph_dir / "T.fst"))
-    lg = fst.Fst.read(str(graph_dir / "LG.fst")).arcsort("ilabel")
-    path = tmp_path / "openfst_HCLG.fst"
-    fst.compose(topology, lg, connect=False).write(str(path))
-    return path
+def composed_as_openfst_does(left_path, right_path, tmp_path):
+    """The native composition of two graph files, checked against pywrapfst's (connect=False,
+    so OpenFst's states are all kept): the same states and arcs. Returns the native graph, it
+    as written and read back by OpenFst, and OpenFst's own."""
+    native = _core.compose(_core.CsrGraph.load(left_path), _core.CsrGraph.load(right_path))
+    native.write_fst(tmp_path / "native.fst")
+    ours = fst.Fst.read(str(tmp_path / "native.fst"))
+    reference = fst.compose(fst.Fst.read(str(left_path)).arcsort("olabel"),
+                            fst.Fst.read(str(right_path)).arcsort("ilabel"), connect=False)
+    assert ours.num_states() == reference.num_states() == native.num_states
+    assert num_arcs(ours) == num_arcs(reference)
+    assert fst.isomorphic(ours, reference, delta=1e-6)
+    return native, ours, reference
 
 
 def test_the_same_transducer_as_openfsts_composition(built, tmp_path):
-    native = _core.compose(_core.CsrGraph.load(built.path / "T.fst"),
-                           _core.CsrGraph.load(built.path / "LG.fst"))
-    native.write_fst(tmp_path / "native_HCLG.fst")
-    ours = fst.Fst.read(str(tmp_path / "native_HCLG.fst"))
+    native, ours, reference = composed_as_openfst_does(built.path / "T.fst",
+                                                       built.path / "LG.fst", tmp_path)
     assert ours.verify()
-    reference = fst.Fst.read(str(openfst_composition(built.path, tmp_path)))
-    assert ours.num_states() == reference.num_states() == native.num_states
-    assert sum(1 for s in ours.states() for _ in ours.arcs(s)) == \
-        sum(1 for s in reference.states() for _ in reference.arcs(s))
     assert native.num_nonterminal_arcs > 0  # the class slot's entry arcs came through T
     lg = _core.CsrGraph.load(built.path / "LG.fst")
     if built.info["word_boundary"] and not built.info["word_boundary"]["optional"]:
         assert lg.num_epsilon_arcs > 0
-    assert fst.isomorphic(ours, reference, delta=1e-6)
     # The build wrote the same graph: its HCLG.fst is this composition.
     assert fst.isomorphic(fst.Fst.read(str(built.fst_path)), reference, delta=1e-6)
 
 
 def test_lexicon_and_grammar_compose_as_in_openfst(intermediate_graph, tmp_path):
-    lexicon = _core.CsrGraph.load(intermediate_graph.path / "L_disambig.fst")
-    grammar = _core.CsrGraph.load(intermediate_graph.path / "G.fst")
-    native = _core.compose(lexicon, grammar)
-    native.write_fst(tmp_path / "native_LG.fst")
-    ours = fst.Fst.read(str(tmp_path / "native_LG.fst"))
-    reference = fst.compose(
-        fst.Fst.read(str(intermediate_graph.path / "L_disambig.fst")).arcsort("olabel"),
-        fst.Fst.read(str(intermediate_graph.path / "G.fst")).arcsort("ilabel"), connect=False)
-    assert ours.num_states() == reference.num_states() == native.num_states
-    assert sum(1 for s in ours.states() for _ in ours.arcs(s)) == \
-        sum(1 for s in reference.states() for _ in reference.arcs(s))
-    assert fst.isomorphic(ours, reference, delta=1e-6)
+    composed_as_openfst_does(intermediate_graph.path / "L_disambig.fst",
+                             intermediate_graph.path / "G.fst", tmp_path)
     # Both ways were taken: L's states inside a word (no word arcs) from L's side, its start
     # state (a word arc per pronunciation) against G's states with fewer arcs from G's side.
+    lexicon = _core.CsrGraph.load(intermediate_graph.path / "L_disambig.fst")
+    grammar = _core.CsrGraph.load(intermediate_graph.path / "G.fst")
     assert min(len(grammar.arcs(s)) for s in range(grammar.num_states)) < \
         len(lexicon.arcs(lexicon.start))
 

@@ -8,6 +8,7 @@ import kaldifst
 import pytest
 import pywrapfst as fst
 
+from helpers import num_arcs
 from pywfst import _core
 from pywfst.graph.compose import WEIGHT_DELTA
 
@@ -23,10 +24,6 @@ def native_minimized(path, delta, out):
     minimal = _core.minimize_encoded(_core.CsrGraph.load(path), delta)
     minimal.write_fst(out)
     return minimal, fst.Fst.read(str(out))
-
-
-def num_arcs(graph):
-    return sum(graph.num_arcs(s) for s in graph.states())
 
 
 def assert_same_minimal_graph(det_path, tmp_path, delta=WEIGHT_DELTA):

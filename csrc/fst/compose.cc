@@ -116,7 +116,8 @@ std::shared_ptr<const CsrGraph> Compose(const CsrGraph& left, const CsrGraph& ri
       finals.push_back(left.Final(a) + right.Final(b));
       if (pair.filter == 0) {
         for (const GraphArc& x : left_arcs.OutputEpsilon(a)) {  // self-loops: no lookup
-          const StateId next = x.nextstate == a ? static_cast<StateId>(i) : id_of(x.nextstate, b, 0);
+          const StateId next =
+              x.nextstate == a ? static_cast<StateId>(i) : id_of(x.nextstate, b, 0);
           arcs.push_back({x.ilabel, 0, x.weight, next});
         }
       }

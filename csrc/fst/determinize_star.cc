@@ -5,9 +5,10 @@
 #include <cstdint>
 #include <deque>
 #include <limits>
-#include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include "common/pair_map.h"
 
 namespace pywfst {
 namespace {
@@ -30,11 +31,10 @@ class StringTrie {
   StringTrie() { nodes_.push_back({-1, 0, 0}); }
 
   StringId Append(StringId s, Label label) {
-    const uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(s)) << 32) |
-                         static_cast<uint32_t>(label);
-    const auto [it, added] = children_.try_emplace(key, static_cast<StringId>(nodes_.size()));
+    const auto [child, added] =
+        children_.FindOrInsert(s, label, static_cast<StringId>(nodes_.size()));
     if (added) nodes_.push_back({s, label, nodes_[s].length + 1});
-    return it->second;
+    return child;
   }
 
   int32_t Length(StringId s) const { return nodes_[s].length; }
@@ -55,7 +55,8 @@ class StringTrie {
     if (n == 0) return s;
     Labels(s, &scratch_);
     StringId rest = 0;
-    for (size_t i = static_cast<size_t>(n); i < scratch_.size(); ++i) rest = Append(rest, scratch_[i]);
+    for (size_t i = static_cast<size_t>(n); i < scratch_.size(); ++i)
+      rest = Append(rest, scratch_[i]);
     return rest;
   }
 
@@ -80,7 +81,7 @@ class StringTrie {
     int32_t length;
   };
   std::vector<Node> nodes_;
-  std::unordered_map<uint64_t, StringId> children_;
+  PairMap children_;  // (parent, label) -> node
   std::vector<Label> scratch_;
 };
 
@@ -354,7 +355,8 @@ class Determinizer {
     for (size_t i = 0; i < moves_.size();) {
       const Label ilabel = moves_[i].first;
       targets_.clear();
-      for (; i < moves_.size() && moves_[i].first == ilabel; ++i) targets_.push_back(moves_[i].second);
+      for (; i < moves_.size() && moves_[i].first == ilabel; ++i)
+        targets_.push_back(moves_[i].second);
       AddTransition(ilabel);
     }
   }
@@ -457,7 +459,8 @@ class Determinizer {
       if (arc.nextstate != kFinal) arcs.push_back(arc);
       offsets.push_back(static_cast<int64_t>(arcs.size()));
     }
-    return std::make_shared<const CsrGraph>(0, std::move(finals), std::move(arcs), offsets, source_);
+    return std::make_shared<const CsrGraph>(0, std::move(finals), std::move(arcs), offsets,
+                                            source_);
   }
 
   using Move = std::pair<Label, Element>;
