@@ -216,6 +216,9 @@ for name, exc, match in [
     ("empty", IFE, r"empty\.txt: symbol table is empty"),
     ("garbage", IFE, r"garbage\.bin:\d+"),
     ("gz_truncated", IFE, r"truncated\.gz"),
+    ("gz_latin1_bad_crc", IFE, r"latin1_bad_crc\.gz: not UTF-8 text, and unreadable"),
+    ("gz_latin1_bad_size", IFE, r"latin1_bad_size\.gz: not UTF-8 text, and unreadable"),
+    ("gz_latin1_cut_member", IFE, r"latin1_cut_member\.gz: not UTF-8 text, and unreadable"),
     ("under_a_file", OE, r"empty\.txt"),
     ("tok_latin1", IFE, r"tok_latin1\.txt:3: not UTF-8"),
     ("tok_three_fields", IFE, r"tok_three_fields\.txt:4: expected 'symbol id'"),
@@ -910,6 +913,12 @@ def make_inputs(root: Path, char_setup) -> dict:
     put("empty", b"", "empty.txt")
     put("garbage", garbage, "garbage.bin")
     put("gz_truncated", gzip.compress(b"<blk> 0\n| 1\n" * 200)[:60], "truncated.gz")
+    # Not UTF-8, and corrupt after the bad byte (found by fuzz/run.sh): three ways gzip fails.
+    latin1_gz = gzip.compress(b"<blk> 0\n| 1\n\xe9 2 " + b"x" * 300)
+    put("gz_latin1_bad_crc", latin1_gz[:-8] + bytes([latin1_gz[-8] ^ 1]) + latin1_gz[-7:],
+        "latin1_bad_crc.gz")
+    put("gz_latin1_bad_size", latin1_gz[:-1] + bytes([latin1_gz[-1] ^ 1]), "latin1_bad_size.gz")
+    put("gz_latin1_cut_member", latin1_gz + b"\x1f\x8bgarbage", "latin1_cut_member.gz")
     paths["under_a_file"] = paths["empty"] + "/sub.txt"
     paths["unreadable"] = put("unreadable", "<blk> 0\n", "unreadable.txt")
     os.chmod(paths["unreadable"], 0)

@@ -55,17 +55,25 @@ def numbered_lines(path: PathLike, what: str) -> Iterator[Tuple[int, str]]:
             # The decoder works on blocks, so the line is found again by decoding line by line
             # (only on this error path).
             raise InputFileError(*_first_undecodable(path, what)) from None
-        except (EOFError, OSError, zlib.error) as error:  # a truncated or corrupt gzip file
+        except _CORRUPT_GZIP as error:
             raise InputFileError(path, None, f"unreadable {what}: {error}") from None
 
 
+# What reading a truncated or corrupt gzip file raises.
+_CORRUPT_GZIP = (EOFError, OSError, zlib.error)
+
+
 def _first_undecodable(path: PathLike, what: str) -> Tuple[PathLike, Optional[int], str]:
-    """InputFileError arguments naming the line and column of the first byte that is not UTF-8."""
+    """InputFileError arguments naming the line and column of the first byte that is not UTF-8.
+    A gzip file can also be corrupt after that byte, within the line being searched for."""
     with open_binary(path, what) as raw:
-        for line_no, line in enumerate(raw, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as error:
-                return path, line_no, (f"not UTF-8 text: byte 0x{line[error.start]:02x} at "
-                                       f"column {error.start + 1} (is this a {what}?)")
+        try:
+            for line_no, line in enumerate(raw, start=1):
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    return path, line_no, (f"not UTF-8 text: byte 0x{line[error.start]:02x} at "
+                                           f"column {error.start + 1} (is this a {what}?)")
+        except _CORRUPT_GZIP as error:
+            return path, None, f"not UTF-8 text, and unreadable {what}: {error}"
     return path, None, "not UTF-8 text (the file changed while it was read)"
