@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Builds every fuzz harness and runs each for a while; exits non-zero when any finds a crash.
 #
-#   fuzz/run.sh [--seconds N] [--jobs J] [--runs R] [HARNESS...]
+#   fuzz/run.sh [--seconds N] [--jobs J] [--runs R] [--seed S] [HARNESS...]
 #
 #   --seconds N  time per harness (default 20)
 #   --jobs J     harnesses run at once (default 2)
 #   --runs R     stop a harness after R executions instead (N then only bounds it)
+#   --seed S     libFuzzer's random seed (default: a new one each run); CI fixes it so that
+#                its short run tries the same inputs every time and fails only on a change
 #   HARNESS      any of: fst_reader mapped_graph decode tokens lexicon lexiconp arpa graph_json
 #                transition_model (default all)
 #
@@ -21,13 +23,14 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-seconds=20 jobs=2 runs=-1 harnesses=()
+seconds=20 jobs=2 runs=-1 seed=0 harnesses=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
-    -h|--help) sed -n 2,19p "$0"; exit 0 ;;
+    --seed) seed=$2; shift 2 ;;
+    -h|--help) sed -n 2,21p "$0"; exit 0 ;;
     *) harnesses+=("$1"); shift ;;
   esac
 done
@@ -67,8 +70,8 @@ run_one() {
   local h=$1 corpus=$out/corpus/$1 dict=()
   mkdir -p "$corpus"
   cp -n fuzz/corpus/"$h"/* "$corpus"/
-  local options=(-max_total_time="$seconds" -runs="$runs" -timeout=10 -rss_limit_mb=2048
-                 -max_len=16384 -print_final_stats=1 -artifact_prefix="$out/artifacts/$h-")
+  local options=(-max_total_time="$seconds" -runs="$runs" -seed="$seed" -timeout=10
+                 -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1 -artifact_prefix="$out/artifacts/$h-")
   if [[ " ${native[*]} " == *" $h "* ]]; then
     [ -f "fuzz/native/$h.dict" ] && dict=(-dict="fuzz/native/$h.dict")
     "$out/native/${h}_fuzzer" "${options[@]}" "${dict[@]}" "$corpus"
