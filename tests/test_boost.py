@@ -35,6 +35,40 @@ def test_failure_links_credit_the_suffix_phrase():
     assert cost(phrases, [7, 2, 3, 4]) == pytest.approx(-3.0)
 
 
+def test_outcomes_bound_what_a_match_can_still_bring():
+    # "1 2" and "2 3", 5 each: 2.5 credited per word, the rest on completion.
+    boost = _core.PhraseBoost([([1, 2], 5.0), ([2, 3], 5.0)])
+    assert boost.outcomes([]) == (0.0, 0.0)  # the root is in no match
+    assert boost.outcomes([7]) == (0.0, 0.0)
+    assert boost.outcomes([1]) == pytest.approx((-2.5, 2.5))  # "1 2" completed / taken back
+    assert boost.outcomes([2]) == pytest.approx((-2.5, 2.5))
+    # "1 2" is banked; reading 3 breaks it, credits the suffix "2" and completes "2 3": -5.
+    # Nothing can be taken back: worst 0.
+    assert boost.outcomes([1, 2]) == pytest.approx((-5.0, 0.0))
+    assert boost.outcomes([1, 2, 3]) == pytest.approx((0.0, 0.0))
+    penalty = _core.PhraseBoost([([4, 5], -3.0), ([4, 6], 1.0)])
+    # "4" carries the penalty 1.5 credited by "4 5" (its first phrase). Best: "4 6" completed,
+    # -1 in all, so -2.5 from here; worst: "4 5" completed, +1.5 more.
+    assert penalty.outcomes([4]) == pytest.approx((-2.5, 1.5))
+
+
+def test_outcomes_of_a_lone_phrase_are_completing_it_or_taking_it_back():
+    # A phrase of k distinct words and weight w, d words read: taking the match back costs
+    # w*d/k, completing it -w*(k-d)/k; they differ by what completing adds to the sequence.
+    rng = random.Random(3)
+    for _ in range(50):
+        words = rng.sample(range(1, 9), rng.randint(2, 5))
+        weight = rng.choice([-4.0, -1.0, 2.0, 6.0])
+        boost = _core.PhraseBoost([(words, weight)])
+        k = len(words)
+        for d in range(1, k):
+            taken_back, completed = weight * d / k, -weight * (k - d) / k
+            assert completed - taken_back == pytest.approx(
+                boost.sequence_cost(words) - boost.sequence_cost(words[:d]))
+            expected = (min(taken_back, completed), max(taken_back, completed))
+            assert boost.outcomes(words[:d]) == pytest.approx(expected, abs=1e-6)
+
+
 def test_random_sequences_without_a_phrase_cost_nothing():
     rng = random.Random(0)
     for _ in range(200):

@@ -90,17 +90,24 @@ inline BeamSearch::Place BeamSearch::PlaceAmong(int32_t head, uint64_t history,
                                                PhraseBoost::Node boost_node,
                                                StateId return_state, double cost,
                                                int32_t capacity) const {
-  int32_t costliest = -1, count = 0;
-  double cheapest = kInfinity;
+  int32_t costliest = -1, cheapest = -1, count = 0;
   for (int32_t i = head; i >= 0; i = tokens_[i].next) {
     if (tokens_[i].return_state != return_state) continue;  // a different path altogether
     if (tokens_[i].history == history && tokens_[i].boost_node == boost_node)
       return !(tokens_[i].cost > cost) ? Place{i, true, false} : Place{i, false, false};
     ++count;
-    cheapest = std::min(cheapest, tokens_[i].cost);
+    if (cheapest < 0 || tokens_[i].cost < tokens_[cheapest].cost) cheapest = i;
     if (costliest < 0 || tokens_[i].cost >= tokens_[costliest].cost) costliest = i;
   }
-  if (cost > cheapest + options_.lattice_beam) return {-1, true, false};
+  if (cheapest >= 0) {
+    const Token& best = tokens_[cheapest];
+    if (cost > best.cost + options_.lattice_beam) return {-1, true, false};
+    // A token in another boost node than the state's cheapest is worth keeping only while its
+    // match could still make up the difference (see CatchUpMargin; a cheaper one always is).
+    if (boost_ != nullptr && best.boost_node != boost_node && !(cost < best.cost) &&
+        !(cost < best.cost + boost_->CatchUpMargin(best.boost_node, boost_node)))
+      return {-1, true, false};
+  }
   if (count < capacity) return {-1, false, false};
   if (!(tokens_[costliest].cost > cost)) return {-1, true, false};
   return {costliest, false, true};

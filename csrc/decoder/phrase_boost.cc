@@ -1,12 +1,17 @@
 #include "decoder/phrase_boost.h"
 
+#include <algorithm>
 #include <cmath>
 #include <deque>
+#include <limits>
 
 #include "common/errors.h"
 #include "fst/nonterminal.h"
 
 namespace pywfst {
+namespace {
+constexpr double kNoEnd = std::numeric_limits<double>::infinity();
+}  // namespace
 
 PhraseBoost::PhraseBoost(const std::vector<BoostPhrase>& phrases) {
   // The trie. A node shared by several phrases keeps the per-word bonus of the first phrase that
@@ -60,10 +65,12 @@ PhraseBoost::PhraseBoost(const std::vector<BoostPhrase>& phrases) {
   // Breadth-first, so a node's parent and failure target are done before it.
   std::vector<std::vector<std::pair<Label, Node>>> edges(nodes_.size());
   for (const Edge& edge : trie_edges) edges[edge.from].emplace_back(edge.word, edge.to);
+  std::vector<Node> order;  // breadth-first
   std::deque<Node> queue{kRoot};
   while (!queue.empty()) {
     const Node node = queue.front();
     queue.pop_front();
+    order.push_back(node);
     for (const auto& [word, child] : edges[node]) {
       NodeInfo& info = nodes_[child];
       info.step_cost = arrive_cost[child] + complete_cost[child];
@@ -77,6 +84,32 @@ PhraseBoost::PhraseBoost(const std::vector<BoostPhrase>& phrases) {
       }
       queue.push_back(child);
     }
+  }
+  // Outcomes. First, children before parents, the cheapest and costliest path_cost of a phrase
+  // end strictly below each node; then, parents and failure targets first, the extremes of
+  // completing one or breaking: the pending bonus taken back, the suffix credited, and the
+  // suffix's own outcomes.
+  std::vector<double> lowest_end(nodes_.size(), kNoEnd), highest_end(nodes_.size(), -kNoEnd);
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    for (const auto& [word, child] : edges[*it]) {
+      const double end = nodes_[child].path_cost;
+      lowest_end[*it] = std::min({lowest_end[*it], lowest_end[child], is_end[child] ? end : kNoEnd});
+      highest_end[*it] =
+          std::max({highest_end[*it], highest_end[child], is_end[child] ? end : -kNoEnd});
+    }
+  }
+  for (const Node node : order) {
+    if (node == kRoot) continue;
+    NodeInfo& info = nodes_[node];
+    const NodeInfo& suffix = nodes_[info.fail];
+    const double broken = -info.pending + suffix.path_cost;
+    double best = broken + suffix.best_outcome, worst = broken + suffix.worst_outcome;
+    if (lowest_end[node] != kNoEnd) {
+      best = std::min(best, lowest_end[node] - info.path_cost);
+      worst = std::max(worst, highest_end[node] - info.path_cost);
+    }
+    info.best_outcome = static_cast<float>(best);
+    info.worst_outcome = static_cast<float>(worst);
   }
 }
 
@@ -99,6 +132,12 @@ std::pair<PhraseBoost::Node, double> PhraseBoost::Step(Node node, Label word) co
     cost += nodes_[suffix].path_cost - nodes_[node].pending;
     node = suffix;
   }
+}
+
+std::pair<double, double> PhraseBoost::Outcomes(const std::vector<Label>& words) const {
+  Node node = kRoot;
+  for (Label word : words) node = Step(node, word).first;
+  return {nodes_[node].best_outcome, nodes_[node].worst_outcome};
 }
 
 double PhraseBoost::SequenceCost(const std::vector<Label>& words) const {

@@ -42,6 +42,16 @@ class PhraseBoost {
   double TakeBack(Node node) const { return -nodes_[node].pending; }
   // The cost change of a whole word sequence, end included (what a path with these words got).
   double SequenceCost(const std::vector<Label>& words) const;
+  // How far a path in `candidate` may trail one in `kept`, both about to read the same words,
+  // and still end cheaper through the matches they are in: `kept`'s worst outcome (its pending
+  // bonus taken back, or a penalty phrase completed) minus `candidate`'s best (a phrase below it
+  // completed, or its pending penalty taken back). The root is in no match: outcomes 0. Phrases
+  // either path starts later are left out, as they are open to both.
+  double CatchUpMargin(Node kept, Node candidate) const {
+    return nodes_[kept].worst_outcome - nodes_[candidate].best_outcome;
+  }
+  // The best and worst outcome of the matches a path is in after reading `words` from the root.
+  std::pair<double, double> Outcomes(const std::vector<Label>& words) const;
 
   int32_t NumPhrases() const { return num_phrases_; }
   int32_t NumNodes() const { return static_cast<int32_t>(nodes_.size()); }
@@ -55,6 +65,8 @@ class PhraseBoost {
     double path_cost = 0.0;  // the whole cost of reading the node's words from the root
     uint64_t child_bits = 0;  // bit WordBit(w) set for each child's word w: most misses stop here
     Node fail = kRoot;
+    // The extremes of this match's cost change from here on: taken back, or completed below.
+    float best_outcome = 0.0f, worst_outcome = 0.0f;
   };
   static int WordBit(Label word) { return static_cast<int>((static_cast<uint32_t>(word) * 0x9E3779B1u) >> 26); }
   Node Child(Node node, Label word) const;

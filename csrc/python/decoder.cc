@@ -158,7 +158,12 @@ completes it; partial matches are paid per word and taken back when abandoned.
       .def_property_readonly("num_phrases", &PhraseBoost::NumPhrases, "Distinct phrases.")
       .def_property_readonly("num_nodes", &PhraseBoost::NumNodes, "Automaton nodes (root included).")
       .def("sequence_cost", &PhraseBoost::SequenceCost, py::arg("words"),
-           "Cost change a path outputting these word ids gets (end of utterance included).");
+           "Cost change a path outputting these word ids gets (end of utterance included).")
+      .def("outcomes", &PhraseBoost::Outcomes, py::arg("words"),
+           "(best, worst): the extremes of the cost change that the matches a path is in after "
+           "these word ids can still bring (taken back, or completed); the search drops a "
+           "token in another node than its state's cheapest once it trails by more than that "
+           "one's worst minus its best.");
 
   py::class_<BeamSearch>(m, "BeamSearch", R"doc(
 Token-passing Viterbi beam search over a CsrGraph with Kaldi FasterDecoder's pruning.
