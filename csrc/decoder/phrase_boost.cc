@@ -42,8 +42,13 @@ PhraseBoost::PhraseBoost(const std::vector<BoostPhrase>& phrases) {
         child = static_cast<Node>(nodes_.size());
         nodes_.emplace_back();
         if (node == kRoot) {
-          if (static_cast<size_t>(word) >= root_children_.size()) root_children_.resize(word + 1, -1);
-          root_children_[word] = child;
+          const auto index = static_cast<size_t>(word);
+          if (index >= root_children_.size()) {
+            root_children_.resize(index + 1);
+            first_words_.resize(index / 64 + 1, 0);
+          }
+          root_children_[index].node = child;
+          first_words_[index / 64] |= uint64_t{1} << (index % 64);
         } else {
           children_.FindOrInsert(node, word, child);
           nodes_[node].child_bits |= uint64_t{1} << WordBit(word);
@@ -73,10 +78,12 @@ PhraseBoost::PhraseBoost(const std::vector<BoostPhrase>& phrases) {
     order.push_back(node);
     for (const auto& [word, child] : edges[node]) {
       NodeInfo& info = nodes_[child];
-      info.step_cost = arrive_cost[child] + complete_cost[child];
+      info.step_cost = static_cast<float>(arrive_cost[child] + complete_cost[child]);
       info.path_cost = nodes_[node].path_cost + info.step_cost;
-      info.pending = is_end[child] ? 0.0 : nodes_[node].pending + arrive_cost[child];
-      if (node != kRoot) {
+      info.pending = is_end[child] ? 0.0 : nodes_[node].pending + info.step_cost;
+      if (node == kRoot) {
+        root_children_[word].step_cost = info.step_cost;
+      } else {
         Node f = nodes_[node].fail;
         while (f != kRoot && Child(f, word) < 0) f = nodes_[f].fail;
         const Node next = Child(f, word);
@@ -93,39 +100,45 @@ PhraseBoost::PhraseBoost(const std::vector<BoostPhrase>& phrases) {
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     for (const auto& [word, child] : edges[*it]) {
       const double end = nodes_[child].path_cost;
-      lowest_end[*it] = std::min({lowest_end[*it], lowest_end[child], is_end[child] ? end : kNoEnd});
+      lowest_end[*it] =
+          std::min({lowest_end[*it], lowest_end[child], is_end[child] ? end : kNoEnd});
       highest_end[*it] =
           std::max({highest_end[*it], highest_end[child], is_end[child] ? end : -kNoEnd});
     }
   }
+  std::vector<double> best(nodes_.size(), 0.0), worst(nodes_.size(), 0.0);
   for (const Node node : order) {
     if (node == kRoot) continue;
-    NodeInfo& info = nodes_[node];
-    const NodeInfo& suffix = nodes_[info.fail];
-    const double broken = -info.pending + suffix.path_cost;
-    double best = broken + suffix.best_outcome, worst = broken + suffix.worst_outcome;
+    const Node suffix = nodes_[node].fail;
+    const double broken = -nodes_[node].pending + nodes_[suffix].path_cost;
+    best[node] = broken + best[suffix];
+    worst[node] = broken + worst[suffix];
     if (lowest_end[node] != kNoEnd) {
-      best = std::min(best, lowest_end[node] - info.path_cost);
-      worst = std::max(worst, highest_end[node] - info.path_cost);
+      best[node] = std::min(best[node], lowest_end[node] - nodes_[node].path_cost);
+      worst[node] = std::max(worst[node], highest_end[node] - nodes_[node].path_cost);
     }
-    info.best_outcome = static_cast<float>(best);
-    info.worst_outcome = static_cast<float>(worst);
+    nodes_[node].best_outcome = static_cast<float>(best[node]);
+    nodes_[node].worst_outcome = static_cast<float>(worst[node]);
   }
 }
 
 PhraseBoost::Node PhraseBoost::Child(Node node, Label word) const {
   if (node == kRoot)
-    return static_cast<size_t>(word) < root_children_.size() ? root_children_[word] : -1;
+    return static_cast<size_t>(word) < root_children_.size() ? root_children_[word].node : -1;
   if (!((nodes_[node].child_bits >> WordBit(word)) & 1)) return -1;
   return children_.Find(node, word);
 }
 
-std::pair<PhraseBoost::Node, double> PhraseBoost::Step(Node node, Label word) const {
+std::pair<PhraseBoost::Node, double> PhraseBoost::StepInMatch(Node node, Label word) const {
   double cost = 0.0;
   while (true) {
+    if (node == kRoot) {
+      if (!StartsPhrase(word)) return {kRoot, cost};
+      const RootChild& child = root_children_[word];
+      return {child.node, cost + child.step_cost};
+    }
     const Node child = Child(node, word);
     if (child >= 0) return {child, cost + nodes_[child].step_cost};
-    if (node == kRoot) return {kRoot, cost};
     // The partial match breaks: take its pending bonus back and credit the longest suffix's
     // words as if read from the root.
     const Node suffix = nodes_[node].fail;

@@ -37,7 +37,11 @@ class PhraseBoost {
   explicit PhraseBoost(const std::vector<BoostPhrase>& phrases);
 
   // The node after reading `word` in `node`, and the cost change (negative: a bonus).
-  std::pair<Node, double> Step(Node node, Label word) const;
+  std::pair<Node, double> Step(Node node, Label word) const {
+    // Most steps read a word that starts no phrase outside any match: one bit says so.
+    if (node == kRoot && !StartsPhrase(word)) return {kRoot, 0.0};
+    return StepInMatch(node, word);
+  }
   // Cost that takes back the pending bonus of `node` (at the end of an utterance).
   double TakeBack(Node node) const { return -nodes_[node].pending; }
   // The cost change of a whole word sequence, end included (what a path with these words got).
@@ -57,24 +61,39 @@ class PhraseBoost {
   int32_t NumNodes() const { return static_cast<int32_t>(nodes_.size()); }
 
  private:
-  // What a step needs of a node, in one place (a step visits nodes in no useful order). Costs
-  // are in cost units (negated bonuses).
+  // What a step needs of a node, in one place and 40 bytes (a step visits nodes in no useful
+  // order, often out of cache). Costs are in cost units (negated bonuses). A step's cost is a
+  // float; pending and path costs are sums of those in double, so that a match taken back
+  // returns exactly what it was credited.
   struct NodeInfo {
-    double step_cost = 0.0;  // arriving here along the trie, completion of a phrase included
-    double pending = 0.0;    // the bonus not yet banked once here
-    double path_cost = 0.0;  // the whole cost of reading the node's words from the root
     uint64_t child_bits = 0;  // bit WordBit(w) set for each child's word w: most misses stop here
+    double pending = 0.0;     // the bonus not yet banked once here
+    double path_cost = 0.0;   // the whole cost of reading the node's words from the root
     Node fail = kRoot;
+    float step_cost = 0.0f;  // arriving here along the trie, completion of a phrase included
     // The extremes of this match's cost change from here on: taken back, or completed below.
     float best_outcome = 0.0f, worst_outcome = 0.0f;
   };
-  static int WordBit(Label word) { return static_cast<int>((static_cast<uint32_t>(word) * 0x9E3779B1u) >> 26); }
+  // A child of the root with its step cost: a match starts without reading its node.
+  struct RootChild {
+    Node node = -1;
+    float step_cost = 0.0f;
+  };
+  static int WordBit(Label word) {
+    return static_cast<int>((static_cast<uint32_t>(word) * 0x9E3779B1u) >> 26);
+  }
+  bool StartsPhrase(Label word) const {
+    const auto index = static_cast<size_t>(word);
+    return index < root_children_.size() && ((first_words_[index / 64] >> (index % 64)) & 1);
+  }
+  std::pair<Node, double> StepInMatch(Node node, Label word) const;
   Node Child(Node node, Label word) const;
 
   std::vector<NodeInfo> nodes_;
   // The root's children by word id (dense: every step that breaks a match ends there), and
   // every other node's by (node, word).
-  std::vector<Node> root_children_;
+  std::vector<RootChild> root_children_;
+  std::vector<uint64_t> first_words_;  // bit w: root_children_[w] is a node (an L1-sized set)
   PairMap children_;
   int32_t num_phrases_ = 0;
 };
