@@ -99,18 +99,17 @@ inline BeamSearch::Place BeamSearch::PlaceAmong(int32_t head, uint64_t history,
     if (cheapest < 0 || tokens_[i].cost < tokens_[cheapest].cost) cheapest = i;
     if (costliest < 0 || tokens_[i].cost >= tokens_[costliest].cost) costliest = i;
   }
-  if (cheapest >= 0) {
-    const Token& best = tokens_[cheapest];
-    if (cost > best.cost + options_.lattice_beam) return {-1, true, false};
-    // A token in another boost node than the state's cheapest is worth keeping only while its
-    // match could still make up the difference (see CatchUpMargin; a cheaper one always is).
-    if (boost_ != nullptr && best.boost_node != boost_node && !(cost < best.cost) &&
-        !(cost < best.cost + boost_->CatchUpMargin(best.boost_node, boost_node)))
-      return {-1, true, false};
-  }
-  if (count < capacity) return {-1, false, false};
-  if (!(tokens_[costliest].cost > cost)) return {-1, true, false};
-  return {costliest, false, true};
+  if (cheapest < 0) return {-1, false, false};
+  const Token& best = tokens_[cheapest];
+  if (cost > best.cost + options_.lattice_beam) return {-1, true, false};
+  if (count >= capacity && !(tokens_[costliest].cost > cost)) return {-1, true, false};
+  // A token in another boost node than the state's cheapest is worth keeping only while its
+  // match could still make up the difference (see CatchUpMargin; a cheaper one always is).
+  // Asked last: it reads two automaton nodes.
+  if (boost_ != nullptr && best.boost_node != boost_node && !(cost < best.cost) &&
+      !(cost < best.cost + boost_->CatchUpMargin(best.boost_node, boost_node)))
+    return {-1, true, false};
+  return count < capacity ? Place{-1, false, false} : Place{costliest, false, true};
 }
 
 inline int32_t BeamSearch::Relax(const Token& from, const GraphArc* arc, double cost,
