@@ -139,11 +139,11 @@ std::shared_ptr<const CsrGraph> Compose(const CsrGraph& left, const CsrGraph& ri
         for (const GraphArc& y : right_emitting)
           for (const GraphArc& x : left_arcs.Matching(a, y.ilabel)) match(x, y);
       }
-      for (const GraphArc& y : right.EpsilonArcs(b)) {
-        // The right graph moves alone, unless the left one could only move alone here.
-        if (left_arcs.AllOutputEpsilon(a) && left.Final(a) == kNotFinal) break;
+      // The right graph moves alone, unless the left one could only move alone here.
+      if (!left_arcs.AllOutputEpsilon(a) || left.Final(a) != kNotFinal) {
         const int32_t filter = left_arcs.OutputEpsilon(a).size() == 0 ? 0 : 1;
-        arcs.push_back({0, y.olabel, y.weight, id_of(a, y.nextstate, filter)});
+        for (const GraphArc& y : right.EpsilonArcs(b))
+          arcs.push_back({0, y.olabel, y.weight, id_of(a, y.nextstate, filter)});
       }
       if (right.HasNonterminalArcs(b)) {
         for (const GraphArc& y : right.NonterminalArcs(b))
