@@ -168,7 +168,8 @@ class BeamSearch {
   // Where a token of `cost` with this word history, boost node and return state goes among the
   // tokens of a state (from `head`): the same one's place if it is cheaper (kept when not: then
   // `slot` is that token's, for the lattice), else a free place (slot -1, fewer than `capacity`
-  // others) or the costliest other's (`evicts`); rejected beyond lattice_beam of the cheapest.
+  // others) or the costliest other's (`evicts`); rejected beyond lattice_beam of the cheapest,
+  // or, in another boost node, beyond the catch-up margin from it.
   struct Place {
     int32_t slot;
     bool rejected;
