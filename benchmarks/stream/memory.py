@@ -26,11 +26,6 @@ HERE = Path(__file__).resolve().parent
 DECODE = HERE.parent / "decode"
 
 
-def resident_mib() -> float:
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * 4096 / 2**20
-
-
 def open_streams(system: str, count: int, beam: float) -> dict:
     """Runs in a child process: the resident memory before and after `count` live streams."""
     import numpy as np
@@ -45,7 +40,7 @@ def open_streams(system: str, count: int, beam: float) -> dict:
 
         graph = pywfst.Graph.load(graph_dir)
         decoder = pywfst.Decoder(graph, beam=beam, acoustic_scale=1.25)
-        before = resident_mib()
+        before = worker.rss_mib()["rss"]
         streams = []
         for emissions in utterances:
             stream = decoder.stream()
@@ -57,7 +52,7 @@ def open_streams(system: str, count: int, beam: float) -> dict:
 
         graph = kaldifst.StdVectorFst.read(str(graph_dir / "HCLG.fst"))
         options = kaldi_decoder.FasterDecoderOptions(beam=beam, min_active=200)
-        before = resident_mib()
+        before = worker.rss_mib()["rss"]
         streams = []
         for emissions in utterances:
             stream = kaldi_decoder.FasterDecoder(graph, options)
@@ -65,7 +60,7 @@ def open_streams(system: str, count: int, beam: float) -> dict:
             scaled = np.ascontiguousarray(emissions * 1.25, dtype=np.float32)
             stream.advance_decoding(kaldi_decoder.DecodableCtc(scaled))
             streams.append((stream, scaled))
-    after = resident_mib()
+    after = worker.rss_mib()["rss"]
     return {"streams": len(streams), "graph_and_process_mib": round(before, 1),
             "streams_mib": round(after - before, 1),
             "mib_per_stream": round((after - before) / len(streams), 2)}
