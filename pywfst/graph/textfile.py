@@ -17,6 +17,7 @@ from ..errors import InputFileError
 
 PathLike = Union[str, Path]
 _GZIP_MAGIC = b"\x1f\x8b"
+_CORRUPT_GZIP = (EOFError, OSError, zlib.error)  # what reading a truncated or corrupt gzip raises
 
 
 def as_path(value: PathLike, name: str) -> Path:
@@ -57,10 +58,6 @@ def numbered_lines(path: PathLike, what: str) -> Iterator[Tuple[int, str]]:
             raise InputFileError(*_first_undecodable(path, what)) from None
         except _CORRUPT_GZIP as error:
             raise InputFileError(path, None, f"unreadable {what}: {error}") from None
-
-
-# What reading a truncated or corrupt gzip file raises.
-_CORRUPT_GZIP = (EOFError, OSError, zlib.error)
 
 
 def _first_undecodable(path: PathLike, what: str) -> Tuple[PathLike, Optional[int], str]:
