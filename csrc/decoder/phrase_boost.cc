@@ -92,6 +92,10 @@ PhraseBoost::PhraseBoost(const std::vector<BoostPhrase>& phrases) {
       queue.push_back(child);
     }
   }
+  // Steps from the root land where Land() says (Child() and the failure targets above needed
+  // the trie itself).
+  for (RootChild& child : root_children_)
+    if (child.node >= 0) child.node = Land(child.node);
   // Outcomes. First, children before parents, the cheapest and costliest path_cost of a phrase
   // end strictly below each node; then, parents and failure targets first, the extremes of
   // completing one or breaking: the pending bonus taken back, the suffix credited, and the
@@ -138,7 +142,7 @@ std::pair<PhraseBoost::Node, double> PhraseBoost::StepInMatch(Node node, Label w
       return {child.node, cost + child.step_cost};
     }
     const Node child = Child(node, word);
-    if (child >= 0) return {child, cost + nodes_[child].step_cost};
+    if (child >= 0) return {Land(child), cost + nodes_[child].step_cost};
     // The partial match breaks: take its pending bonus back and credit the longest suffix's
     // words as if read from the root.
     const Node suffix = nodes_[node].fail;

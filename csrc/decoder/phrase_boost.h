@@ -87,6 +87,15 @@ class PhraseBoost {
     return index < root_children_.size() && ((first_words_[index / 64] >> (index % 64)) & 1);
   }
   std::pair<Node, double> StepInMatch(Node node, Label word) const;
+  // Where a path that reached `node` goes on from. A leaf whose failure target is the root (a
+  // completed phrase no longer one extends and whose suffixes start none) behaves from here on
+  // exactly as the root does: its pending bonus is 0 and every next word breaks the match
+  // crediting nothing. Landing on the root instead lets such a path recombine with the paths
+  // that match nothing (they would otherwise keep two tokens per graph state).
+  Node Land(Node node) const {
+    const NodeInfo& info = nodes_[node];
+    return info.child_bits == 0 && info.fail == kRoot ? kRoot : node;
+  }
   Node Child(Node node, Label word) const;
 
   std::vector<NodeInfo> nodes_;
