@@ -42,9 +42,11 @@ def test_outcomes_bound_what_a_match_can_still_bring():
     assert boost.outcomes([7]) == (0.0, 0.0)
     assert boost.outcomes([1]) == pytest.approx((-2.5, 2.5))  # "1 2" completed / taken back
     assert boost.outcomes([2]) == pytest.approx((-2.5, 2.5))
-    # "1 2" is banked; reading 3 breaks it, credits the suffix "2" and completes "2 3": -5.
-    # Nothing can be taken back: worst 0.
-    assert boost.outcomes([1, 2]) == pytest.approx((-5.0, 0.0))
+    # "1 2" is banked, and as no phrase extends it the path is at once in its suffix's match
+    # ("2" credited, as the next word would credit it): completing "2 3" or taking "2" back.
+    assert boost.outcomes([1, 2]) == pytest.approx((-2.5, 2.5))
+    assert boost.sequence_cost([1, 2]) == pytest.approx(-5.0)
+    assert boost.sequence_cost([1, 2, 3]) == pytest.approx(-10.0)
     assert boost.outcomes([1, 2, 3]) == pytest.approx((0.0, 0.0))
     penalty = _core.PhraseBoost([([4, 5], -3.0), ([4, 6], 1.0)])
     # "4" carries the penalty 1.5 credited by "4 5" (its first phrase). Best: "4 6" completed,
@@ -78,6 +80,72 @@ def test_random_sequences_without_a_phrase_cost_nothing():
         contains = any(words[i:i + len(p)] == p for p, _ in phrases for i in range(len(words)))
         if not contains:
             assert cost(phrases, words) == pytest.approx(0.0, abs=1e-9), (phrases, words)
+
+
+def reference_sequence_cost(phrases, words):
+    """The accounting phrase_boost.h describes, step by step: a trie whose nodes credit the
+    first phrase's per-word bonus, failure links to the longest suffix node, and a match that
+    breaks taking its pending bonus back and crediting its suffix as if read from the root."""
+    children, arrive, complete, depth_words = [{}], [0.0], [None], [()]
+    for words_of, weight in phrases:
+        node, arrived = 0, 0.0
+        for word in words_of:
+            if word not in children[node]:
+                children[node][word] = len(children)
+                children.append({})
+                arrive.append(-weight / len(words_of))
+                complete.append(None)
+                depth_words.append(depth_words[node] + (word,))
+            node = children[node][word]
+            arrived += arrive[node]
+        if complete[node] is None:  # completing pays the rest of the weight (a repeat: the first)
+            complete[node] = -weight - arrived
+    ends = [c is not None for c in complete]
+    step = [a + (c or 0.0) for a, c in zip(arrive, complete)]
+
+    def find(seq):
+        node = 0
+        for word in seq:
+            node = children[node].get(word)
+            if node is None:
+                return None
+        return node
+
+    def path_and_pending(seq):  # cost of reading seq from the root along the trie
+        path = pending = 0.0
+        for i in range(1, len(seq) + 1):
+            node = find(seq[:i])
+            path += step[node]
+            pending = 0.0 if ends[node] else pending + step[node]
+        return path, pending
+
+    def suffix(node):  # the longest proper suffix of node's words that is a trie node
+        seq = depth_words[node]
+        return next(find(seq[i:]) for i in range(1, len(seq) + 1) if find(seq[i:]) is not None)
+
+    node, total = 0, 0.0
+    for word in words:
+        while node != 0 and word not in children[node]:
+            total += path_and_pending(depth_words[suffix(node)])[0] - \
+                path_and_pending(depth_words[node])[1]
+            node = suffix(node)
+        if word in children[node]:
+            node = children[node][word]
+            total += step[node]
+    return total - path_and_pending(depth_words[node])[1]
+
+
+def test_the_automaton_pays_as_its_description_says():
+    # Small alphabets, so phrases nest, share prefixes and end inside each other; weights of both
+    # signs and zero. Fails, e.g., when a completed phrase's path moves on to a suffix that has
+    # banked a phrase of its own before the next word (that phrase would be paid twice).
+    rng = random.Random(4)
+    for _ in range(300):
+        phrases = [([rng.randint(1, 4) for _ in range(rng.randint(1, 4))],
+                    rng.choice([-3.0, 0.0, 1.0, 2.5, 6.0])) for _ in range(rng.randint(1, 6))]
+        words = [rng.randint(1, 5) for _ in range(rng.randint(0, 10))]
+        assert cost(phrases, words) == pytest.approx(
+            reference_sequence_cost(phrases, words), abs=1e-5), (phrases, words)
 
 
 def test_separated_occurrences_each_pay_once():

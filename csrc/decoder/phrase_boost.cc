@@ -92,10 +92,11 @@ PhraseBoost::PhraseBoost(const std::vector<BoostPhrase>& phrases) {
       queue.push_back(child);
     }
   }
-  // Steps from the root land where Land() says (Child() and the failure targets above needed
-  // the trie itself).
+  // A step from the root that completes a phrase nothing extends lands on the root (see
+  // Arrive(); a root child's suffix is the root). Child() and the failure targets above needed
+  // the trie itself.
   for (RootChild& child : root_children_)
-    if (child.node >= 0) child.node = Land(child.node);
+    if (child.node >= 0 && nodes_[child.node].child_bits == 0) child.node = kRoot;
   // Outcomes. First, children before parents, the cheapest and costliest path_cost of a phrase
   // end strictly below each node; then, parents and failure targets first, the extremes of
   // completing one or breaking: the pending bonus taken back, the suffix credited, and the
@@ -142,7 +143,7 @@ std::pair<PhraseBoost::Node, double> PhraseBoost::StepInMatch(Node node, Label w
       return {child.node, cost + child.step_cost};
     }
     const Node child = Child(node, word);
-    if (child >= 0) return {Land(child), cost + nodes_[child].step_cost};
+    if (child >= 0) return Arrive(child, cost);
     // The partial match breaks: take its pending bonus back and credit the longest suffix's
     // words as if read from the root.
     const Node suffix = nodes_[node].fail;

@@ -87,14 +87,19 @@ class PhraseBoost {
     return index < root_children_.size() && ((first_words_[index / 64] >> (index % 64)) & 1);
   }
   std::pair<Node, double> StepInMatch(Node node, Label word) const;
-  // Where a path that reached `node` goes on from. A leaf whose failure target is the root (a
-  // completed phrase no longer one extends and whose suffixes start none) behaves from here on
-  // exactly as the root does: its pending bonus is 0 and every next word breaks the match
-  // crediting nothing. Landing on the root instead lets such a path recombine with the paths
-  // that match nothing (they would otherwise keep two tokens per graph state).
-  Node Land(Node node) const {
-    const NodeInfo& info = nodes_[node];
-    return info.child_bits == 0 && info.fail == kRoot ? kRoot : node;
+  // The node and cost change of a step that reached `child` along the trie. A leaf is a
+  // completed phrase nothing extends (pending 0): the next word breaks its match and credits its
+  // longest suffix node. When that suffix has banked nothing (its pending bonus is all its path
+  // credits), going there at once, crediting it now, is the same for every future: a later end
+  // takes the credit back as it would have taken nothing from the leaf. Then the path recombines
+  // with the paths already in that node (with the root: those in no match).
+  std::pair<Node, double> Arrive(Node child, double cost) const {
+    const NodeInfo& info = nodes_[child];
+    cost += info.step_cost;
+    if (info.child_bits != 0) return {child, cost};
+    const NodeInfo& suffix = nodes_[info.fail];
+    if (suffix.pending != suffix.path_cost) return {child, cost};
+    return {info.fail, cost + suffix.path_cost};
   }
   Node Child(Node node, Label word) const;
 
