@@ -302,7 +302,7 @@ double BeamSearch::ExpandEmitting(const std::vector<float>& costs) {
   survivors_.clear();
   for (size_t i = 0; i < previous_tokens_.size(); ++i)
     if (previous_tokens_[i].cost < cutoff) survivors_.push_back(static_cast<int32_t>(i));
-  constexpr size_t kArcsAhead = 4;
+  constexpr size_t kArcsAhead = 8;
   const size_t num_survivors = survivors_.size();
   for (size_t k = 0; k < std::min(num_survivors, kArcsAhead); ++k) {
     const Token& ahead = previous_tokens_[survivors_[k]];

@@ -111,9 +111,14 @@ class CsrGraph {
   int64_t ArcBegin(StateId s) const { return data_.ranges[s].begin; }
   int64_t EpsilonBegin(StateId s) const { return data_.ranges[s].epsilon_begin; }
   // Cache hints for the search, which visits states in no useful order: the first brings a
-  // state's arc offsets in, the others (once those are in) its first emitting or epsilon arcs.
+  // state's arc offsets in, the others (once those are in) its first emitting arcs (two cache
+  // lines: word-end states have many) or epsilon arcs.
   void PrefetchOffsets(StateId s) const { __builtin_prefetch(&data_.ranges[s]); }
-  void PrefetchEmittingArcs(StateId s) const { __builtin_prefetch(Arc(data_.ranges[s].begin)); }
+  void PrefetchEmittingArcs(StateId s) const {
+    const GraphArc* first = Arc(data_.ranges[s].begin);
+    __builtin_prefetch(first);
+    __builtin_prefetch(first + 4);
+  }
   void PrefetchEpsilonArcs(StateId s) const {
     __builtin_prefetch(Arc(data_.ranges[s].epsilon_begin));
   }
