@@ -157,6 +157,23 @@ def test_no_final_state_gives_best_partial_path(tmp_path):
     assert not result.reached_final
 
 
+def test_graph_without_arcs_decodes_to_nothing(tmp_path):
+    # One final state and no arcs at all: nothing reads a frame. (The search prefetches the arcs
+    # of the states it is about to expand; with no arc array at all, clang's UBSan in the decode
+    # fuzz harness caught an offset added to the null pointer there.)
+    import pywrapfst as fst
+
+    graph_fst = fst.VectorFst()
+    graph_fst.set_start(graph_fst.add_state())
+    graph_fst.set_final(0)
+    graph_fst.write(str(tmp_path / "HCLG.fst"))
+    (tmp_path / "words.txt").write_text("<eps> 0\nhello 1\n")
+    graph = pywfst.Graph.load(tmp_path)
+    emissions = np.log(np.full((4, 3), 1 / 3, dtype=np.float32))
+    result = pywfst.Decoder(graph).decode(emissions)
+    assert result.words == [] and not result.reached_final
+
+
 def test_nbest_results(graph, utterances):
     one_best = pywfst.Decoder(graph)
     decoder = pywfst.Decoder(graph, nbest=4)

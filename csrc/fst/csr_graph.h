@@ -115,9 +115,10 @@ class CsrGraph {
   // lines: word-end states have many) or epsilon arcs.
   void PrefetchOffsets(StateId s) const { __builtin_prefetch(&data_.ranges[s]); }
   void PrefetchEmittingArcs(StateId s) const {
-    const GraphArc* first = Arc(data_.ranges[s].begin);
-    __builtin_prefetch(first);
-    __builtin_prefetch(first + 4);
+    // The second line's address as an integer: the arcs may end (or be absent) before it.
+    const auto first = reinterpret_cast<uintptr_t>(Arc(data_.ranges[s].begin));
+    __builtin_prefetch(reinterpret_cast<const void*>(first));
+    __builtin_prefetch(reinterpret_cast<const void*>(first + 64));
   }
   void PrefetchEpsilonArcs(StateId s) const {
     __builtin_prefetch(Arc(data_.ranges[s].epsilon_begin));
