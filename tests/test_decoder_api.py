@@ -4,6 +4,7 @@ import gc
 
 import numpy as np
 import pytest
+import pywrapfst as fst
 
 import pywfst
 from helpers import simulated_utterances
@@ -161,8 +162,6 @@ def test_graph_without_arcs_decodes_to_nothing(tmp_path):
     # One final state and no arcs at all: nothing reads a frame. (The search prefetches the arcs
     # of the states it is about to expand; with no arc array at all, clang's UBSan in the decode
     # fuzz harness caught an offset added to the null pointer there.)
-    import pywrapfst as fst
-
     graph_fst = fst.VectorFst()
     graph_fst.set_start(graph_fst.add_state())
     graph_fst.set_final(0)

@@ -173,15 +173,18 @@ inline int32_t BeamSearch::RelaxSimple(const Token& from, const GraphArc& arc, d
   }
   int32_t& head = slot_of_state_[arc.nextstate];
   int32_t target = -1;
-  // One token per state, or (boosted) the state's first token is in the same node (the common
-  // case, which PlaceAmong would settle the same way at its first step).
-  if (head >= 0 && (!kBoosted || tokens_[head].boost_node == boost_node)) {
-    if (!(tokens_[head].cost > cost)) return -1;  // ties keep the first
-    target = head;
-  } else if (kBoosted && head >= 0) {  // a token per boost node: as Relax() keeps them
-    const Place place = PlaceAmong(head, 0, boost_node, -1, cost, options_.boost_nodes_per_state);
-    if (place.rejected) return -1;
-    target = place.slot;
+  if (head >= 0) {
+    // One token per state, or (boosted) the state's first token is in the same node: the
+    // common case, which PlaceAmong would settle the same way at its first step.
+    if (!kBoosted || tokens_[head].boost_node == boost_node) {
+      if (!(tokens_[head].cost > cost)) return -1;  // ties keep the first
+      target = head;
+    } else {  // a token per boost node: as Relax() keeps them
+      const Place place =
+          PlaceAmong(head, 0, boost_node, -1, cost, options_.boost_nodes_per_state);
+      if (place.rejected) return -1;
+      target = place.slot;
+    }
   }
   Token* token;
   if (target >= 0) {

@@ -92,11 +92,11 @@ PhraseBoost::PhraseBoost(const std::vector<BoostPhrase>& phrases) {
       queue.push_back(child);
     }
   }
-  // A step from the root that completes a phrase nothing extends lands on the root (see
-  // Arrive(); a root child's suffix is the root). Child() and the failure targets above needed
-  // the trie itself.
+  // A step from the root goes where Arrive() says (a completed phrase nothing extends: on to
+  // the root, its suffix, crediting nothing); Child() and the failure targets above needed the
+  // trie itself.
   for (RootChild& child : root_children_)
-    if (child.node >= 0 && nodes_[child.node].child_bits == 0) child.node = kRoot;
+    if (child.node >= 0) child.node = Arrive(child.node, 0.0).first;
   // Outcomes. First, children before parents, the cheapest and costliest path_cost of a phrase
   // end strictly below each node; then, parents and failure targets first, the extremes of
   // completing one or breaking: the pending bonus taken back, the suffix credited, and the
