@@ -210,35 +210,36 @@ inline int32_t BeamSearch::RelaxSimple(const Token& from, const GraphArc& arc, d
 
 double BeamSearch::Cutoff(float* adaptive_beam, int32_t* best_slot) {
   const std::vector<Token>& tokens = previous_tokens_;
+  // Kaldi's cutoffs are order statistics (the max_active-th and min_active-th smallest cost,
+  // from 0) of the costs rounded to float (its GetCutoff sorts them in a vector<float>), each
+  // used only on one side of the beam's cutoff. One pass over the tokens finds the best and
+  // gathers the rounded costs; counting those below the beam's cutoff (a pass over packed
+  // floats) says whether either order statistic is used. At small beams min_active binds on
+  // most frames, so the costs are gathered every frame rather than read from the tokens twice.
+  const size_t num_tokens = tokens.size();
+  rounded_costs_.resize(num_tokens);
+  float* rounded = rounded_costs_.data();
   double best_cost = kInfinity;
   *best_slot = -1;
-  for (size_t i = 0; i < tokens.size(); ++i) {
-    if (tokens[i].cost < best_cost) {
-      best_cost = tokens[i].cost;
+  for (size_t i = 0; i < num_tokens; ++i) {
+    const double cost = tokens[i].cost;
+    rounded[i] = static_cast<float>(cost);
+    if (cost < best_cost) {
+      best_cost = cost;
       *best_slot = static_cast<int32_t>(i);
     }
   }
   const size_t max_active = static_cast<size_t>(options_.max_active);
   const size_t min_active = static_cast<size_t>(options_.min_active);
   const double beam_cutoff = best_cost + options_.beam;
-  // Kaldi's cutoffs are order statistics (the max_active-th and min_active-th smallest cost,
-  // from 0) of the costs rounded to float (its GetCutoff sorts them in a vector<float>), each
-  // used only on one side of the beam's cutoff. Rounding keeps the order, so counting the rounded
-  // costs below that cutoff says whether either is used, and nth_element runs only then (rarely:
-  // when the beam holds more than max_active or fewer than min_active tokens).
   size_t below = 0, at_or_below = 0;
-  for (const Token& token : tokens) {
-    const double rounded = static_cast<float>(token.cost);
-    below += rounded < beam_cutoff;
-    at_or_below += rounded <= beam_cutoff;
+  for (size_t i = 0; i < num_tokens; ++i) {
+    below += rounded[i] < beam_cutoff;
+    at_or_below += rounded[i] <= beam_cutoff;
   }
   const bool max_active_binds = below > max_active;
   // Also when there are no more than min_active tokens: then its cutoff is infinite (keep all).
   const bool min_active_binds = !max_active_binds && at_or_below <= min_active;
-  if (max_active_binds || (min_active_binds && tokens.size() > min_active)) {
-    rounded_costs_.clear();
-    for (const Token& token : tokens) rounded_costs_.push_back(static_cast<float>(token.cost));
-  }
   if (max_active_binds) {  // the max_active-th cost is below the beam's cutoff
     std::nth_element(rounded_costs_.begin(), rounded_costs_.begin() + max_active,
                      rounded_costs_.end());
@@ -321,14 +322,18 @@ double BeamSearch::ExpandEmitting(const std::vector<float>& costs) {
     // Only tokens that live on get their step recorded (it read the previous frame).
     Commit(&token, previous_frame_costs_.data());
     const ArcRange arcs = GraphOf(token.graph).EmittingArcs(token.state);
+    // Locals: a relaxation writes tokens, which the compiler cannot tell from these.
+    const double token_cost = token.cost;
+    const StateId token_state = token.state;
+    const float* frame_costs = costs.data();
     for (const GraphArc& arc : arcs) {
-      const double cost = token.cost + ArcCost<kWeighted>(arc) + costs[arc.ilabel];
+      const double cost = token_cost + ArcCost<kWeighted>(arc) + frame_costs[arc.ilabel];
       if (!(cost < next_cutoff)) continue;
       if constexpr (kPath != SearchPath::kGeneral) {
         RelaxSimple<kPath == SearchPath::kBoosted>(
-            token, arc, cost, arc.nextstate == token.state ? -arc.ilabel : arc.ilabel);
+            token, arc, cost, arc.nextstate == token_state ? -arc.ilabel : arc.ilabel);
       } else {
-        Relax(token, &arc, cost, arc.nextstate == token.state, i, costs[arc.ilabel]);
+        Relax(token, &arc, cost, arc.nextstate == token_state, i, frame_costs[arc.ilabel]);
       }
       next_cutoff = std::min(next_cutoff, cost + adaptive_beam);
     }

@@ -26,12 +26,22 @@ void RowCosts(const char* row, int64_t column_bytes, int64_t num_columns,
   const float scale = transform.acoustic_scale;
   // Scores used as they are (the usual case) are scaled in the same pass that checks them.
   const bool as_they_are = !transform.log_softmax && transform.log_priors == nullptr;
+  // NaN and +inf are the values not below +inf: the row is checked without a branch per value,
+  // and looked at again only to name a bad one.
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  bool all_valid = true;
   for (int64_t j = 0; j < num_columns; ++j) {
     const float value = LoadFloat(row + j * column_bytes);
-    if (std::isnan(value) || value == std::numeric_limits<float>::infinity())
-      throw InputError(Concat(what, "[", t, ", ", j, "] is ", value,
-                              ": scores must be log-probabilities or logits (finite or -inf)"));
+    all_valid &= value < kInf;
     out[j] = as_they_are ? -(scale * value) : value;
+  }
+  if (!all_valid) {
+    for (int64_t j = 0; j < num_columns; ++j) {
+      const float value = LoadFloat(row + j * column_bytes);
+      if (!(value < kInf))
+        throw InputError(Concat(what, "[", t, ", ", j, "] is ", value,
+                                ": scores must be log-probabilities or logits (finite or -inf)"));
+    }
   }
   if (as_they_are) return;
   if (transform.log_softmax) {

@@ -16,22 +16,22 @@ namespace pywfst {
 
 class StateSlotMap {
  public:
-  StateSlotMap() : entries_(size_t{1} << kInitialBits) {}
+  StateSlotMap() : entries_(size_t{1} << kInitialBits) { SetShape(); }
 
   // The slot of `state`'s first token (-1: none yet), to read and to write. The reference lasts
   // until the next call (a new state may move the entries).
   int32_t& operator[](int32_t state) {
-    const size_t mask = entries_.size() - 1;
+    Entry* entries = entries_.data();
     size_t i = Home(state);
-    for (; entries_[i].epoch == epoch_; i = (i + 1) & mask)
-      if (entries_[i].state == state) return entries_[i].slot;
-    if (2 * (size_ + 1) > entries_.size()) {
+    for (; entries[i].epoch == epoch_; i = (i + 1) & mask_)
+      if (entries[i].state == state) return entries[i].slot;
+    if (size_ >= max_size_) {
       Grow();
       return (*this)[state];
     }
-    entries_[i] = {state, -1, epoch_};
+    entries[i] = {state, -1, epoch_};
     ++size_;
-    return entries_[i].slot;
+    return entries[i].slot;
   }
 
   void Clear() {
@@ -52,24 +52,32 @@ class StateSlotMap {
 
   size_t Home(int32_t state) const {
     return static_cast<size_t>((static_cast<uint64_t>(static_cast<uint32_t>(state)) *
-                                0x9E3779B97F4A7C15ULL) >> (64 - bits_));
+                                0x9E3779B97F4A7C15ULL) >> shift_);
   }
 
   void Grow() {
     std::vector<Entry> old(size_t{1} << (bits_ + 1));
     old.swap(entries_);
     ++bits_;
-    const size_t mask = entries_.size() - 1;
+    SetShape();
     for (const Entry& entry : old) {
       if (entry.epoch != epoch_) continue;
       size_t i = Home(entry.state);
-      while (entries_[i].epoch == epoch_) i = (i + 1) & mask;
+      while (entries_[i].epoch == epoch_) i = (i + 1) & mask_;
       entries_[i] = entry;
     }
+  }
+  // What a lookup needs of the table's size, kept at hand (the hot path reads no vector size).
+  void SetShape() {
+    mask_ = (size_t{1} << bits_) - 1;
+    shift_ = 64 - bits_;
+    max_size_ = size_t{1} << (bits_ - 1);  // at most half full: probes stay short
   }
 
   std::vector<Entry> entries_;
   int bits_ = kInitialBits;
+  size_t mask_ = 0, max_size_ = 0;
+  int shift_ = 0;
   size_t size_ = 0;      // entries of this epoch
   uint32_t epoch_ = 1;
 };
