@@ -4,13 +4,13 @@ check of a search change (run_benchmark.py is the full comparison, one process p
 
     python benchmarks/decode/versus_kaldi.py --beam 8 [--rounds 7] [--limit 500]
 
-Uses run_benchmark.py's data and graph (work/data, work/graph_ctc); min_active 20, max_active
-7000, acoustic scale 1.25 as its Kaldi-option rows. The two take turns of 10 utterances (--block).
-Prints the median decode seconds of each, the median of the rounds' ratios, and on how many
-utterances the 1-best words agree in the first round. Kaldi's FasterDecoder
-is reused, as a user reuses it, and its result can depend on what it decoded before (its token
-hash only grows, and the order it expands tokens in follows the hash's size, which at small beams
-moves the running cutoff): the utterances whose Kaldi 1-best changed between rounds are counted.
+Uses run_benchmark.py's data and graph (work/data, work/graph_ctc); min_active 20, max_active 7000,
+acoustic scale 1.25 as its Kaldi-option rows. The two take turns of 10 utterances (--block). Prints
+the median decode seconds of each, the median of the rounds' ratios, and on how many utterances the
+1-best words agree in the first round. Kaldi's FasterDecoder is reused, as a user reuses it, and
+its result can depend on what it decoded before (its token hash only grows, and the order it
+expands tokens in follows the hash's size, which at small beams moves the running cutoff): the
+utterances whose Kaldi 1-best changed between rounds are counted.
 """
 from __future__ import annotations
 
