@@ -113,7 +113,11 @@ class CsrGraph {
   // Cache hints for the search, which visits states in no useful order: the first brings a
   // state's arc offsets in, the others (once those are in) its first emitting arcs (two cache
   // lines: word-end states have many) or epsilon arcs.
-  void PrefetchOffsets(StateId s) const { __builtin_prefetch(&data_.ranges[s]); }
+  void PrefetchOffsets(StateId s) const {
+    __builtin_prefetch(&data_.ranges[s]);
+    // Where its epsilon arcs end: the next line for one state in four (ranges are 16 bytes).
+    __builtin_prefetch(&data_.ranges[s + 1]);
+  }
   void PrefetchEmittingArcs(StateId s) const {
     // The second line's address as an integer: the arcs may end (or be absent) before it.
     const auto first = reinterpret_cast<uintptr_t>(Arc(data_.ranges[s].begin));
