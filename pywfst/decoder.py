@@ -28,6 +28,7 @@ from .result import Result
 from .word_alignment import word_spans
 
 _ACCEPTED_FLOATS = (np.float16, np.float32, np.float64)
+_FLOAT32 = np.dtype(np.float32)  # native byte order; an array's own copy of it takes the long way
 DEFAULT_FRAME_SHIFT = 0.04  # seconds; when neither the caller nor the graph says otherwise
 MAX_THREADS = 1024
 
@@ -36,6 +37,9 @@ def as_score_array(value, what: str = "emissions", ndim: int = 2,
                    allow_empty: bool = False) -> np.ndarray:
     """A float32 numpy view (no copy when already float32) of a numpy array or CPU torch tensor;
     a copy only where the native search cannot read it in place (strides not whole floats)."""
+    if (type(value) is np.ndarray and value.dtype is _FLOAT32 and value.ndim == ndim
+            and value.size and value.flags.c_contiguous):
+        return value  # the usual case, which every check below would pass
     if type(value).__module__.split(".")[0] == "torch":
         if value.device.type != "cpu":
             raise ValueError(f"{what}: tensor is on {value.device}; the CPU decoder needs CPU tensors "
@@ -205,14 +209,15 @@ OPTIONS_DOC
 
     def _hypothesis(self, hypothesis, native, classes: "_ClassState") -> Result:
         ids = hypothesis.words
+        frames = hypothesis.word_frames
         alignment = hypothesis.alignment
-        locate = _word_locator(self.graph, classes.pronunciations, ids, hypothesis.word_frames,
-                               alignment, hypothesis.continues_token)
-        return Result(words=[classes.word(w) for w in ids], word_ids=ids,
-                      word_frames=hypothesis.word_frames, alignment=alignment,
-                      cost=hypothesis.total_cost, acoustic_cost=hypothesis.acoustic_cost,
-                      graph_cost=hypothesis.graph_cost, boost_cost=hypothesis.boost_cost,
-                      reached_final=native.reached_final,
+        # The self-loop flags serve the word times only: read when those are first asked for.
+        locate = functools.partial(_locate_words, self.graph, classes.pronunciations, ids, frames,
+                                   alignment, hypothesis)
+        return Result(words=classes.words(ids), word_ids=ids, word_frames=frames,
+                      alignment=alignment, cost=hypothesis.total_cost,
+                      acoustic_cost=hypothesis.acoustic_cost, graph_cost=hypothesis.graph_cost,
+                      boost_cost=hypothesis.boost_cost, reached_final=native.reached_final,
                       num_frames=native.num_frames, frame_shift=self.frame_shift,
                       locate_words=locate)
 
@@ -317,8 +322,8 @@ def result_of_path(graph: Graph, path, like: Result, **changes) -> Result:
     Result, with ``like``'s frame shift, frame count and reached_final; its word times come from
     the path's alignment as a decode's do (its self-loop flags, where the lattice has them)."""
     continues = path.continues if path.continues is not None else [False] * len(path.alignment)
-    locate = _word_locator(graph, _WordPronunciations(graph, {}), path.word_ids,
-                           path.word_frames, path.alignment, continues)
+    locate = functools.partial(_locate_words, graph, _WordPronunciations(graph, {}),
+                               path.word_ids, path.word_frames, path.alignment, continues)
     return dataclasses.replace(
         like, words=[graph.word(w) for w in path.word_ids], word_ids=path.word_ids,
         word_frames=path.word_frames, alignment=path.alignment, cost=path.cost,
@@ -326,11 +331,14 @@ def result_of_path(graph: Graph, path, like: Result, **changes) -> Result:
         locate_words=locate, **changes)
 
 
-def _word_locator(graph: Graph, pronunciations, word_ids, word_frames, alignment, continues):
-    """What finds a path's word spans (word_alignment.word_spans) when they are first asked for."""
-    return functools.partial(word_spans, word_ids, word_frames, alignment, continues,
-                             graph.blank_id, graph.states_per_token, pronunciations,
-                             graph.optional_token_ids, graph.final_token_ids)
+def _locate_words(graph: Graph, pronunciations, word_ids, word_frames, alignment, continues):
+    """A path's word spans (word_alignment.word_spans); ``continues``: its self-loop flags, or a
+    native hypothesis that has them."""
+    if isinstance(continues, _core.Hypothesis):
+        continues = continues.continues_token
+    return word_spans(word_ids, word_frames, alignment, continues, graph.blank_id,
+                      graph.states_per_token, pronunciations, graph.optional_token_ids,
+                      graph.final_token_ids)
 
 
 # The search options, as the native core lists them, in the docstring and the signature.
@@ -368,10 +376,11 @@ class _ClassState(NamedTuple):
                 native[count + index] = prepared.native_at_end
         return cls(graph, by_slot, native, _WordPronunciations(graph, by_slot))
 
-    def word(self, word_id: int) -> str:
-        # A graph without class slots may have word ids of any size (a foreign HCLG.fst).
-        slot = slot_of_label(word_id) if self.by_slot else None
-        return self.graph.word(word_id) if slot is None else self.by_slot[slot].word(word_id)
+    def words(self, word_ids: List[int]) -> List[str]:
+        if not self.by_slot:  # (a graph without class slots may have word ids of any size)
+            return self.graph.word_sequence(word_ids)
+        return [self.graph.word(w) if (slot := slot_of_label(w)) is None
+                else self.by_slot[slot].word(w) for w in word_ids]
 
 
 class _WordPronunciations:

@@ -108,7 +108,7 @@ class Stream:
         """The words of the cheapest path so far (no final weights)."""
         if self._native is None:
             return Partial([], 0)
-        words = [self._classes.word(w) for w in self._native.partial_words()]
+        words = self._classes.words(self._native.partial_words())
         return Partial(words, self._native.frames_decoded)
 
     def endpoint(self) -> bool:

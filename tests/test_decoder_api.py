@@ -173,6 +173,25 @@ def test_graph_without_arcs_decodes_to_nothing(tmp_path):
     assert result.words == [] and not result.reached_final
 
 
+@pytest.mark.parametrize("word_id", [1, 3, 10_000_000])
+def test_word_names_dense_and_sparse_ids(tmp_path, word_id):
+    # Dense ids are looked up in a list by id, sparse ones (a list would be mostly holes) in the
+    # symbol table's dict: both give the word.
+    graph_fst = fst.VectorFst()
+    start, end = graph_fst.add_state(), graph_fst.add_state()
+    graph_fst.set_start(start)
+    graph_fst.add_arc(start, fst.Arc(1, word_id, 0.0, end))
+    graph_fst.set_final(end)
+    graph_fst.write(str(tmp_path / "HCLG.fst"))
+    (tmp_path / "words.txt").write_text(f"<eps> 0\nhi 1\nthere 2\nyou {max(word_id, 3)}\n")
+    graph = pywfst.Graph.load(tmp_path)
+    result = pywfst.Decoder(graph).decode(np.zeros((1, 2), dtype=np.float32))
+    assert result.word_ids == [word_id]
+    assert result.words == ["hi" if word_id == 1 else "you"]
+    assert graph.word_sequence([1, 0, 2, word_id]) == ["hi", "there", result.words[0]]
+    assert graph.word_sequence([20_000_000]) == ["<unknown-word-20000000>"]
+
+
 def test_nbest_results(graph, utterances):
     one_best = pywfst.Decoder(graph)
     decoder = pywfst.Decoder(graph, nbest=4)

@@ -46,6 +46,7 @@ class Graph:
         self.info = info
         self.transition_model = transition_model
         self.words = words
+        self._word_by_id = _symbols_by_id(words)
         self.tokens = tokens
         self._native = None
         self._native_lock = threading.Lock()
@@ -233,7 +234,12 @@ class Graph:
         return self.words.to_symbol.get(word_id, f"<unknown-word-{word_id}>")
 
     def word_sequence(self, word_ids: List[int]) -> List[str]:
-        return [self.word(w) for w in word_ids if w != 0]
+        by_id = self._word_by_id
+        if by_id is None:
+            return [self.word(w) for w in word_ids if w != 0]
+        known = len(by_id)  # (symbols are never empty: `or` only finds the unknown ids)
+        return [(by_id[w] if 0 <= w < known else None) or self.word(w)
+                for w in word_ids if w != 0]
 
     def __reduce__(self):  # absolute paths: another process may run in another directory
         model = self.transition_model
@@ -275,6 +281,18 @@ def write_native_graph(native, fst_path: Path, mapped_path: Path) -> None:
     mtime, as ``mapped_path`` (HCLG.csr), which ``read_native_graph`` then maps."""
     native.write_fst(str(fst_path))
     native.write_mapped(str(mapped_path), _source_stamp(fst_path))
+
+
+def _symbols_by_id(table: SymbolTable) -> Optional[List[Optional[str]]]:
+    """The symbols in a list indexed by id (None for an unused id), where the ids are about as
+    many as the symbols: a decoded word then costs a list index rather than a probe of a large
+    dict, whose entry, key and value lie in three places that are rarely in cache."""
+    if table.max_id() >= 2 * len(table) + 1024:  # sparse ids: the dict alone
+        return None
+    by_id: List[Optional[str]] = [None] * (table.max_id() + 1)
+    for sym_id, symbol in table.to_symbol.items():
+        by_id[sym_id] = symbol
+    return by_id
 
 
 def _source_stamp(fst_path: Path) -> Tuple[int, int]:
