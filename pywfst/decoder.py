@@ -10,7 +10,7 @@ import queue
 import reprlib
 import threading
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Dict, List, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from .lattice import Lattice
 from .options import as_flag, as_number
 from .result import Result
 from .word_alignment import word_spans
+
+if TYPE_CHECKING:
+    from .stream import Stream
 
 _ACCEPTED_FLOATS = (np.float16, np.float32, np.float64)
 _FLOAT32 = np.dtype(np.float32)  # native byte order; an array's own copy of it takes the long way
