@@ -21,11 +21,12 @@ import argparse
 import hashlib
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import paired
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "work"
@@ -87,26 +88,25 @@ def compare(args) -> None:
     for process in workers:
         if process.stdout.readline().strip() != "ready":
             raise SystemExit("a worker did not start (see its error above)")
-    ratios, same = [], True
-    for round_index in range(args.rounds):
-        spent = [0.0, 0.0]
-        for turn, first in enumerate(range(0, args.limit, args.block)):
-            digests = [None, None]
-            for side in ((0, 1) if turn % 2 == 0 else (1, 0)):
-                workers[side].stdin.write(f"{first} {first + args.block}\n")
-                workers[side].stdin.flush()
-                seconds, digests[side] = workers[side].stdout.readline().split()
-                spent[side] += float(seconds)
-            same &= digests[0] == digests[1]
-        ratios.append(spent[1] / spent[0])
-        print(f"round {round_index + 1}: A {spent[0]:.3f} s, B {spent[1]:.3f} s, "
-              f"B / A {ratios[-1]:.4f}", flush=True)
+
+    def run(process):
+        def decode(first, last):
+            process.stdin.write(f"{first} {last}\n")
+            process.stdin.flush()
+            seconds, digest = process.stdout.readline().split()
+            return float(seconds), digest
+        return decode
+
+    seconds, digests = paired.take_turns([run(process) for process in workers], args.limit,
+                                         args.block, args.rounds)
     for process in workers:
         process.stdin.close()
         process.wait()
+    for round_index, (a, b) in enumerate(zip(*seconds)):
+        print(f"round {round_index + 1}: A {a:.3f} s, B {b:.3f} s, B / A {b / a:.4f}")
     print(f"beam {args.beam:g}, {args.limit} utterances, {args.rounds} rounds: B / A "
-          f"{statistics.median(ratios):.4f} (median of the rounds' ratios, "
-          f"{min(ratios):.4f}-{max(ratios):.4f}); same words: {same}")
+          f"{paired.ratio_summary(seconds[1], seconds[0], digits=4)}; same words: "
+          f"{digests[0] == digests[1]}")
 
 
 def main() -> None:

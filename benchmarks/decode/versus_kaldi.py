@@ -20,6 +20,7 @@ import time
 import types
 from pathlib import Path
 
+import paired
 import worker
 
 WORK = Path(__file__).resolve().parent / "work"
@@ -43,34 +44,27 @@ def main() -> None:
         for item in inputs[:worker.WARMUP_UTTERANCES]:
             decode(item)
         systems[name] = (decode, inputs)
-    # The systems take turns of --block utterances, the first of each turn alternating: this VM
-    # has slow spells of seconds, longer than a turn, and they should fall on both alike. Each
-    # system decodes the utterances in their order, as a user would.
+    def timed(decode, inputs):
+        def run(first, last):
+            start = time.perf_counter()
+            outputs = [decode(item) for item in inputs[first:last]]
+            return time.perf_counter() - start, [output["word_ids"] for output in outputs]
+        return run
+
     names = list(systems)
-    seconds = {name: [] for name in names}
-    words = {name: [] for name in names}  # per round, per utterance
-    for _ in range(args.rounds):
-        spent = dict.fromkeys(names, 0.0)
-        outputs = {name: [] for name in names}
-        for turn, first in enumerate(range(0, len(utterances), args.block)):
-            for name in names[turn % 2:] + names[:turn % 2]:
-                decode, inputs = systems[name]
-                start = time.perf_counter()
-                outputs[name] += [decode(item) for item in inputs[first:first + args.block]]
-                spent[name] += time.perf_counter() - start
-        for name in names:
-            seconds[name].append(spent[name])
-            words[name].append([output["word_ids"] for output in outputs[name]])
+    seconds, turns = paired.take_turns([timed(*systems[name]) for name in names],
+                                       len(utterances), args.block, args.rounds)
+    seconds = dict(zip(names, seconds))
+    # per round, per utterance
+    words = {name: [[ids for turn in one_round for ids in turn] for one_round in rounds]
+             for name, rounds in zip(names, turns)}
     same = sum(a == b for a, b in zip(words["pywfst"][0], words["kaldi"][0]))
     changed = {name: sum(any(r[i] != rounds[0][i] for r in rounds) for i in range(len(utterances)))
                for name, rounds in words.items()}
     pywfst, kaldi = (statistics.median(seconds[n]) for n in ("pywfst", "kaldi"))
-    # Each round's ratio, so that a slow round slows both sides of it.
-    ratios = [k / p for k, p in zip(seconds["kaldi"], seconds["pywfst"])]
-    ratio = statistics.median(ratios)
+    ratio = paired.ratio_summary(seconds["kaldi"], seconds["pywfst"], digits=2)
     print(f"beam {args.beam:g}, {len(utterances)} utterances, {args.rounds} rounds: pywfst "
-          f"{pywfst:.3f} s, Kaldi {kaldi:.3f} s (medians), Kaldi / pywfst {ratio:.2f} (median "
-          f"of the rounds' ratios, {min(ratios):.2f}-{max(ratios):.2f}); "
+          f"{pywfst:.3f} s, Kaldi {kaldi:.3f} s (medians), Kaldi / pywfst {ratio}; "
           f"same 1-best words {same}/{len(utterances)} (first round); 1-best changed between "
           f"rounds: pywfst {changed['pywfst']}, Kaldi {changed['kaldi']}")
 
