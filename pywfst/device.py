@@ -83,6 +83,6 @@ def check_device_features(device: str, nbest: int, boost, classes: Optional[List
     if nbest != 1:
         raise ValueError(f"nbest: the {device} decoder returns the 1-best only; use device='cpu'")
     if boost is not None:
-        raise ValueError(f"boost: phrase boosting runs in the CPU search; use device='cpu'")
+        raise ValueError("boost: phrase boosting runs in the CPU search; use device='cpu'")
     if classes and any(c is not None for c in classes):
-        raise ValueError(f"set_class: class slots are filled in the CPU search; use device='cpu'")
+        raise ValueError("set_class: class slots are filled in the CPU search; use device='cpu'")

@@ -76,7 +76,7 @@ def read_arpa_summary(path: Union[str, Path]) -> ArpaSummary:
     unigrams: Set[str] = set()
     ngrams: Set[str] = set()  # n-grams of order > 1, words joined by spaces
     state = "preamble"  # preamble -> data -> ngrams(order) -> end
-    order = data_line = 0
+    order = data_line = highest = 0
     for line_no, line in numbered_lines(path, "ARPA file"):
         fields = line.split()
         if not fields:
