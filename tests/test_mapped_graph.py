@@ -136,6 +136,49 @@ def test_nonterminal_arcs_round_trip(tmp_path):
     assert _core.CsrGraph.map(tmp_path / "G.csr").mapped  # no source given: not checked
 
 
+def resident_pages(path: Path) -> int:
+    """How many of the file's pages the page cache holds (mincore over a fresh mapping)."""
+    import ctypes
+    import mmap
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_int, ctypes.c_long]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    size = path.stat().st_size
+    pages = -(-size // mmap.PAGESIZE)
+    with open(path, "rb") as handle:
+        address = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, handle.fileno(), 0)
+    assert address not in (None, ctypes.c_void_p(-1).value), os.strerror(ctypes.get_errno())
+    try:
+        flags = ctypes.create_string_buffer(pages)
+        assert libc.mincore(address, size, flags) == 0, os.strerror(ctypes.get_errno())
+    finally:
+        libc.munmap(address, size)
+    return sum(byte & 1 for byte in flags.raw)
+
+
+def test_a_written_file_leaves_the_page_cache(graph, tmp_path):
+    """The pages a graph file was written through are small: left in the page cache, they would
+    be what every mapping of the file gets. write_mapped writes them back and drops them, so that
+    the first mapping reads the file in huge pages where the kernel has them."""
+    probe = tmp_path / "probe"
+    with open(probe, "wb") as handle:
+        handle.write(os.urandom(1 << 16))
+        handle.flush()
+        os.fsync(handle.fileno())
+        os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    if resident_pages(probe):
+        pytest.skip("this file system keeps a file's pages cached (tmpfs?)")
+    native = _core.CsrGraph.map(graph.mapped_path)
+    native.write_mapped(tmp_path / "G.csr", (0, 0))
+    assert (tmp_path / "G.csr").stat().st_size > 1 << 16
+    assert resident_pages(tmp_path / "G.csr") == 0
+    same_graph(_core.CsrGraph.map(tmp_path / "G.csr"), native)
+
+
 @pytest.mark.parametrize("back_cost, cycle", [(None, ""), (0.5, ""), (-0.5, "negative cost")])
 def test_epsilon_cycles_in_a_mapped_graph(tmp_path, back_cost, cycle):
     """Without an epsilon cycle the file stores an order of the states that proves it (and

@@ -262,6 +262,18 @@ std::vector<int32_t> EpsilonOrder(const CsrGraph& graph) {
   return order;
 }
 
+// The page cache holds a file just written in the small pages it was written through, and a
+// mapping of cached pages takes them as they are: 4 KiB pages, whose misses in the TLB cost the
+// search 5 % at beam 8 (2026-12-02). Written back and dropped, the file is read again by the
+// first mapping, which asks for huge pages (FileMapping), in 2 MiB pages where the kernel and
+// file system have them. Only a speed-up: a failure leaves the file as it is.
+void DropCachedPages(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  if (fdatasync(fd) == 0) posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  close(fd);
+}
+
 }  // namespace
 
 void WriteMappedGraph(const CsrGraph& graph, const std::string& path, const SourceStamp& source) {
@@ -309,6 +321,7 @@ void WriteMappedGraph(const CsrGraph& graph, const std::string& path, const Sour
   h.checksum = checksum.Value();
   file.WriteAt(&h, sizeof(h), 0);
   file.Commit();
+  DropCachedPages(path);
 }
 
 std::shared_ptr<const CsrGraph> MapGraphFile(const std::string& path,
